@@ -1,0 +1,1 @@
+"""Collector: ingests kiosk events, keeps them once, aggregates and serves them."""

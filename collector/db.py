@@ -1,0 +1,86 @@
+"""The collector's SQLite database (sqlite-utils): connection settings and migrations.
+
+Schema changes are appended to MIGRATIONS, never edited; `PRAGMA user_version`
+says how many have run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlite_utils import Database
+
+
+def connect(path: str | Path) -> Database:
+    """Open the database: WAL, synchronous=FULL (an ack means on disk), autocommit mode.
+
+    Autocommit mode lets writers take `BEGIN IMMEDIATE` themselves, which
+    serialises the check-then-insert of several ingest processes.
+    """
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    db = Database(conn)
+    migrate(db)
+    return db
+
+
+def _m1_initial(db: Database) -> None:
+    db["orgs"].create({"id": str, "name": str}, pk="id")
+    db["sites"].create({
+        "id": str, "org": str, "name": str, "tz": str, "scale": int,
+        "opening_hours": str, "created": str,
+    }, pk="id", foreign_keys=[("org", "orgs", "id")], defaults={"scale": 4, "tz": "Europe/Paris"})
+    db["kiosks"].create({
+        "id": str, "site": str, "name": str, "created": str, "retired": str,
+    }, pk="id", foreign_keys=[("site", "sites", "id")])
+    db["events"].create({
+        "id": str, "kiosk": str, "epoch": str, "seq": int, "site": str,
+        "question": str, "scale": int, "rating": int, "channel": str,
+        "flags": str, "followup": str, "lang": str,
+        "ts": str, "time_source": str, "ts_kiosk": str, "clock": str, "boot": str, "up_ms": int,
+        "received_at": str, "hour": str,
+    }, pk="id", not_null={"kiosk", "epoch", "seq", "site", "rating", "ts"})
+    db["events"].create_index(["kiosk", "epoch", "seq"], unique=True)
+    db["events"].create_index(["site", "ts"])
+    db["streams"].create({
+        "kiosk": str, "epoch": str, "through": int, "max_seq": int, "dropped_through": int,
+        "first_seen": str, "last_seen": str,
+    }, pk=("kiosk", "epoch"), defaults={"through": 0, "max_seq": 0, "dropped_through": 0})
+    db["rejected"].create({
+        "id": int, "received_at": str, "kiosk": str, "epoch": str, "seq": int,
+        "topic": str, "reason": str, "raw": bytes,
+    }, pk="id")
+    db["rejected"].create_index(["kiosk", "epoch", "seq"])
+    db["rejected"].create_index(["received_at"])
+    db["rollup_hourly"].create({
+        "site": str, "hour": str, "question": str, "channel": str, "scale": int, "rating": int,
+        "n_raw": int, "n_filtered": int,
+    }, pk=("site", "hour", "question", "channel", "scale", "rating"))
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial]
+
+
+def migrate(db: Database) -> int:
+    """Run the migrations not yet applied; return the schema version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            if db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                db.conn.execute("ROLLBACK")
+                continue
+            step(db)
+            db.conn.execute(f"PRAGMA user_version = {number}")
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

@@ -1,0 +1,93 @@
+"""The kiosk core: a press goes through the filter into the outbox; front-ends call `press`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.clock import ClockState, boot_id, uptime_ms
+from kiosk.filter import PressFilter
+from kiosk.outbox import Outbox
+from ressenti.errors import BadConfig
+from ressenti.protocol import Input, KioskSettings, decode_settings, format_ts, utc_now
+
+log = logging.getLogger(__name__)
+
+
+class Kiosk:
+    """Takes presses from any front-end; knows nothing of GPIO, Kivy or MQTT."""
+
+    def __init__(self, kiosk_id: str, site: str, outbox: Outbox, *,
+                 settings: KioskSettings | None = None, clock: ClockState | None = None) -> None:
+        self.kiosk_id = kiosk_id
+        self.site = site
+        self.outbox = outbox
+        self.clock = clock or ClockState()
+        self.boot = boot_id()
+        self._settings = self._restore_settings(settings or KioskSettings())
+        self.filter = PressFilter(self._settings.response_interval_s, self._settings.burst_per_minute)
+        self._lock = threading.Lock()
+        self._on_press: list[Callable[[dict[str, Any]], None]] = []
+        self._on_settings: list[Callable[[KioskSettings], None]] = []
+
+    def _restore_settings(self, defaults: KioskSettings) -> KioskSettings:
+        saved = self.outbox.load_json("settings")
+        if saved:
+            try:
+                restored = decode_settings(saved)
+                if restored.rev >= defaults.rev:
+                    return restored
+            except BadConfig as exc:
+                log.error("ignoring saved settings: %s", exc)
+        return defaults
+
+    @property
+    def settings(self) -> KioskSettings:
+        return self._settings
+
+    def on_press(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Called after each committed press (the link uses it to send at once)."""
+        self._on_press.append(callback)
+
+    def on_settings(self, callback: Callable[[KioskSettings], None]) -> None:
+        self._on_settings.append(callback)
+
+    def press(self, rating: int, source: Input, *, followup: dict[str, str] | None = None,
+              lang: str = "fr") -> dict[str, Any]:
+        """Record a rating durably; return the event once committed (then show "merci")."""
+        settings = self._settings
+        if not 1 <= rating <= settings.scale:
+            raise ValueError(f"rating {rating} outside scale {settings.scale}")
+        with self._lock:
+            fields = {
+                "ts": format_ts(utc_now()),
+                "clock": self.clock.current().value,
+                "boot": self.boot,
+                "up_ms": uptime_ms(),
+                "question": settings.question_id,
+                "scale": settings.scale,
+                "rating": rating,
+                "input": Input(source).value,
+                "flags": self.filter.flags_for_press(),
+                "followup": followup,
+                "lang": lang,
+            }
+            event = self.outbox.append(fields)
+        for callback in self._on_press:
+            callback(event)
+        return event
+
+    def apply_settings(self, settings: KioskSettings) -> bool:
+        """Apply pushed settings if their rev is higher; persist them first."""
+        if settings.rev <= self._settings.rev:
+            return False
+        self.outbox.save_json("settings", settings.to_wire())
+        self._settings = settings
+        self.filter.response_interval_s = settings.response_interval_s
+        self.filter.burst_per_minute = settings.burst_per_minute
+        log.info("applied config rev %d (scale %d)", settings.rev, settings.scale)
+        for callback in self._on_settings:
+            callback(settings)
+        return True

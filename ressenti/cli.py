@@ -1,0 +1,234 @@
+"""The `ressenti` command: demo, collector and kiosk subcommands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from ressenti import __version__
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), required=True,
+                         envvar="RESSENTI_DATABASE", help="Collector database file.")
+broker_option = click.option("--broker", "broker_url", required=True, envvar="RESSENTI_BROKER_URL",
+                             help="Broker URL, e.g. mqtt://localhost:1883.")
+verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__)
+def main() -> None:
+    """ressenti: smiley feedback kiosks and their collector."""
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True, help="Web port of the wall display.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server binds.")
+@click.option("--kiosks", default=6, show_default=True, help="Simulated kiosks (spread over 3 sites).")
+@click.option("--broker", "broker_url", default=None,
+              help="Use this broker (mqtt://host:port) instead of the embedded one.")
+@click.option("--data", "data_dir", default="demo-data", show_default=True, type=click.Path(file_okay=False),
+              help="Where the demo keeps its databases.")
+@click.option("--mean-gap", default=4.0, show_default=True,
+              help="Mean extra seconds between visitors per kiosk (after a 4.5 s minimum).")
+@verbose_option
+def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: str,
+         mean_gap: float, verbose: bool) -> None:
+    """Run broker, collector and simulated kiosks; print the wall display URL."""
+    _logging(verbose)
+    if not verbose:
+        for name in ("kiosk", "collector", "amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    from ressenti.demo import Demo
+
+    app = Demo(port=port, host=host, kiosks=kiosks, broker_url=broker_url,
+               data_dir=Path(data_dir), mean_gap_s=mean_gap)
+    url = app.start()
+    click.echo(f"ressenti demo: {kiosks} simulated kiosks, broker {app.broker_url}")
+    click.echo(f"Wall display / mur d'affichage: {url}")
+    click.echo("Ctrl-C to stop.")
+    try:
+        _wait_for_signal()
+    finally:
+        app.stop()
+
+
+# -- collector -------------------------------------------------------------------
+
+
+@main.group(context_settings=CONTEXT)
+def collector() -> None:
+    """Run and administer the collector."""
+
+
+@collector.command("run")
+@db_option
+@broker_option
+@click.option("--port", default=8080, show_default=True, help="Web port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server binds.")
+@verbose_option
+def collector_run(db_path: str, broker_url: str, port: int, host: str, verbose: bool) -> None:
+    """Ingest and web in one process (small setups; production runs them apart)."""
+    _logging(verbose)
+    from collector.service import Collector
+    from ressenti.mqtt import parse_broker_url
+
+    secret = os.environ.get("RESSENTI_SECRET_KEY")
+    if not secret:
+        raise click.UsageError("set RESSENTI_SECRET_KEY to a long random value")
+    service = Collector(db_path, parse_broker_url(broker_url), host=host, port=port, secret_key=secret)
+    service.start()
+    click.echo(f"collector: web on {service.web.url}, ingest from {broker_url}")
+    try:
+        _wait_for_signal()
+    finally:
+        service.stop()
+
+
+@collector.command("ingest")
+@db_option
+@broker_option
+@click.option("--shared", is_flag=True, help="Join the $share ingest group (several processes).")
+@click.option("--instance", default="1", show_default=True, help="Instance name (unique per process).")
+@verbose_option
+def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str, verbose: bool) -> None:
+    """Only the ingest loop (MQTT -> database -> acks)."""
+    _logging(verbose)
+    from collector.ingest import IngestService
+    from ressenti.mqtt import parse_broker_url
+    from ressenti.systemd import sd_notify
+
+    service = IngestService(db_path, parse_broker_url(broker_url), instance=instance, shared=shared)
+    service.start()
+    sd_notify("READY=1")
+    try:
+        _wait_for_signal()
+    finally:
+        service.stop()
+
+
+@collector.group("site", context_settings=CONTEXT)
+def site_group() -> None:
+    """Sites (reception points)."""
+
+
+@site_group.command("add")
+@db_option
+@click.argument("site_id")
+@click.argument("name")
+@click.option("--org", default="default", show_default=True, help="Organisation id.")
+@click.option("--tz", default="Europe/Paris", show_default=True, help="Time zone of the site.")
+@click.option("--scale", type=click.IntRange(3, 5), default=4, show_default=True, help="Number of faces.")
+def site_add(db_path: str, site_id: str, name: str, org: str, tz: str, scale: int) -> None:
+    """Add or update a site."""
+    from collector.db import connect
+    from collector.registry import add_site
+
+    add_site(connect(db_path), site_id, name, org=org, tz=tz, scale=scale)
+    click.echo(f"site {site_id} saved")
+
+
+@site_group.command("list")
+@db_option
+def site_list(db_path: str) -> None:
+    """List sites."""
+    from collector.db import connect
+    from collector.registry import list_sites
+
+    for s in list_sites(connect(db_path)):
+        click.echo(f"{s.id}\t{s.org}\t{s.scale} faces\t{s.tz}\t{s.name}")
+
+
+@collector.group("kiosk", context_settings=CONTEXT)
+def kiosk_group() -> None:
+    """Kiosks known to the collector."""
+
+
+@kiosk_group.command("add")
+@db_option
+@click.argument("kiosk_id")
+@click.option("--site", required=True, help="Site the kiosk stands at.")
+@click.option("--name", default=None, help="Human name.")
+def kiosk_add(db_path: str, kiosk_id: str, site: str, name: str | None) -> None:
+    """Register a kiosk at a site."""
+    from collector.db import connect
+    from collector.registry import add_kiosk
+
+    add_kiosk(connect(db_path), kiosk_id, site, name)
+    click.echo(f"kiosk {kiosk_id} registered at {site}")
+
+
+@collector.command("rejected")
+@db_option
+@click.option("--limit", default=20, show_default=True, help="How many, newest first.")
+def rejected(db_path: str, limit: int) -> None:
+    """Show rejected input with its reason."""
+    from collector.db import connect
+
+    for row in connect(db_path).query(
+        "SELECT received_at, kiosk, seq, reason FROM rejected ORDER BY id DESC LIMIT ?", [limit]):
+        click.echo(f"{row['received_at']}\t{row['kiosk'] or '-'}\tseq {row['seq'] or '-'}\t{row['reason']}")
+
+
+# -- kiosk ------------------------------------------------------------------------
+
+
+@main.group(context_settings=CONTEXT)
+def kiosk() -> None:
+    """Run a kiosk."""
+
+
+@kiosk.command("run")
+@click.option("--config", "config_path", default="/etc/ressenti/kiosk.toml", show_default=True,
+              type=click.Path(dir_okay=False), help="Kiosk config file.")
+@verbose_option
+def kiosk_run(config_path: str, verbose: bool) -> None:
+    """Run the kiosk firmware (front-ends, outbox, link) until stopped."""
+    _logging(verbose)
+    from kiosk.config import load_config
+    from kiosk.runner import KioskProcess
+
+    KioskProcess(load_config(config_path)).run_forever()
+
+
+@kiosk.command("status")
+@click.option("--config", "config_path", default="/etc/ressenti/kiosk.toml", show_default=True,
+              type=click.Path(dir_okay=False), help="Kiosk config file.")
+def kiosk_status(config_path: str) -> None:
+    """Queue depth, dropped count and config revision, read from the outbox."""
+    from kiosk.config import load_config
+    from kiosk.outbox import Outbox
+
+    config = load_config(config_path)
+    outbox = Outbox(config.outbox_path)
+    state = outbox.state()
+    settings = outbox.load_json("settings") or {}
+    click.echo(json.dumps({
+        "kiosk": config.kiosk, "site": config.site, "epoch": outbox.epoch,
+        "pending": state.pending, "last_seq": state.last_seq, "dropped": state.dropped,
+        "config_rev": settings.get("rev", config.settings.rev),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,462 @@
+"""Wire contract v1: topics and payloads shared by kiosks and the collector.
+
+Pure functions only (no network, no database), so both sides and the tests can
+use them. The human-readable contract is docs/protocol.md; keep both in step.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadTopic
+
+VERSION = 1
+ROOT = f"ressenti/v{VERSION}"
+MAX_EVENTS_PER_BATCH = 500
+MAX_BATCH_BYTES = 256 * 1024
+SCALES = (3, 4, 5)
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_FLAG_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+_BOOT_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+class Kind(StrEnum):
+    """The last level of a kiosk topic."""
+
+    EVENTS = "events"
+    ACK = "ack"
+    STATUS = "status"
+    CONFIG = "config"
+
+
+class Clock(StrEnum):
+    """How far the kiosk trusted its wall clock when it stamped an event."""
+
+    NTP = "ntp"
+    RTC = "rtc"
+    UNSYNCED = "unsynced"
+
+
+class Input(StrEnum):
+    """Where a rating came from; the channel of rollups."""
+
+    BUTTON = "button"
+    TOUCH = "touch"
+    WEB = "web"
+    PHONE = "phone"
+
+
+class Flag(StrEnum):
+    """Flags a kiosk's filter sets; flagged events are kept and shown apart, never dropped."""
+
+    RAPID_REPEAT = "rapid_repeat"
+    BURST = "burst"
+
+
+class TimeSource(StrEnum):
+    """Which clock the collector used to place an event in time."""
+
+    KIOSK = "kiosk"  # the kiosk's own ts, trusted (ntp or rtc)
+    CORRECTED = "corrected"  # unsynced ts replaced from the monotonic stamp
+    RECEIVED = "received"  # nothing trustworthy: the time the collector received it
+    UNSYNCED = "unsynced"  # unsynced and not correctable, but plausible: kept as given
+
+
+# -- topics -----------------------------------------------------------------
+
+
+def is_slug(value: object) -> bool:
+    return isinstance(value, str) and SLUG_RE.match(value) is not None
+
+
+def topic(site: str, kiosk: str, kind: Kind) -> str:
+    """Build `ressenti/v1/{site}/{kiosk}/{kind}`."""
+    for name, value in (("site", site), ("kiosk", kiosk)):
+        if not is_slug(value):
+            raise BadTopic(f"{name} {value!r} is not a slug [a-z0-9][a-z0-9-]{{0,62}}")
+    return f"{ROOT}/{site}/{kiosk}/{Kind(kind).value}"
+
+
+@dataclass(frozen=True)
+class TopicParts:
+    site: str
+    kiosk: str
+    kind: Kind
+
+
+def parse_topic(name: str) -> TopicParts:
+    """Split a kiosk topic into site, kiosk and kind, or raise BadTopic."""
+    parts = name.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != ROOT:
+        raise BadTopic(f"topic {name!r} is not {ROOT}/<site>/<kiosk>/<kind>")
+    _, _, site, kiosk, kind = parts
+    if not (is_slug(site) and is_slug(kiosk)):
+        raise BadTopic(f"topic {name!r} has a site or kiosk that is not a slug")
+    try:
+        return TopicParts(site, kiosk, Kind(kind))
+    except ValueError:
+        raise BadTopic(f"topic {name!r} ends in unknown kind {kind!r}") from None
+
+
+def subscription(kind: Kind, site: str = "+", kiosk: str = "+") -> str:
+    """A topic filter, e.g. every kiosk's events: `ressenti/v1/+/+/events`."""
+    return f"{ROOT}/{site}/{kiosk}/{Kind(kind).value}"
+
+
+# Collector-internal: ingest tells web processes that a site's figures changed.
+# `_` cannot start a slug, so this never collides with a kiosk topic.
+LIVE_ROOT = f"{ROOT}/_live"
+
+
+def live_topic(site: str) -> str:
+    return f"{LIVE_ROOT}/{site}"
+
+
+# -- time -------------------------------------------------------------------
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_ts(moment: datetime) -> str:
+    """UTC, millisecond precision, `Z` suffix: 2026-11-22T09:14:03.120Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_ts(value: object) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("ts must be an ISO 8601 string")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("ts must carry a time zone (use Z for UTC)")
+    return moment.astimezone(UTC)
+
+
+# -- events batch -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One validated rating."""
+
+    id: str
+    seq: int
+    ts: datetime
+    clock: Clock
+    boot: str
+    up_ms: int
+    question: str
+    scale: int
+    rating: int
+    input: Input
+    flags: tuple[str, ...] = ()
+    followup: dict[str, str] | None = None
+    lang: str = "fr"
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "ts": format_ts(self.ts),
+            "clock": self.clock.value,
+            "boot": self.boot,
+            "up_ms": self.up_ms,
+            "question": self.question,
+            "scale": self.scale,
+            "rating": self.rating,
+            "input": self.input.value,
+            "flags": list(self.flags),
+            "followup": self.followup,
+            "lang": self.lang,
+        }
+
+
+@dataclass(frozen=True)
+class RejectedEvent:
+    seq: int | None
+    reason: str
+    raw: Any
+
+
+@dataclass
+class Batch:
+    """A decoded batch: the valid events and, apart, the events that broke the contract."""
+
+    kiosk: str
+    site: str
+    epoch: str
+    boot: str
+    up_ms: int
+    events: list[Event] = field(default_factory=list)
+    rejected: list[RejectedEvent] = field(default_factory=list)
+    # Optional v1 extension: every seq <= dropped_through that the kiosk still
+    # held was dropped by its full outbox and will never come (docs/protocol.md).
+    dropped_through: int = 0
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _require(obj: dict[str, Any], key: str, check, what: str) -> Any:
+    if key not in obj:
+        raise ValueError(f"missing {key!r}")
+    value = obj[key]
+    if not check(value):
+        raise ValueError(f"{key} {value!r:.60} is not {what}")
+    return value
+
+
+def _epoch_ok(value: object) -> bool:
+    return isinstance(value, str) and 8 <= len(value) <= 64 and value.replace("-", "").isalnum()
+
+
+def _followup_ok(value: object) -> bool:
+    if value is None:
+        return True
+    return (
+        isinstance(value, dict)
+        and set(value) <= {"question", "choice"}
+        and is_slug(value.get("question"))
+        and is_slug(value.get("choice"))
+    )
+
+
+def decode_event(obj: object) -> Event:
+    """Validate one event object; raise BadEvent with the reason (and seq when known)."""
+    if not isinstance(obj, dict):
+        raise BadEvent("event is not a JSON object")
+    seq = obj.get("seq") if _is_int(obj.get("seq")) else None
+    try:
+        event_id = _require(obj, "id", lambda v: isinstance(v, str) and len(v) <= 64, "a UUID")
+        event_id = str(uuid.UUID(event_id))
+        seq = _require(obj, "seq", lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+        ts = parse_ts(obj.get("ts"))
+        clock = Clock(_require(obj, "clock", lambda v: v in set(Clock), "ntp, rtc or unsynced"))
+        boot = _require(obj, "boot", lambda v: isinstance(v, str) and _BOOT_RE.match(v), "a boot id")
+        up_ms = _require(obj, "up_ms", lambda v: _is_int(v) and v >= 0, "an integer >= 0")
+        question = _require(obj, "question", is_slug, "a slug")
+        scale = _require(obj, "scale", lambda v: v in SCALES, "3, 4 or 5")
+        rating = _require(obj, "rating", _is_int, "an integer")
+        if not 1 <= rating <= scale:
+            raise ValueError(f"rating {rating} outside scale {scale}")
+        source = Input(_require(obj, "input", lambda v: v in set(Input), "button, touch, web or phone"))
+        flags = obj.get("flags") or []
+        if not (isinstance(flags, list) and len(flags) <= 8 and all(
+            isinstance(f, str) and _FLAG_RE.match(f) for f in flags
+        )):
+            raise ValueError(f"flags {flags!r:.60} is not a list of short names")
+        followup = obj.get("followup")
+        if not _followup_ok(followup):
+            raise ValueError(f"followup {followup!r:.60} is not null or {{question, choice}} slugs")
+        lang = obj.get("lang", "fr")
+        if not (isinstance(lang, str) and _LANG_RE.match(lang)):
+            raise ValueError(f"lang {lang!r:.20} is not a language code")
+    except ValueError as exc:
+        raise BadEvent(str(exc), seq) from None
+    return Event(
+        id=event_id, seq=seq, ts=ts, clock=clock, boot=boot, up_ms=up_ms, question=question,
+        scale=scale, rating=rating, input=source, flags=tuple(dict.fromkeys(flags)),
+        followup=followup, lang=lang,
+    )
+
+
+def decode_batch(payload: bytes) -> Batch:
+    """Parse an events batch. Raise BadBatch if unusable; bad events land in `rejected`."""
+    if len(payload) > MAX_BATCH_BYTES:
+        raise BadBatch(f"batch is {len(payload)} bytes, over the {MAX_BATCH_BYTES} limit")
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadBatch(f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadBatch("batch is not a JSON object")
+    try:
+        _require(body, "v", lambda v: v == VERSION, f"version {VERSION}")
+        kiosk = _require(body, "kiosk", is_slug, "a slug")
+        site = _require(body, "site", is_slug, "a slug")
+        epoch = _require(body, "epoch", _epoch_ok, "an epoch id (ULID or UUID)")
+        boot = _require(body, "boot", lambda v: isinstance(v, str) and _BOOT_RE.match(v), "a boot id")
+        up_ms = _require(body, "up_ms", lambda v: _is_int(v) and v >= 0, "an integer >= 0")
+        raw_events = _require(body, "events", lambda v: isinstance(v, list), "a list")
+        dropped = body.get("dropped_through", 0)
+        if not (_is_int(dropped) and dropped >= 0):
+            raise ValueError(f"dropped_through {dropped!r:.20} is not an integer >= 0")
+    except ValueError as exc:
+        raise BadBatch(str(exc)) from None
+    if len(raw_events) > MAX_EVENTS_PER_BATCH:
+        raise BadBatch(f"{len(raw_events)} events, over the {MAX_EVENTS_PER_BATCH} limit")
+    seqs = [e.get("seq") for e in raw_events if isinstance(e, dict) and _is_int(e.get("seq"))]
+    if any(b <= a for a, b in zip(seqs, seqs[1:])):
+        raise BadBatch("events are not in strictly ascending seq")
+    batch = Batch(kiosk, site, epoch, boot, up_ms, dropped_through=dropped)
+    for raw in raw_events:
+        try:
+            batch.events.append(decode_event(raw))
+        except BadEvent as exc:
+            batch.rejected.append(RejectedEvent(exc.seq, exc.reason, raw))
+    return batch
+
+
+def encode_batch(
+    *, kiosk: str, site: str, epoch: str, boot: str, up_ms: int,
+    events: list[dict[str, Any]], dropped_through: int = 0,
+) -> bytes:
+    body: dict[str, Any] = {
+        "v": VERSION, "kiosk": kiosk, "site": site, "epoch": epoch,
+        "boot": boot, "up_ms": up_ms, "events": events,
+    }
+    if dropped_through:
+        body["dropped_through"] = dropped_through
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+# -- ack --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ack:
+    epoch: str
+    through: int
+    rejected: tuple[tuple[int, str], ...] = ()
+
+
+def encode_ack(ack: Ack) -> bytes:
+    return json.dumps({
+        "v": VERSION, "epoch": ack.epoch, "through": ack.through,
+        "rejected": [{"seq": s, "reason": r} for s, r in ack.rejected],
+    }, separators=(",", ":")).encode()
+
+
+def decode_ack(payload: bytes) -> Ack:
+    try:
+        body = json.loads(payload)
+        if not isinstance(body, dict) or body.get("v") != VERSION:
+            raise ValueError("not a v1 ack object")
+        epoch, through = body["epoch"], body["through"]
+        if not (_epoch_ok(epoch) and _is_int(through) and through >= 0):
+            raise ValueError("bad epoch or through")
+        rejected = tuple((int(r["seq"]), str(r["reason"])) for r in body.get("rejected", []))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadAck(f"unusable ack: {exc}") from None
+    return Ack(epoch, through, rejected)
+
+
+# -- status -----------------------------------------------------------------
+
+
+def encode_status(**fields: Any) -> bytes:
+    """A heartbeat: `state` plus whatever health the kiosk measured."""
+    return json.dumps({"v": VERSION, **fields}, separators=(",", ":")).encode()
+
+
+OFFLINE_STATUS = encode_status(state="offline")
+
+
+# -- config (collector -> kiosk) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """What the collector may push to a kiosk; also the kiosk's defaults."""
+
+    rev: int = 0
+    scale: int = 4
+    question_id: str = "overall"
+    question: dict[str, str] = field(default_factory=lambda: {
+        "fr": "Comment s'est passé votre accueil ?", "en": "How was your visit?",
+    })
+    followup: dict[str, Any] | None = None
+    response_interval_s: float = 4.0
+    burst_per_minute: int = 12
+    languages: tuple[str, ...] = ("fr", "en")
+    quiet_hours: Any = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "v": VERSION, "rev": self.rev, "scale": self.scale, "question_id": self.question_id,
+            "question": self.question, "followup": self.followup,
+            "response_interval_s": self.response_interval_s,
+            "burst_per_minute": self.burst_per_minute,
+            "languages": list(self.languages), "quiet_hours": self.quiet_hours,
+        }
+
+
+def decode_settings(body: object) -> KioskSettings:
+    """Validate a config object (pushed or persisted); raise BadConfig naming the key."""
+    if not isinstance(body, dict):
+        raise BadConfig("config is not a JSON object")
+    if body.get("v", VERSION) != VERSION:
+        raise BadConfig(f"config v {body.get('v')!r} is not {VERSION}")
+    defaults = KioskSettings()
+    rev = body.get("rev", 0)
+    if not (_is_int(rev) and rev >= 0):
+        raise BadConfig(f"config rev {rev!r} must be an integer >= 0")
+    scale = body.get("scale", defaults.scale)
+    if scale not in SCALES:
+        raise BadConfig(f"config scale {scale!r} must be 3, 4 or 5")
+    question_id = body.get("question_id", defaults.question_id)
+    if not is_slug(question_id):
+        raise BadConfig(f"config question_id {question_id!r} must be a slug")
+    question = body.get("question", defaults.question)
+    if not (isinstance(question, dict) and question and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in question.items()
+    )):
+        raise BadConfig("config question must map language codes to text")
+    interval = body.get("response_interval_s", defaults.response_interval_s)
+    if not (isinstance(interval, int | float) and not isinstance(interval, bool) and 0 <= interval <= 3600):
+        raise BadConfig(f"config response_interval_s {interval!r} must be 0..3600 seconds")
+    burst = body.get("burst_per_minute", defaults.burst_per_minute)
+    if not (_is_int(burst) and burst >= 1):
+        raise BadConfig(f"config burst_per_minute {burst!r} must be an integer >= 1")
+    languages = body.get("languages", list(defaults.languages))
+    if not (isinstance(languages, list) and languages and all(
+        isinstance(x, str) and _LANG_RE.match(x) for x in languages
+    )):
+        raise BadConfig("config languages must be a non-empty list of language codes")
+    followup = body.get("followup")
+    if followup is not None and not isinstance(followup, dict):
+        raise BadConfig("config followup must be an object or null")
+    return KioskSettings(
+        rev=rev, scale=scale, question_id=question_id, question=dict(question),
+        followup=followup, response_interval_s=float(interval), burst_per_minute=burst,
+        languages=tuple(languages), quiet_hours=body.get("quiet_hours"),
+    )
+
+
+def encode_settings(settings: KioskSettings) -> bytes:
+    return json.dumps(settings.to_wire(), separators=(",", ":")).encode()
+
+
+# -- time correction --------------------------------------------------------
+
+# A kiosk clock is implausible before this (the project did not exist) or more
+# than a day ahead of the collector's clock. See docs/protocol.md "Time".
+EARLIEST_PLAUSIBLE = datetime(2024, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=1)
+
+
+def place_in_time(event: Event, batch: Batch, received_at: datetime) -> tuple[datetime, TimeSource]:
+    """The time a rating is counted at, and where that time came from.
+
+    An unsynced (or implausible) clock is corrected from the monotonic stamps
+    when the batch was sent during the same boot; otherwise a trusted clock is
+    kept, and an implausible one falls back to the receive time.
+    """
+    plausible = EARLIEST_PLAUSIBLE <= event.ts <= received_at + MAX_AHEAD
+    if event.clock != Clock.UNSYNCED and plausible:
+        return event.ts, TimeSource.KIOSK
+    if event.boot == batch.boot and batch.up_ms >= event.up_ms:
+        return received_at - timedelta(milliseconds=batch.up_ms - event.up_ms), TimeSource.CORRECTED
+    if plausible:
+        return event.ts, TimeSource.UNSYNCED
+    return received_at, TimeSource.RECEIVED

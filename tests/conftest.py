@@ -1,0 +1,236 @@
+"""Shared fixtures: a real Mosquitto per test, the collector stack, kiosks on mock pins."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+
+from collector.db import connect
+from collector.ingest import IngestService
+from collector.registry import add_kiosk, add_site
+from collector.service import WebServer
+from collector.web import create_app
+from kiosk.buttons import ButtonBox
+from kiosk.clock import ClockState
+from kiosk.core import Kiosk
+from kiosk.link import Link
+from kiosk.outbox import Outbox
+from kiosk.pinmap import load_pinmap
+from ressenti.mqtt import BrokerAddress
+from ressenti.protocol import Clock, KioskSettings
+
+ARTIFACTS = Path(os.environ.get("RESSENTI_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll `predicate` until true; fail the test with `what` after `timeout` seconds."""
+    tick = threading.Event()
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        tick.wait(0.02)
+
+
+@pytest.fixture
+def wait() -> Callable[..., None]:
+    return wait_until
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Mosquitto:
+    port: int
+    process: subprocess.Popen
+    conf: Path
+    log: Path
+
+    @property
+    def address(self) -> BrokerAddress:
+        return BrokerAddress("127.0.0.1", self.port)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def start_mosquitto(directory: Path, extra_config: str = "") -> Mosquitto:
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        pytest.fail("mosquitto is not installed: apt-get install -y mosquitto (see .ci/run)")
+    port = _free_port()
+    directory.mkdir(parents=True, exist_ok=True)
+    conf, log = directory / "mosquitto.conf", directory / "mosquitto.log"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        f"log_dest file {log}\nlog_type error\nlog_type warning\n{extra_config}\n"
+    )
+    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    broker = Mosquitto(port, process, conf, log)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return broker
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                err = process.stderr.read().decode() if process.stderr else ""
+                pytest.fail(f"mosquitto did not start: {err} {log.read_text() if log.exists() else ''}")
+            threading.Event().wait(0.02)
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
+    started: list[Mosquitto] = []
+
+    def factory(extra_config: str = "") -> Mosquitto:
+        broker = start_mosquitto(tmp_path / f"mosquitto-{len(started)}", extra_config)
+        started.append(broker)
+        return broker
+
+    yield factory
+    for broker in started:
+        broker.stop()
+
+
+@pytest.fixture
+def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    return mosquitto_factory()
+
+
+@pytest.fixture
+def mock_factory() -> Iterator[MockFactory]:
+    factory = MockFactory()
+    previous = Device.pin_factory
+    Device.pin_factory = factory
+    yield factory
+    factory.reset()
+    Device.pin_factory = previous
+
+
+class CollectorStack:
+    """Ingest plus web against a broker, with one site registered; can be stopped and restarted."""
+
+    def __init__(self, db_path: Path, broker: BrokerAddress) -> None:
+        self.db_path = db_path
+        self.broker = broker
+        db = connect(db_path)
+        add_site(db, "mairie", "Mairie de Test", scale=4)
+        db.close()
+        self.ingest: IngestService | None = None
+        self.web: WebServer | None = None
+
+    def register(self, kiosk_id: str, site: str = "mairie") -> None:
+        db = connect(self.db_path)
+        add_kiosk(db, kiosk_id, site)
+        db.close()
+
+    def start(self) -> CollectorStack:
+        self.ingest = IngestService(self.db_path, self.broker)
+        self.ingest.start()
+        assert self.ingest.ready.wait(10), "ingest did not connect"
+        app = create_app({"DATABASE": str(self.db_path), "BROKER_URL": self.broker.url,
+                          "SECRET_KEY": secrets.token_hex(16)})
+        self.web = WebServer(app, "127.0.0.1", 0)
+        self.web.start()
+        return self
+
+    def stop(self) -> None:
+        if self.web:
+            self.web.stop()
+        if self.ingest:
+            self.ingest.stop()
+        self.web = self.ingest = None
+
+    def summary(self, site: str = "mairie") -> dict:
+        assert self.web is not None
+        return self.web.app.test_client().get(f"/api/v1/sites/{site}/summary").get_json()
+
+
+@pytest.fixture
+def collector_stack(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[CollectorStack]:
+    stack = CollectorStack(tmp_path / "collector.db", mosquitto.address)
+    yield stack
+    stack.stop()
+
+
+@dataclass
+class TestKiosk:
+    kiosk: Kiosk
+    link: Link
+    box: ButtonBox
+    pins: MockFactory
+
+    def press(self, position: int = 1) -> None:
+        pin = self.pins.pin(self.box.pinmap.slots[position - 1].button.bcm)
+        pin.drive_low()
+        pin.drive_high()
+
+    def led_on(self, position: int) -> bool:
+        return bool(self.pins.pin(self.box.pinmap.slots[position - 1].led.bcm).state)
+
+    @property
+    def pending(self) -> int:
+        return self.kiosk.outbox.state().pending
+
+
+@pytest.fixture
+def kiosk_factory(tmp_path: Path) -> Iterator[Callable[..., TestKiosk]]:
+    made: list[TestKiosk] = []
+
+    def factory(kiosk_id: str, broker: BrokerAddress, *, site: str = "mairie", scale: int = 4,
+                ack_timeout_s: float = 2.0, start: bool = True) -> TestKiosk:
+        outbox = Outbox(tmp_path / "kiosks" / kiosk_id / "outbox.db")
+        kiosk = Kiosk(kiosk_id, site, outbox, settings=KioskSettings(scale=scale),
+                      clock=ClockState(Clock.NTP))
+        link = Link(kiosk, broker, ack_timeout_s=ack_timeout_s, heartbeat_s=5)
+        pins = MockFactory()
+        # No debounce: the tests press faster than any hand.
+        box = ButtonBox(kiosk, pin_factory=pins, bounce_time=None, is_online=link.connected.is_set)
+        made.append(TestKiosk(kiosk, link, box, pins))
+        if start:
+            link.start()
+        return made[-1]
+
+    yield factory
+    for k in made:
+        k.box.close()
+        k.link.stop()
+        k.kiosk.outbox.close()
+        k.pins.reset()
+
+
+@pytest.fixture(scope="session")
+def pinmap():
+    return load_pinmap()
