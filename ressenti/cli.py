@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ressenti import __version__
+from ressenti.errors import RessentiError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -35,7 +36,17 @@ broker_option = click.option("--broker", "broker_url", required=True, envvar="RE
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 
 
-@click.group(context_settings=CONTEXT)
+class _Group(click.Group):
+    """Shows the project's own errors as one clear line, not a traceback."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except RessentiError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(__version__)
 def main() -> None:
     """ressenti: smiley feedback kiosks and their collector."""

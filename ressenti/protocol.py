@@ -235,7 +235,7 @@ def decode_event(obj: object) -> Event:
     """Validate one event object; raise BadEvent with the reason (and seq when known)."""
     if not isinstance(obj, dict):
         raise BadEvent("event is not a JSON object")
-    seq = obj.get("seq") if _is_int(obj.get("seq")) else None
+    seq = obj.get("seq") if _is_int(obj.get("seq")) and obj["seq"] >= 1 else None
     try:
         event_id = _require(obj, "id", lambda v: isinstance(v, str) and len(v) <= 64, "a UUID")
         event_id = str(uuid.UUID(event_id))
@@ -295,7 +295,7 @@ def decode_batch(payload: bytes) -> Batch:
         raise BadBatch(str(exc)) from None
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
         raise BadBatch(f"{len(raw_events)} events, over the {MAX_EVENTS_PER_BATCH} limit")
-    seqs = [e.get("seq") for e in raw_events if isinstance(e, dict) and _is_int(e.get("seq"))]
+    seqs = [e["seq"] for e in raw_events if isinstance(e, dict) and _is_int(e.get("seq")) and e["seq"] >= 1]
     if any(b <= a for a, b in zip(seqs, seqs[1:])):
         raise BadBatch("events are not in strictly ascending seq")
     batch = Batch(kiosk, site, epoch, boot, up_ms, dropped_through=dropped)
