@@ -64,7 +64,22 @@ def _m1_initial(db: Database) -> None:
     }, pk=("site", "hour", "question", "channel", "scale", "rating"))
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial]
+def _m2_hours_sources_tokens(db: Database) -> None:
+    """Opening hours in rollups (issue 5), HTTP sources as producers, API tokens."""
+    db["events"].add_column("in_hours", int, not_null_default=1)
+    db["rollup_hourly"].add_column("in_hours", int, not_null_default=1)
+    db["rollup_hourly"].transform(pk=("site", "hour", "question", "channel", "scale", "rating", "in_hours"))
+    # A producer is a kiosk (channel from each event) or an HTTP source whose
+    # channel (web, phone) is imposed on its events.
+    db["kiosks"].add_column("channel", str)
+    db["tokens"].create({
+        "id": int, "kind": str, "subject": str, "label": str, "hash": str,
+        "created": str, "revoked": str,
+    }, pk="id")
+    db["tokens"].create_index(["hash"], unique=True)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens]
 
 
 def migrate(db: Database) -> int:

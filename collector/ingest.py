@@ -10,6 +10,8 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,12 @@ import paho.mqtt.client as mqtt
 from sqlite_utils import Database
 
 from collector.db import connect
-from collector.registry import kiosk_site
+from collector.registry import UNASSIGNED, ensure_unassigned, get_producer, get_site
 from collector.store import Stored, record_rejection, store_batch
 from ressenti.errors import BadBatch, BadTopic
 from ressenti.mqtt import BrokerAddress, make_client
 from ressenti.protocol import (
-    Kind, decode_batch, encode_ack, live_topic, parse_topic, subscription, topic, utc_now,
+    Batch, Kind, decode_batch, encode_ack, live_topic, parse_topic, subscription, topic, utc_now,
 )
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,48 @@ class IngestCounters:
     rejected: int = 0
 
 
-def handle_message(db: Database, topic_name: str, payload: bytes) -> Stored | None:
-    """Validate and store one events message; None if the whole message was rejected."""
+class UnknownKiosks(StrEnum):
+    """What ingest does with a batch from a kiosk the registry does not know."""
+
+    REJECT = "reject"  # keep it in `rejected`, do not ack: the kiosk resends until registered
+    UNASSIGNED = "unassigned"  # register it at the `unassigned` site for an admin to move
+
+
+def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, received_at: datetime,
+                 unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
+                 channel_of_source: str | None = None) -> Stored | None:
+    """Check the producer against the registry and store the batch; None if rejected whole."""
+
+    def reject(reason: str) -> None:
+        record_rejection(db, reason=reason, raw=raw, topic=topic_name, received_at=received_at,
+                         kiosk=batch.kiosk, epoch=batch.epoch)
+
+    producer = get_producer(db, batch.kiosk)
+    if producer is None and unknown_kiosks is UnknownKiosks.UNASSIGNED:
+        ensure_unassigned(db, batch.kiosk)
+        producer = get_producer(db, batch.kiosk)
+    if producer is None:
+        reject(f"unknown kiosk {batch.kiosk!r}: register it with `ressenti collector kiosk add`")
+        return None
+    if producer.retired:
+        reject(f"kiosk {batch.kiosk!r} is retired")
+        return None
+    if producer.site != batch.site and producer.site != UNASSIGNED:
+        reject(f"kiosk {batch.kiosk!r} is registered at site {producer.site!r}, not {batch.site!r}")
+        return None
+    if (producer.channel is None) != (channel_of_source is None):
+        reject(f"{batch.kiosk!r} is a {'kiosk' if producer.channel is None else 'HTTP source'};"
+               " it cannot send on this path")
+        return None
+    site = get_site(db, producer.site)
+    assert site is not None  # kiosks reference sites
+    return store_batch(db, batch, site=site, received_at=received_at, topic=topic_name,
+                       channel=channel_of_source)
+
+
+def handle_message(db: Database, topic_name: str, payload: bytes,
+                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> Stored | None:
+    """Validate and store one MQTT events message; None if the whole message was rejected."""
     received_at = utc_now()
 
     def reject(reason: str, **where: Any) -> None:
@@ -62,24 +104,17 @@ def handle_message(db: Database, topic_name: str, payload: bytes) -> Stored | No
         reject(f"batch says kiosk {batch.kiosk!r} site {batch.site!r} but topic says"
                f" kiosk {parts.kiosk!r} site {parts.site!r}", kiosk=parts.kiosk, epoch=batch.epoch)
         return None
-    registered = kiosk_site(db, batch.kiosk)
-    if registered is None:
-        reject(f"unknown kiosk {batch.kiosk!r}: register it with `ressenti collector kiosk add`",
-               kiosk=batch.kiosk, epoch=batch.epoch)
-        return None
-    if registered != batch.site:
-        reject(f"kiosk {batch.kiosk!r} is registered at site {registered!r}, not {batch.site!r}",
-               kiosk=batch.kiosk, epoch=batch.epoch)
-        return None
-    return store_batch(db, batch, site=registered, received_at=received_at, topic=topic_name)
+    return accept_batch(db, batch, topic_name=topic_name, raw=payload, received_at=received_at,
+                        unknown_kiosks=unknown_kiosks)
 
 
 class IngestService:
     """One MQTT subscriber with a persistent session; several may share one `$share` group."""
 
     def __init__(self, db_path: str | Path, broker: BrokerAddress, *, instance: str = "1",
-                 shared: bool = False) -> None:
+                 shared: bool = False, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> None:
         self.db_path = db_path
+        self.unknown_kiosks = UnknownKiosks(unknown_kiosks)
         self.broker = broker
         self.db = connect(db_path)
         self.shared = shared
@@ -123,7 +158,7 @@ class IngestService:
         # paho sends the PUBACK when this returns, so a crash before the commit
         # leaves the message with the broker for redelivery.
         try:
-            stored = handle_message(self.db, message.topic, message.payload)
+            stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks)
         except Exception:
             log.exception("could not store message on %s; the kiosk will resend", message.topic)
             return

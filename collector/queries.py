@@ -40,23 +40,40 @@ def shares(counts: dict[int, int], scale: int) -> dict[str, Any]:
     }
 
 
-def site_summary(db: Database, site: Site, start: date | None = None, end: date | None = None) -> dict[str, Any]:
+HOURS = ("all", "open")  # every press, or only those inside the site's opening hours
+
+
+def _hours_clause(hours: str) -> str:
+    if hours not in HOURS:
+        raise ValueError(f"hours must be one of {', '.join(HOURS)}")
+    return " AND in_hours = 1" if hours == "open" else ""
+
+
+def site_summary(db: Database, site: Site, start: date | None = None, end: date | None = None,
+                 *, hours: str = "all") -> dict[str, Any]:
+    _hours_clause(hours)
     start = start or today(site)
     end = end or start
     lo, hi = day_range_utc(site, start, end)
     raw = {r: 0 for r in range(1, site.scale + 1)}
     filtered = dict(raw)
     other_scales: dict[int, int] = {}
+    outside = 0
     for row in db.query(
-        "SELECT scale, rating, SUM(n_raw) AS n_raw, SUM(n_filtered) AS n_filtered FROM rollup_hourly"
-        " WHERE site = ? AND hour >= ? AND hour < ? GROUP BY scale, rating",
+        "SELECT scale, rating, in_hours, SUM(n_raw) AS n_raw, SUM(n_filtered) AS n_filtered"
+        " FROM rollup_hourly WHERE site = ? AND hour >= ? AND hour < ?"
+        " GROUP BY scale, rating, in_hours",
         [site.id, lo, hi],
     ):
+        if not row["in_hours"]:
+            outside += row["n_raw"]
+            if hours == "open":
+                continue
         if row["scale"] != site.scale:
             other_scales[row["scale"]] = other_scales.get(row["scale"], 0) + row["n_raw"]
             continue
-        raw[row["rating"]] = row["n_raw"]
-        filtered[row["rating"]] = row["n_filtered"]
+        raw[row["rating"]] += row["n_raw"]
+        filtered[row["rating"]] += row["n_filtered"]
     return {
         "site": site.id,
         "name": site.name,
@@ -64,9 +81,32 @@ def site_summary(db: Database, site: Site, start: date | None = None, end: date 
         "to": end.isoformat(),
         "tz": site.tz,
         "scale": site.scale,
+        "hours": hours,
         "counts": {str(r): n for r, n in raw.items()},
         **shares(raw, site.scale),
         "filtered": {"counts": {str(r): n for r, n in filtered.items()}, **shares(filtered, site.scale)},
         "flagged": sum(raw.values()) - sum(filtered.values()),
+        "outside_hours": outside,
         "other_scales": {str(s): n for s, n in other_scales.items()},
     }
+
+
+def site_series(db: Database, site: Site, start: date, end: date, *, hours: str = "all",
+                filtered: bool = False) -> list[dict[str, Any]]:
+    """Counts per UTC hour bucket (rating -> presses), for charts; local time given too."""
+    lo, hi = day_range_utc(site, start, end)
+    column = "n_filtered" if filtered else "n_raw"
+    series: dict[str, dict[str, int]] = {}
+    for row in db.query(
+        f"SELECT hour, rating, SUM({column}) AS n FROM rollup_hourly"
+        f" WHERE site = ? AND scale = ? AND hour >= ? AND hour < ?{_hours_clause(hours)}"
+        " GROUP BY hour, rating ORDER BY hour",
+        [site.id, site.scale, lo, hi],
+    ):
+        series.setdefault(row["hour"], {str(r): 0 for r in range(1, site.scale + 1)})[str(row["rating"])] = row["n"]
+    zone = site.zone
+    return [
+        {"hour_utc": hour, "local": datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+            .astimezone(zone).isoformat(timespec="minutes"), "counts": counts}
+        for hour, counts in series.items()
+    ]

@@ -1,18 +1,58 @@
-"""Organisations, sites and kiosks: who a kiosk belongs to and where its site is in time."""
+"""Organisations, sites and producers (kiosks and HTTP sources): who a rating belongs to.
+
+A site has a time zone, a scale and optional opening hours. A producer is a
+kiosk (its events say button or touch) or an HTTP source whose channel (web,
+phone) the collector imposes on its events.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
 from ressenti.errors import RessentiError
-from ressenti.protocol import SCALES, format_ts, is_slug, utc_now
+from ressenti.protocol import SCALES, Input, format_ts, is_slug, utc_now
+
+UNASSIGNED = "unassigned"  # where unknown kiosks land under the "unassigned" policy
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SOURCE_CHANNELS = (Input.WEB.value, Input.PHONE.value)
+_RANGE_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
 class RegistryError(RessentiError, ValueError):
     """A registry change was refused; the message says why."""
+
+
+OpeningHours = dict[str, list[tuple[time, time]]]
+
+
+def parse_opening_hours(spec: dict[str, str] | None) -> OpeningHours | None:
+    """{"mon": "08:30-12:00,13:30-17:00", ...}; a day left out is closed; None = always open."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) - set(WEEKDAYS):
+        raise RegistryError(f"opening hours must map {', '.join(WEEKDAYS)} to 'HH:MM-HH:MM,...'")
+    hours: OpeningHours = {}
+    for day, ranges in spec.items():
+        hours[day] = []
+        for part in str(ranges).split(","):
+            match = _RANGE_RE.match(part.strip())
+            if not match:
+                raise RegistryError(f"opening hours {day}: {part!r} is not HH:MM-HH:MM")
+            h1, m1, h2, m2 = map(int, match.groups())
+            if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
+                raise RegistryError(f"opening hours {day}: {part!r} is not a time of day")
+            start, end = time(h1, m1), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
+            if end <= start:
+                raise RegistryError(f"opening hours {day}: {part!r} ends before it starts")
+            hours[day].append((start, end))
+    return hours
 
 
 @dataclass(frozen=True)
@@ -22,10 +62,32 @@ class Site:
     name: str
     tz: str
     scale: int
+    opening_hours: OpeningHours | None = field(default=None, compare=False)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
+
+    def is_open(self, moment: datetime) -> bool:
+        """Was the site open at this moment (its local time)? Always, without opening hours."""
+        if self.opening_hours is None:
+            return True
+        local = moment.astimezone(self.zone)
+        ranges = self.opening_hours.get(WEEKDAYS[local.weekday()], [])
+        return any(start <= local.time() < end for start, end in ranges)
+
+
+@dataclass(frozen=True)
+class Producer:
+    id: str
+    site: str
+    channel: str | None  # None for a kiosk; web or phone for an HTTP source
+    retired: bool
+
+
+def _site_from_row(row: dict[str, Any]) -> Site:
+    hours = json.loads(row["opening_hours"]) if row.get("opening_hours") else None
+    return Site(row["id"], row["org"], row["name"], row["tz"], row["scale"], parse_opening_hours(hours))
 
 
 def _check_slug(kind: str, value: str) -> None:
@@ -38,8 +100,8 @@ def add_org(db: Database, org_id: str, name: str) -> None:
     db["orgs"].upsert({"id": org_id, "name": name}, pk="id")
 
 
-def add_site(db: Database, site_id: str, name: str, *, org: str = "default",
-             tz: str = "Europe/Paris", scale: int = 4) -> Site:
+def add_site(db: Database, site_id: str, name: str, *, org: str = "default", tz: str = "Europe/Paris",
+             scale: int = 4, opening_hours: dict[str, str] | None = None) -> Site:
     _check_slug("site", site_id)
     if scale not in SCALES:
         raise RegistryError(f"scale {scale} must be 3, 4 or 5")
@@ -47,31 +109,119 @@ def add_site(db: Database, site_id: str, name: str, *, org: str = "default",
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise RegistryError(f"time zone {tz!r} is unknown (e.g. Europe/Paris)") from None
+    parse_opening_hours(opening_hours)
     if not db["orgs"].count_where("id = ?", [org]):
         add_org(db, org, org)
-    db["sites"].upsert({"id": site_id, "org": org, "name": name, "tz": tz, "scale": scale,
-                        "created": format_ts(utc_now())}, pk="id")
-    return Site(site_id, org, name, tz, scale)
+    row = {"id": site_id, "org": org, "name": name, "tz": tz, "scale": scale,
+           "opening_hours": json.dumps(opening_hours) if opening_hours else None}
+    if get_site(db, site_id) is None:
+        row["created"] = format_ts(utc_now())
+    db["sites"].upsert(row, pk="id")
+    return get_site(db, site_id)  # type: ignore[return-value]
 
 
-def add_kiosk(db: Database, kiosk_id: str, site: str, name: str | None = None) -> None:
-    _check_slug("kiosk", kiosk_id)
-    if get_site(db, site) is None:
-        raise RegistryError(f"site {site!r} does not exist; add it first")
-    db["kiosks"].upsert({"id": kiosk_id, "site": site, "name": name or kiosk_id,
-                         "created": format_ts(utc_now()), "retired": None}, pk="id")
+def update_site(db: Database, site_id: str, **changes: Any) -> Site:
+    """Rename, move to another organisation, change time zone, scale or opening hours."""
+    site = get_site(db, site_id)
+    if site is None:
+        raise RegistryError(f"no site {site_id!r}")
+    row = next(db.query("SELECT * FROM sites WHERE id = ?", [site_id]))
+    current = {"name": site.name, "org": site.org, "tz": site.tz, "scale": site.scale,
+               "opening_hours": json.loads(row["opening_hours"]) if row["opening_hours"] else None}
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise RegistryError(f"cannot change {', '.join(sorted(unknown))} of a site")
+    current.update(changes)
+    return add_site(db, site_id, current.pop("name"), **current)
 
 
 def get_site(db: Database, site_id: str) -> Site | None:
-    rows = list(db.query("SELECT id, org, name, tz, scale FROM sites WHERE id = ?", [site_id]))
-    return Site(**rows[0]) if rows else None
+    rows = list(db.query("SELECT * FROM sites WHERE id = ?", [site_id]))
+    return _site_from_row(rows[0]) if rows else None
 
 
-def list_sites(db: Database) -> list[Site]:
-    return [Site(**row) for row in db.query("SELECT id, org, name, tz, scale FROM sites ORDER BY org, name")]
+def list_sites(db: Database, org: str | None = None) -> list[Site]:
+    where, params = ("WHERE org = ?", [org]) if org else ("", [])
+    return [_site_from_row(r) for r in db.query(f"SELECT * FROM sites {where} ORDER BY org, name", params)]
+
+
+def add_kiosk(db: Database, kiosk_id: str, site: str, name: str | None = None, *,
+              channel: str | None = None) -> None:
+    _check_slug("kiosk", kiosk_id)
+    if get_site(db, site) is None:
+        raise RegistryError(f"site {site!r} does not exist; add it first")
+    if channel is not None and channel not in SOURCE_CHANNELS:
+        raise RegistryError(f"a source's channel must be one of {', '.join(SOURCE_CHANNELS)}")
+    current = get_producer(db, kiosk_id)
+    if current and current.site != site:
+        raise RegistryError(f"{kiosk_id!r} is at site {current.site!r}; use `kiosk move` to move it")
+    row = {"id": kiosk_id, "site": site, "name": name or kiosk_id, "channel": channel, "retired": None}
+    if current is None:
+        row["created"] = format_ts(utc_now())
+    db["kiosks"].upsert(row, pk="id")
+
+
+def get_producer(db: Database, producer_id: str) -> Producer | None:
+    rows = list(db.query("SELECT id, site, channel, retired FROM kiosks WHERE id = ?", [producer_id]))
+    if not rows:
+        return None
+    row = rows[0]
+    return Producer(row["id"], row["site"], row["channel"], row["retired"] is not None)
+
+
+def list_kiosks(db: Database, site: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE site = ?", [site]) if site else ("", [])
+    return list(db.query(f"SELECT id, site, name, channel, created, retired FROM kiosks {where} ORDER BY site, id", params))
 
 
 def kiosk_site(db: Database, kiosk_id: str) -> str | None:
-    """The registered site of an active kiosk, or None if unknown or retired."""
-    rows = list(db.query("SELECT site FROM kiosks WHERE id = ? AND retired IS NULL", [kiosk_id]))
-    return rows[0]["site"] if rows else None
+    """The registered site of an active producer, or None if unknown or retired."""
+    producer = get_producer(db, kiosk_id)
+    return producer.site if producer and not producer.retired else None
+
+
+def ensure_unassigned(db: Database, kiosk_id: str) -> None:
+    """Register an unknown kiosk at the `unassigned` site, for an admin to move later."""
+    if get_site(db, UNASSIGNED) is None:
+        add_site(db, UNASSIGNED, "Bornes non affectées / Unassigned kiosks", org=UNASSIGNED)
+    if get_producer(db, kiosk_id) is None:
+        add_kiosk(db, kiosk_id, UNASSIGNED)
+
+
+def move_kiosk(db: Database, kiosk_id: str, site: str) -> int:
+    """Move a kiosk to another site from now on; return how many past events moved with it.
+
+    Past events stay where they were counted, except those of a kiosk that
+    was `unassigned`: those are given to its real site, and both sites'
+    rollups are rebuilt.
+    """
+    from collector.rollups import rebuild_rollups  # rollups import the registry
+
+    producer = get_producer(db, kiosk_id)
+    if producer is None:
+        raise RegistryError(f"no kiosk {kiosk_id!r}")
+    if get_site(db, site) is None:
+        raise RegistryError(f"site {site!r} does not exist; add it first")
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        db.conn.execute("UPDATE kiosks SET site = ?, retired = NULL WHERE id = ?", (site, kiosk_id))
+        moved = 0
+        if producer.site == UNASSIGNED:
+            hours = [r[0] for r in db.conn.execute(
+                "SELECT DISTINCT hour FROM events WHERE kiosk = ? AND site = ?", (kiosk_id, UNASSIGNED))]
+            moved = db.conn.execute("UPDATE events SET site = ? WHERE kiosk = ? AND site = ?",
+                                    (site, kiosk_id, UNASSIGNED)).rowcount
+            if moved:
+                rebuild_rollups(db, sites=[UNASSIGNED, site], hours=hours, in_transaction=True)
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    return moved
+
+
+def retire_kiosk(db: Database, kiosk_id: str) -> None:
+    """A retired kiosk's further batches are rejected; its past figures stay."""
+    if get_producer(db, kiosk_id) is None:
+        raise RegistryError(f"no kiosk {kiosk_id!r}")
+    db.conn.execute("UPDATE kiosks SET retired = ? WHERE id = ?", (format_ts(utc_now()), kiosk_id))

@@ -1,8 +1,9 @@
 """Writes a decoded batch once: events, rejections, rollups and the ack watermark in one transaction.
 
 Exactly once: under `BEGIN IMMEDIATE` (one writer at a time, even across
-ingest processes) events whose id or (kiosk, epoch, seq) is already stored are
-skipped, and only new ones are added to the hourly rollups.
+ingest processes) events at or below the stream's ack watermark, or whose id
+or (kiosk, epoch, seq) is already stored, are skipped; only new ones are
+added to the hourly rollups.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from ressenti.protocol import Ack, Batch, Event, format_ts, place_in_time
+from collector.registry import Site
+from collector.rollups import RollupKey, add_to_rollups
+from ressenti.protocol import Ack, Batch, Event, TimeSource, format_ts, place_in_time
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +58,16 @@ def record_rejection(db: Database, *, reason: str, raw: bytes, topic: str, recei
     return True
 
 
-def store_batch(db: Database, batch: Batch, *, site: str, received_at: datetime, topic: str) -> Stored:
-    """Store a batch whose kiosk and site are already checked; return the ack to send."""
+def store_batch(db: Database, batch: Batch, *, site: Site, received_at: datetime, topic: str,
+                channel: str | None = None) -> Stored:
+    """Store a batch whose producer and site are checked; return the ack to send.
+
+    `channel` replaces the events' own `input` (HTTP sources: web, phone).
+    """
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
-        stored = _store_locked(db, batch, site, received_at, topic)
+        stored = _store_locked(db, batch, site, received_at, topic, channel)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -68,88 +75,81 @@ def store_batch(db: Database, batch: Batch, *, site: str, received_at: datetime,
     return stored
 
 
-def _store_locked(db: Database, batch: Batch, site: str, received_at: datetime, topic: str) -> Stored:
+def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime, topic: str,
+                  channel: str | None) -> Stored:
     conn = db.conn
-    events = batch.events
-    stored = Stored(Ack(batch.epoch, 0), site)
+    stream = conn.execute("SELECT through FROM streams WHERE kiosk = ? AND epoch = ?",
+                          (batch.kiosk, batch.epoch)).fetchone()
+    through = stream[0] if stream else 0
+    stored = Stored(Ack(batch.epoch, 0), site.id)
+    # Below the watermark everything is already resolved, even events whose
+    # raw rows were since removed by retention.
+    events = [e for e in batch.events if e.seq > through]
     if events:
-        lo, hi = events[0].seq, events[-1].seq
         seen_seqs = {r[0] for r in conn.execute(
             "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
-            (batch.kiosk, batch.epoch, lo, hi))}
+            (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))}
         ids = [e.id for e in events]
         seen_ids = {r[0] for r in conn.execute(
             f"SELECT id FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)}
         fresh = [e for e in events if e.seq not in seen_seqs and e.id not in seen_ids]
-        stored.duplicates = len(events) - len(fresh)
-        _insert_events(db, batch, fresh, site, received_at)
+        _insert_events(db, batch, fresh, site, received_at, channel)
         stored.new_ratings = [e.rating for e in fresh]
+    stored.duplicates = len(batch.events) - len(stored.new_ratings)
 
-    already_rejected = {r[0] for r in conn.execute(
-        "SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq IS NOT NULL",
-        (batch.kiosk, batch.epoch))} if batch.rejected else set()
     ack_rejections = []
-    for bad in batch.rejected:
+    pending_rejections = [r for r in batch.rejected if r.seq is None or r.seq > through]
+    already = {r[0] for r in conn.execute(
+        "SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq IS NOT NULL AND seq > ?",
+        (batch.kiosk, batch.epoch, through))} if pending_rejections else set()
+    for bad in pending_rejections:
         raw = json.dumps(bad.raw, separators=(",", ":"), default=str).encode()
-        if bad.seq is None:
-            record_rejection(db, reason=bad.reason, raw=raw, topic=topic, received_at=received_at,
-                             kiosk=batch.kiosk, epoch=batch.epoch)
-            continue
-        if bad.seq not in already_rejected:
+        if bad.seq is None or bad.seq not in already:
             record_rejection(db, reason=bad.reason, raw=raw, topic=topic, received_at=received_at,
                              kiosk=batch.kiosk, epoch=batch.epoch, seq=bad.seq)
-        ack_rejections.append((bad.seq, bad.reason))
+        if bad.seq is not None:
+            ack_rejections.append((bad.seq, bad.reason))
 
-    through = _advance_stream(db, batch, received_at)
-    stored.ack = Ack(batch.epoch, through, tuple(ack_rejections))
+    stored.ack = Ack(batch.epoch, _advance_stream(db, batch, received_at), tuple(ack_rejections))
     return stored
 
 
-def _insert_events(db: Database, batch: Batch, events: list[Event], site: str,
-                   received_at: datetime) -> None:
+def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
+                   received_at: datetime, channel: str | None) -> None:
     if not events:
         return
-    rows, rollup = [], Counter()
+    rows = []
+    raw: Counter[RollupKey] = Counter()
+    filtered: Counter[RollupKey] = Counter()
     received = format_ts(received_at)
     for e in events:
         ts, source = place_in_time(e, batch, received_at)
-        if source.value not in ("kiosk", "unsynced", "corrected"):
+        if source is TimeSource.RECEIVED:
             log.warning("event %s of %s: clock %s ts %s implausible; counted at receive time",
                         e.id, batch.kiosk, e.clock.value, format_ts(e.ts))
         hour = hour_bucket(ts)
+        event_channel = channel or e.input.value
+        in_hours = int(site.is_open(ts))
+        flags = json.dumps(list(e.flags))
         rows.append((
-            e.id, batch.kiosk, batch.epoch, e.seq, site, e.question, e.scale, e.rating,
-            e.input.value, json.dumps(list(e.flags)), json.dumps(e.followup) if e.followup else None,
+            e.id, batch.kiosk, batch.epoch, e.seq, site.id, e.question, e.scale, e.rating,
+            event_channel, flags, json.dumps(e.followup) if e.followup else None,
             e.lang, format_ts(ts), source.value, format_ts(e.ts), e.clock.value, e.boot, e.up_ms,
-            received, hour,
+            received, hour, in_hours,
         ))
-        rollup[(site, hour, e.question, e.input.value, e.scale, e.rating, not e.flags)] += 1
+        key = (site.id, hour, e.question, event_channel, e.scale, e.rating, in_hours)
+        raw[key] += 1
+        if not e.flags:
+            filtered[key] += 1
     db.conn.executemany(
         "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags,"
-        " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour)"
-        " VALUES (" + ",".join("?" * 20) + ")", rows)
-    add_to_rollups(db, rollup)
-
-
-def add_to_rollups(db: Database, counts: Counter) -> None:
-    """counts: (site, hour, question, channel, scale, rating, unflagged) -> number of events."""
-    merged: Counter = Counter()
-    for (site, hour, question, channel, scale, rating, unflagged), n in counts.items():
-        key = (site, hour, question, channel, scale, rating)
-        merged[key + ("raw",)] += n
-        if unflagged:
-            merged[key + ("filtered",)] += n
-    keys = {k[:-1] for k in merged}
-    db.conn.executemany(
-        "INSERT INTO rollup_hourly (site, hour, question, channel, scale, rating, n_raw, n_filtered)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (site, hour, question, channel, scale, rating) DO UPDATE SET"
-        " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
-        [(*k, merged[k + ("raw",)], merged[k + ("filtered",)]) for k in keys])
+        " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
+        " VALUES (" + ",".join("?" * 21) + ")", rows)
+    add_to_rollups(db, raw, filtered)
 
 
 def _advance_stream(db: Database, batch: Batch, received_at: datetime) -> int:
-    """Move the (kiosk, epoch) watermark over every seq now stored or rejected."""
+    """Move the (kiosk, epoch) watermark over every seq now stored, rejected or declared dropped."""
     conn = db.conn
     row = conn.execute("SELECT through, max_seq, dropped_through FROM streams WHERE kiosk = ? AND epoch = ?",
                        (batch.kiosk, batch.epoch)).fetchone()
@@ -159,13 +159,13 @@ def _advance_stream(db: Database, batch: Batch, received_at: datetime) -> int:
     seqs = [e.seq for e in batch.events] + [r.seq for r in batch.rejected if r.seq is not None]
     max_seq = max([max_seq, *seqs])
     while True:
-        nxt = [r[0] for r in conn.execute(
+        following = [r[0] for r in conn.execute(
             "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq > ?"
             " UNION SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ?"
             " ORDER BY 1 LIMIT 1000",
             (batch.kiosk, batch.epoch, through, batch.kiosk, batch.epoch, through))]
         advanced = 0
-        for seq in nxt:
+        for seq in following:
             if seq != through + 1:
                 break
             through, advanced = seq, advanced + 1

@@ -234,3 +234,26 @@ def kiosk_factory(tmp_path: Path) -> Iterator[Callable[..., TestKiosk]]:
 @pytest.fixture(scope="session")
 def pinmap():
     return load_pinmap()
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    """A collector web app on a throw-away database, without a broker."""
+    application = create_app({"TESTING": True, "DATABASE": str(tmp_path / "web.db"),
+                              "SECRET_KEY": "test", "BROKER_URL": None})
+    yield application
+    application.extensions["ressenti_live"].stop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def admin_headers(app) -> dict[str, str]:
+    from collector.tokens import TokenKind, create_token
+    db = connect(app.config["DATABASE"])
+    _, secret = create_token(db, TokenKind.ADMIN, label="tests")
+    db.close()
+    return {"Authorization": f"Bearer {secret}"}

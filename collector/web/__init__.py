@@ -24,7 +24,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """
     root = Path(__file__).resolve().parent.parent
     app = Flask(__name__, template_folder=str(root / "templates"), static_folder=str(root / "static"))
-    app.config.from_mapping(DATABASE="ressenti.db", BROKER_URL=None, SECRET_KEY=None, START_LIVE=True)
+    app.config.from_mapping(DATABASE="ressenti.db", BROKER_URL=None, SECRET_KEY=None, START_LIVE=True,
+                            MAX_CONTENT_LENGTH=1024 * 1024)
     if test_config is None:
         app.config.from_prefixed_env("RESSENTI")
     else:
@@ -39,9 +40,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["START_LIVE"]:
         hub.start()
 
-    from collector.web import api, wall
-    app.register_blueprint(api.bp)
-    app.register_blueprint(wall.bp)
+    from collector.web import api, api_admin, api_events, wall
+    for module in (api, api_admin, api_events, wall):
+        app.register_blueprint(module.bp)
 
     @app.teardown_appcontext
     def close_db(_exc: BaseException | None) -> None:

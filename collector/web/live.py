@@ -22,7 +22,7 @@ from collector.db import connect
 from collector.queries import site_summary
 from collector.registry import get_site, list_sites
 from ressenti.mqtt import BrokerAddress, make_client
-from ressenti.protocol import LIVE_ROOT
+from ressenti.protocol import LIVE_ROOT, live_topic
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,13 @@ class LiveHub:
             self.site_changed(str(body["site"]), [int(r) for r in body.get("ratings", [])])
         except (ValueError, KeyError, TypeError) as exc:
             log.error("ignoring live message on %s: %s", message.topic, exc)
+
+    def announce(self, site: str, ratings: list[int]) -> None:
+        """Tell every web process (through the bus) that a site changed; locally without a bus."""
+        if self.client is not None:
+            self.client.publish(live_topic(site), json.dumps({"site": site, "ratings": ratings}), qos=0)
+        else:
+            self.site_changed(site, ratings)
 
     def site_changed(self, site: str, ratings: list[int]) -> None:
         with self._changed:
