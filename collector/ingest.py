@@ -168,6 +168,8 @@ class IngestService:
             return
         self.counters.events += len(stored.new_ratings)
         self.counters.duplicates += stored.duplicates
+        log.debug("stored batch of %s: %d new, %d duplicate, ack through %d",
+                  message.topic, len(stored.new_ratings), stored.duplicates, stored.ack.through)
         parts = parse_topic(message.topic)
         client.publish(topic(parts.site, parts.kiosk, Kind.ACK), encode_ack(stored.ack), qos=1)
         if stored.new_ratings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import secrets
 import shutil
@@ -93,7 +94,10 @@ def start_mosquitto(directory: Path, extra_config: str = "") -> Mosquitto:
     directory.mkdir(parents=True, exist_ok=True)
     conf, log = directory / "mosquitto.conf", directory / "mosquitto.log"
     conf.write_text(
+        # `user`: started as root, Mosquitto would switch to its own user and
+        # could not write its log into the test directory.
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        f"user {getpass.getuser()}\n"
         f"log_dest file {log}\nlog_type error\nlog_type warning\n{extra_config}\n"
     )
     process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -179,10 +183,21 @@ class CollectorStack:
 
 
 @pytest.fixture
-def collector_stack(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[CollectorStack]:
-    stack = CollectorStack(tmp_path / "collector.db", mosquitto.address)
-    yield stack
-    stack.stop()
+def collector_stack_factory(tmp_path: Path) -> Iterator[Callable[[BrokerAddress], CollectorStack]]:
+    stacks: list[CollectorStack] = []
+
+    def factory(broker: BrokerAddress) -> CollectorStack:
+        stacks.append(CollectorStack(tmp_path / f"collector-{len(stacks)}.db", broker))
+        return stacks[-1]
+
+    yield factory
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture
+def collector_stack(collector_stack_factory, mosquitto: Mosquitto) -> CollectorStack:
+    return collector_stack_factory(mosquitto.address)
 
 
 @dataclass

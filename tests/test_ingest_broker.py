@@ -1,0 +1,71 @@
+"""Ingest against a real Mosquitto: shared subscription groups, and a broker that drops messages."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from collector.db import connect
+
+pytestmark = pytest.mark.mosquitto
+
+
+def test_two_ingest_processes_share_the_load_without_loss_or_duplicate(
+        tmp_path, mosquitto, collector_stack, kiosk_factory, wait):
+    for n in range(4):
+        collector_stack.register(f"borne-{n}")
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "ingest", "-v", "--shared",
+                          "--instance", str(i), "--db", str(collector_stack.db_path), "--broker", mosquitto.url],
+                         stderr=subprocess.PIPE, text=True)
+        for i in (1, 2)
+    ]
+    try:
+        kiosks = [kiosk_factory(f"borne-{n}", mosquitto.address, ack_timeout_s=1.0) for n in range(4)]
+        for k in kiosks:
+            wait(k.link.connected.is_set, what="kiosk connected")
+        for round_ in range(60):
+            for k in kiosks:
+                k.kiosk.press(1 + round_ % 4, "button")
+        wait(lambda: all(k.pending == 0 for k in kiosks), timeout=30, what="every outbox drained")
+    finally:
+        logs = []
+        for p in processes:
+            p.terminate()
+            logs.append(p.communicate(timeout=10)[1])
+    db = connect(collector_stack.db_path)
+    assert db["events"].count == 240
+    assert db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT kiosk, seq FROM events)").fetchone()[0] == 240
+    total = db.execute("SELECT SUM(n_raw) FROM rollup_hourly").fetchone()[0]
+    assert total == 240, "rollups count each event once"
+    stored = [len(re.findall(r"stored batch of", log)) for log in logs]
+    assert all(n > 0 for n in stored), f"both processes took batches: {stored}"
+
+
+def test_broker_dropping_queued_messages_is_recovered_by_kiosk_resend(
+        mosquitto_factory, collector_stack_factory, kiosk_factory, wait):
+    # Mosquitto keeps at most 10 messages for an offline client and drops the
+    # rest silently: the broker is a transport, never the record.
+    broker = mosquitto_factory("max_queued_messages 10\nlog_type notice")
+    stack = collector_stack_factory(broker.address)
+    for n in range(15):
+        stack.register(f"borne-{n}")
+    stack.start()
+    stack.stop()  # the broker now queues for the collector's persistent session
+
+    kiosks = [kiosk_factory(f"borne-{n}", broker.address, ack_timeout_s=1.0) for n in range(15)]
+    for k in kiosks:
+        wait(k.link.connected.is_set, what="kiosk connected")
+        for press in range(20):
+            k.kiosk.press(1 + press % 4, "button")
+    wait(lambda: broker.log.exists() and "messages are being dropped" in broker.log.read_text(), timeout=20,
+         what="Mosquitto dropping queued messages")
+
+    stack.start()
+    wait(lambda: all(k.pending == 0 for k in kiosks), timeout=60, what="every outbox drained")
+    db = connect(stack.db_path)
+    assert db["events"].count == 300
+    assert stack.summary()["total"] == 300
