@@ -12,7 +12,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -38,7 +38,8 @@ class Stored:
 
 
 def hour_bucket(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H")
+    """`YYYY-MM-DDTHH` of a UTC moment."""
+    return moment.astimezone(UTC).isoformat()[:13]
 
 
 def record_rejection(db: Database, *, reason: str, raw: bytes, topic: str, received_at: datetime,
@@ -130,7 +131,7 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
         hour = hour_bucket(ts)
         event_channel = channel or e.input.value
         in_hours = int(site.is_open(ts))
-        flags = json.dumps(list(e.flags))
+        flags = json.dumps(list(e.flags)) if e.flags else "[]"
         rows.append((
             e.id, batch.kiosk, batch.epoch, e.seq, site.id, e.question, e.scale, e.rating,
             event_channel, flags, json.dumps(e.followup) if e.followup else None,

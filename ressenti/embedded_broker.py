@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 
+from ressenti.mosquitto_runner import free_port
+
 log = logging.getLogger(__name__)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class EmbeddedBroker:

@@ -129,7 +129,8 @@ def utc_now() -> datetime:
 
 def format_ts(moment: datetime) -> str:
     """UTC, millisecond precision, `Z` suffix: 2026-11-22T09:14:03.120Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat is several times faster than strftime, and ingest calls this per event.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_ts(value: object) -> datetime:
@@ -216,6 +217,9 @@ def _require(obj: dict[str, Any], key: str, check, what: str) -> Any:
     return value
 
 
+_EVENT_KEYS = ("id", "seq", "ts", "clock", "boot", "up_ms", "question", "scale", "rating", "input")
+
+
 def _epoch_ok(value: object) -> bool:
     return isinstance(value, str) and 8 <= len(value) <= 64 and value.replace("-", "").isalnum()
 
@@ -231,25 +235,52 @@ def _followup_ok(value: object) -> bool:
     )
 
 
+_CLOCKS = {c.value: c for c in Clock}
+_INPUTS = {i.value: i for i in Input}
+
+
 def decode_event(obj: object) -> Event:
-    """Validate one event object; raise BadEvent with the reason (and seq when known)."""
+    """Validate one event object; raise BadEvent with the reason (and seq when known).
+
+    Written as straight-line checks: ingest runs this for every event.
+    """
     if not isinstance(obj, dict):
         raise BadEvent("event is not a JSON object")
-    seq = obj.get("seq") if _is_int(obj.get("seq")) and obj["seq"] >= 1 else None
+    seq = obj.get("seq")
+    good_seq = seq if _is_int(seq) and seq >= 1 else None
     try:
-        event_id = _require(obj, "id", lambda v: isinstance(v, str) and len(v) <= 64, "a UUID")
+        for key in _EVENT_KEYS:
+            if key not in obj:
+                raise ValueError(f"missing {key!r}")
+        event_id = obj["id"]
+        if not isinstance(event_id, str) or len(event_id) > 64:
+            raise ValueError(f"id {event_id!r:.60} is not a UUID")
         event_id = str(uuid.UUID(event_id))
-        seq = _require(obj, "seq", lambda v: _is_int(v) and v >= 1, "an integer >= 1")
-        ts = parse_ts(obj.get("ts"))
-        clock = Clock(_require(obj, "clock", lambda v: v in set(Clock), "ntp, rtc or unsynced"))
-        boot = _require(obj, "boot", lambda v: isinstance(v, str) and _BOOT_RE.match(v), "a boot id")
-        up_ms = _require(obj, "up_ms", lambda v: _is_int(v) and v >= 0, "an integer >= 0")
-        question = _require(obj, "question", is_slug, "a slug")
-        scale = _require(obj, "scale", lambda v: v in SCALES, "3, 4 or 5")
-        rating = _require(obj, "rating", _is_int, "an integer")
+        if good_seq is None:
+            raise ValueError(f"seq {seq!r:.20} is not an integer >= 1")
+        ts = parse_ts(obj["ts"])
+        clock = _CLOCKS.get(obj["clock"]) if isinstance(obj["clock"], str) else None
+        if clock is None:
+            raise ValueError(f"clock {obj['clock']!r:.20} is not ntp, rtc or unsynced")
+        boot = obj["boot"]
+        if not (isinstance(boot, str) and _BOOT_RE.match(boot)):
+            raise ValueError(f"boot {boot!r:.60} is not a boot id")
+        up_ms = obj["up_ms"]
+        if not (_is_int(up_ms) and up_ms >= 0):
+            raise ValueError(f"up_ms {up_ms!r:.20} is not an integer >= 0")
+        question = obj["question"]
+        if not is_slug(question):
+            raise ValueError(f"question {question!r:.60} is not a slug")
+        scale, rating = obj["scale"], obj["rating"]
+        if scale not in SCALES or not _is_int(scale):
+            raise ValueError(f"scale {scale!r:.20} is not 3, 4 or 5")
+        if not _is_int(rating):
+            raise ValueError(f"rating {rating!r:.20} is not an integer")
         if not 1 <= rating <= scale:
             raise ValueError(f"rating {rating} outside scale {scale}")
-        source = Input(_require(obj, "input", lambda v: v in set(Input), "button, touch, web or phone"))
+        source = _INPUTS.get(obj["input"]) if isinstance(obj["input"], str) else None
+        if source is None:
+            raise ValueError(f"input {obj['input']!r:.20} is not button, touch, web or phone")
         flags = obj.get("flags") or []
         if not (isinstance(flags, list) and len(flags) <= 8 and all(
             isinstance(f, str) and _FLAG_RE.match(f) for f in flags
@@ -262,10 +293,10 @@ def decode_event(obj: object) -> Event:
         if not (isinstance(lang, str) and _LANG_RE.match(lang)):
             raise ValueError(f"lang {lang!r:.20} is not a language code")
     except ValueError as exc:
-        raise BadEvent(str(exc), seq) from None
+        raise BadEvent(str(exc), good_seq) from None
     return Event(
         id=event_id, seq=seq, ts=ts, clock=clock, boot=boot, up_ms=up_ms, question=question,
-        scale=scale, rating=rating, input=source, flags=tuple(dict.fromkeys(flags)),
+        scale=scale, rating=rating, input=source, flags=tuple(dict.fromkeys(flags)) if flags else (),
         followup=followup, lang=lang,
     )
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import secrets
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +25,8 @@ from kiosk.core import Kiosk
 from kiosk.link import Link
 from kiosk.outbox import Outbox
 from kiosk.pinmap import load_pinmap
+from ressenti.mosquitto_runner import Mosquitto, MosquittoError
+from ressenti.mosquitto_runner import start_mosquitto as _start_mosquitto
 from ressenti.mqtt import BrokerAddress
 from ressenti.protocol import Clock, KioskSettings
 
@@ -56,62 +54,11 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Mosquitto:
-    port: int
-    process: subprocess.Popen
-    conf: Path
-    log: Path
-
-    @property
-    def address(self) -> BrokerAddress:
-        return BrokerAddress("127.0.0.1", self.port)
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-
-
 def start_mosquitto(directory: Path, extra_config: str = "") -> Mosquitto:
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(binary).exists():
-        pytest.fail("mosquitto is not installed: apt-get install -y mosquitto (see .ci/run)")
-    port = _free_port()
-    directory.mkdir(parents=True, exist_ok=True)
-    conf, log = directory / "mosquitto.conf", directory / "mosquitto.log"
-    conf.write_text(
-        # `user`: started as root, Mosquitto would switch to its own user and
-        # could not write its log into the test directory.
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        f"user {getpass.getuser()}\n"
-        f"log_dest file {log}\nlog_type error\nlog_type warning\n{extra_config}\n"
-    )
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    broker = Mosquitto(port, process, conf, log)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return broker
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                err = process.stderr.read().decode() if process.stderr else ""
-                pytest.fail(f"mosquitto did not start: {err} {log.read_text() if log.exists() else ''}")
-            threading.Event().wait(0.02)
+    try:
+        return _start_mosquitto(directory, extra_config)
+    except MosquittoError as exc:
+        pytest.fail(f"{exc} (.ci/run installs it)")
 
 
 @pytest.fixture

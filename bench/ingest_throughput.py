@@ -1,0 +1,171 @@
+"""Ingest throughput through a real Mosquitto, next to the raw relay rate of the same payloads.
+
+    .venv/bin/python bench/ingest_throughput.py [--kiosks 20] [--batches 25] [--size 500] [--processes 1 2]
+
+Both runs publish the same pre-encoded batches from the same publishers to the
+same broker. The baseline subscriber does nothing; the ingest run counts an
+event only when its ack arrives, that is after the collector committed the
+events and their rollups. The ingest process's RSS is sampled throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Counter, client, make_batches, rss_mb, table  # noqa: E402
+
+from collector.db import connect  # noqa: E402
+from collector.registry import add_kiosk, add_site  # noqa: E402
+from ressenti.mosquitto_runner import start_mosquitto  # noqa: E402
+from ressenti.protocol import Kind, decode_ack, subscription, topic  # noqa: E402
+
+
+def publish_all(broker, plan: dict[str, list[bytes]], site: str) -> float:
+    """One publisher per kiosk, all batches at once (QoS 1); return the start time."""
+    publishers = {k: client(broker, f"bench-pub-{k}") for k in plan}
+    start = time.perf_counter()
+    threads = [threading.Thread(target=lambda k=k: [publishers[k].publish(topic(site, k, Kind.EVENTS), p, qos=1)
+                                                   for p in plan[k]]) for k in plan]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    publish_all.publishers = publishers  # type: ignore[attr-defined]
+    return start
+
+
+def close_publishers() -> None:
+    for c in publish_all.publishers.values():  # type: ignore[attr-defined]
+        c.disconnect()
+        c.loop_stop()
+
+
+def relay_baseline(broker, plan, site) -> float:
+    total = sum(len(p) for p in plan.values())
+    counter = Counter(broker, subscription(Kind.EVENTS), total)
+    start = publish_all(broker, plan, site)
+    if not counter.done.wait(300):
+        raise SystemExit(f"relay: only {counter.count}/{total} messages arrived")
+    elapsed = time.perf_counter() - start
+    counter.close()
+    close_publishers()
+    return elapsed
+
+
+class AckWatcher:
+    def __init__(self, broker, final: dict[str, int]) -> None:
+        self.final = final
+        self.through = dict.fromkeys(final, 0)
+        self.done = threading.Event()
+        self.c = client(broker, "bench-acks")
+        self.c.on_message = self._on_message
+        self.c.subscribe(subscription(Kind.ACK), qos=1)
+
+    def _on_message(self, c, u, message) -> None:  # type: ignore[no-untyped-def]
+        kiosk = message.topic.split("/")[3]
+        self.through[kiosk] = max(self.through.get(kiosk, 0), decode_ack(message.payload).through)
+        if all(self.through[k] >= v for k, v in self.final.items()):
+            self.done.set()
+
+
+def ingest_run(broker, plan, site, processes: int, workdir: Path) -> tuple[float, list[float]]:
+    db_path = workdir / f"ingest-{processes}.db"
+    db = connect(db_path)
+    add_site(db, site, "Bench")
+    for k in [*plan, "probe"]:
+        add_kiosk(db, k, site)
+    db.close()
+    cmd = [sys.executable, "-m", "ressenti.cli", "collector", "ingest", "--db", str(db_path), "--broker",
+           f"mqtt://{broker.host}:{broker.port}"]
+    procs = [subprocess.Popen(cmd + (["--shared", "--instance", f"bench{processes}-{i}"] if processes > 1
+                                     else ["--instance", "bench1"]), stderr=subprocess.DEVNULL)
+             for i in range(processes)]
+    try:
+        # Probe until the ingest processes answer: then they are subscribed.
+        probe = make_batches("probe", site, 1, 1)[0]
+        watcher = AckWatcher(broker, {"probe": 1})
+        pub = client(broker, "bench-probe")
+        while not watcher.done.wait(0.5):
+            pub.publish(topic(site, "probe", Kind.EVENTS), probe, qos=1)
+        pub.disconnect()
+        watcher.c.disconnect()
+        final = {k: len(p) * plan_size(p) for k, p in plan.items()}
+        watcher = AckWatcher(broker, final)
+        samples: list[float] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.5):
+                samples.append(sum(rss_mb(p.pid) for p in procs))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        start = publish_all(broker, plan, site)
+        if not watcher.done.wait(600):
+            raise SystemExit(f"ingest: acks stopped at {watcher.through}")
+        elapsed = time.perf_counter() - start
+        stop.set()
+        sampler.join()
+        close_publishers()
+        watcher.c.disconnect()
+        db = connect(db_path)
+        stored = db["events"].count
+        expected = sum(final.values()) + 1
+        if stored != expected:
+            raise SystemExit(f"ingest stored {stored} events, expected {expected}")
+        return elapsed, samples
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+
+
+def plan_size(payloads: list[bytes]) -> int:
+    import json
+    return len(json.loads(payloads[0])["events"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiosks", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=25, help="batches per kiosk")
+    parser.add_argument("--size", type=int, default=500, help="events per batch")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="ingest processes to try")
+    args = parser.parse_args()
+    site = "bench"
+    plan = {f"k{n:03d}": make_batches(f"k{n:03d}", site, args.batches, args.size) for n in range(args.kiosks)}
+    events = args.kiosks * args.batches * args.size
+    mb = sum(len(p) for ps in plan.values() for p in ps) / 1e6
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        # Unlimited queue: the baseline and the ingest see every message.
+        broker = start_mosquitto(workdir / "broker", "max_queued_messages 0\nmax_inflight_messages 100")
+        try:
+            relay_s = relay_baseline(broker.address, plan, site)
+            rows = [("raw relay (subscriber does nothing)", 1, f"{relay_s:.2f}", f"{events / relay_s:,.0f}",
+                     "100%", "-")]
+            for n in args.processes:
+                elapsed, rss = ingest_run(broker.address, plan, site, n, workdir)
+                rate = events / elapsed
+                memory = f"{rss[0]:.0f} -> {max(rss):.0f} -> {rss[-1]:.0f}" if rss else "-"
+                rows.append((f"ingest, committed + acked", n, f"{elapsed:.2f}", f"{rate:,.0f}",
+                             f"{rate / (events / relay_s):.1%}", memory))
+        finally:
+            broker.stop()
+    print(f"{events:,} events in {args.kiosks * args.batches:,} batches of {args.size} ({mb:.1f} MB), "
+          f"{args.kiosks} publishers, Mosquitto {os.popen('mosquitto -h 2>/dev/null | head -1').read().split()[2]}, "
+          f"{os.cpu_count()} cores")
+    print(table(rows, ("run", "processes", "seconds", "events/s", "of relay", "RSS MB first -> peak -> last")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Summary and hourly-series latency on a collector database of N million events.
+
+    .venv/bin/python bench/query_latency.py [--events 10000000] [--sites 200] [--db PATH]
+
+Builds (once; reused when it exists with the same shape) a year of events for
+`--sites` sites, written straight into the events table with the same columns
+ingest writes, then the rollups with `rebuild_rollups` (the code a test proves
+equal to ingest's live rollups). Then times the API's queries, which read
+rollups only, and reports the database size per million events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import percentile, table  # noqa: E402
+
+from collector.db import connect  # noqa: E402
+from collector.queries import site_series, site_summary  # noqa: E402
+from collector.registry import add_kiosk, add_site, get_site, list_sites  # noqa: E402
+from collector.rollups import rebuild_rollups  # noqa: E402
+from ressenti.protocol import format_ts  # noqa: E402
+
+HOURS = {d: "08:30-12:00,13:30-17:30" for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def build(path: Path, events: int, sites: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    db = connect(path)
+    for n in range(sites):
+        add_site(db, f"site-{n:03d}", f"Site {n}", org=f"org-{n % 10}", scale=4, opening_hours=HOURS)
+        add_kiosk(db, f"kiosk-{n:03d}", f"site-{n:03d}")
+    db.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")  # building the fixture, not measuring ingest
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=365)
+    per_site = events // sites
+    received = format_ts(end)
+    for n in range(sites):
+        epoch = str(uuid.UUID(int=rng.getrandbits(128)))
+        rows = []
+        for seq in range(1, per_site + 1):
+            # Weekdays, office hours, in Paris time (UTC+1 in winter; close enough for a fixture).
+            day = start + timedelta(days=rng.randrange(365))
+            while day.weekday() >= 5:
+                day += timedelta(days=1)
+            moment = day.replace(hour=rng.choice((7, 8, 9, 10, 12, 13, 14, 15, 16)), minute=rng.randrange(60))
+            rating = rng.choices((4, 3, 2, 1), (50, 30, 13, 7))[0]
+            ts = format_ts(moment)
+            flags = '["rapid_repeat"]' if rng.random() < 0.04 else "[]"
+            rows.append((str(uuid.UUID(int=rng.getrandbits(128))), f"kiosk-{n:03d}", epoch, seq, f"site-{n:03d}",
+                         "overall", 4, rating, "button", flags, None, "fr", ts, "kiosk", ts, "ntp", "b", 1,
+                         received, ts[:13], int(moment.hour not in (7, 12))))
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags, followup,"
+            " lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
+            " VALUES (" + ",".join("?" * 21) + ")", rows)
+        conn.execute("INSERT INTO streams (kiosk, epoch, through, max_seq, dropped_through, first_seen, last_seen)"
+                     " VALUES (?, ?, ?, ?, 0, ?, ?)", (f"kiosk-{n:03d}", epoch, per_site, per_site, received, received))
+        conn.execute("COMMIT")
+        if n % 20 == 19:
+            print(f"  built {n + 1}/{sites} sites", file=sys.stderr)
+    conn.close()
+    db = connect(path)
+    rebuild_rollups(db)
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.execute(f"PRAGMA user_version = {db.execute('PRAGMA user_version').fetchone()[0]}")
+    db.close()
+    (path.parent / (path.name + ".shape")).write_text(json.dumps({"events": events, "sites": sites}))
+
+
+def timed(fn, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--sites", type=int, default=200)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/ressenti-bench/query.db"))
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    shape = args.db.parent / (args.db.name + ".shape")
+    wanted = {"events": args.events, "sites": args.sites}
+    if not shape.exists() or json.loads(shape.read_text()) != wanted:
+        for suffix in ("", "-wal", "-shm", ".shape"):
+            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+        t = time.perf_counter()
+        build(args.db, args.events, args.sites)
+        print(f"built in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    db = connect(args.db)
+    sites = list_sites(db)
+    rng = random.Random(1)
+    today = date.today()
+    rows_count = db.execute("SELECT COUNT(*) FROM rollup_hourly").fetchone()[0]
+
+    def pick():
+        return get_site(db, rng.choice(sites).id)
+
+    cases = [
+        ("summary, one day", lambda: site_summary(db, pick(), today - timedelta(days=rng.randrange(1, 300)))),
+        ("summary, one month", lambda: site_summary(db, pick(), today - timedelta(days=30), today)),
+        ("summary, one year, open hours", lambda: site_summary(db, pick(), today - timedelta(days=365), today,
+                                                               hours="open")),
+        ("hourly series, one week", lambda: site_series(db, pick(), today - timedelta(days=7), today)),
+        ("hourly series, one month", lambda: site_series(db, pick(), today - timedelta(days=30), today)),
+    ]
+    rows = []
+    for name, fn in cases:
+        fn()  # warm
+        ms = timed(fn, args.runs)
+        rows.append((name, f"{percentile(ms, 50):.2f}", f"{percentile(ms, 95):.2f}", f"{percentile(ms, 99):.2f}"))
+    size = sum(Path(f"{args.db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{args.db}{s}").exists())
+    events = db["events"].count
+    print(f"{events:,} events, {len(sites)} sites, {rows_count:,} rollup rows; database {size / 1e9:.2f} GB "
+          f"= {size / 1e6 / (events / 1e6):.0f} MB per million events")
+    print(table(rows, ("query (reads rollups)", "p50 ms", "p95 ms", "p99 ms")))
+
+
+if __name__ == "__main__":
+    main()
