@@ -1,0 +1,5 @@
+"""`python -m ressenti.cli`."""
+
+from ressenti.cli import main
+
+main()

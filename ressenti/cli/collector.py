@@ -1,0 +1,267 @@
+"""`ressenti collector ...`: run and administer the collector."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from ressenti.cli.common import (
+    CONTEXT,
+    broker_option,
+    db_option,
+    logging_setup,
+    verbose_option,
+    wait_for_signal,
+)
+
+
+@click.group(context_settings=CONTEXT)
+def collector() -> None:
+    """Run and administer the collector."""
+
+
+@collector.command("run")
+@db_option
+@broker_option
+@click.option("--port", default=8080, show_default=True, help="Web port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server binds.")
+@verbose_option
+def collector_run(db_path: str, broker_url: str, port: int, host: str, verbose: bool) -> None:
+    """Ingest and web in one process (small setups; production runs them apart)."""
+    logging_setup(verbose)
+    from collector.service import Collector
+    from ressenti.mqtt import parse_broker_url
+
+    secret = os.environ.get("RESSENTI_SECRET_KEY")
+    if not secret:
+        raise click.UsageError("set RESSENTI_SECRET_KEY to a long random value")
+    service = Collector(db_path, parse_broker_url(broker_url), host=host, port=port, secret_key=secret)
+    service.start()
+    click.echo(f"collector: web on {service.web.url}, ingest from {broker_url}")
+    try:
+        wait_for_signal()
+    finally:
+        service.stop()
+
+
+@collector.command("ingest")
+@db_option
+@broker_option
+@click.option("--shared", is_flag=True, help="Join the $share ingest group (several processes).")
+@click.option("--instance", default="1", show_default=True, help="Instance name (unique per process).")
+@click.option("--unknown-kiosks", type=click.Choice(["reject", "unassigned"]), default="reject",
+              show_default=True, envvar="RESSENTI_UNKNOWN_KIOSKS",
+              help="Reject batches of unregistered kiosks, or accept them at the 'unassigned' site.")
+@verbose_option
+def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str, unknown_kiosks: str,
+                     verbose: bool) -> None:
+    """Only the ingest loop (MQTT -> database -> acks)."""
+    logging_setup(verbose)
+    from collector.ingest import IngestService
+    from ressenti.mqtt import parse_broker_url
+    from ressenti.systemd import sd_notify
+
+    service = IngestService(db_path, parse_broker_url(broker_url), instance=instance, shared=shared,
+                            unknown_kiosks=unknown_kiosks)
+    service.start()
+    sd_notify("READY=1")
+    try:
+        wait_for_signal()
+    finally:
+        service.stop()
+
+
+@collector.group("site", context_settings=CONTEXT)
+def site_group() -> None:
+    """Sites (reception points)."""
+
+
+@site_group.command("add")
+@db_option
+@click.argument("site_id")
+@click.argument("name")
+@click.option("--org", default="default", show_default=True, help="Organisation id.")
+@click.option("--tz", default="Europe/Paris", show_default=True, help="Time zone of the site.")
+@click.option("--scale", type=click.IntRange(3, 5), default=4, show_default=True, help="Number of faces.")
+def site_add(db_path: str, site_id: str, name: str, org: str, tz: str, scale: int) -> None:
+    """Add or update a site."""
+    from collector.db import connect
+    from collector.registry import add_site
+
+    add_site(connect(db_path), site_id, name, org=org, tz=tz, scale=scale)
+    click.echo(f"site {site_id} saved")
+
+
+@site_group.command("list")
+@db_option
+def site_list(db_path: str) -> None:
+    """List sites."""
+    from collector.db import connect
+    from collector.registry import list_sites
+
+    for s in list_sites(connect(db_path)):
+        click.echo(f"{s.id}\t{s.org}\t{s.scale} faces\t{s.tz}\t{s.name}")
+
+
+@collector.group("kiosk", context_settings=CONTEXT)
+def kiosk_group() -> None:
+    """Kiosks known to the collector."""
+
+
+@kiosk_group.command("add")
+@db_option
+@click.argument("kiosk_id")
+@click.option("--site", required=True, help="Site the kiosk stands at.")
+@click.option("--name", default=None, help="Human name.")
+def kiosk_add(db_path: str, kiosk_id: str, site: str, name: str | None) -> None:
+    """Register a kiosk at a site."""
+    from collector.db import connect
+    from collector.registry import add_kiosk
+
+    add_kiosk(connect(db_path), kiosk_id, site, name)
+    click.echo(f"kiosk {kiosk_id} registered at {site}")
+
+
+@site_group.command("update")
+@db_option
+@click.argument("site_id")
+@click.option("--name", default=None, help="New name.")
+@click.option("--org", default=None, help="Move to another organisation.")
+@click.option("--tz", default=None, help="Time zone.")
+@click.option("--scale", type=click.IntRange(3, 5), default=None, help="Number of faces.")
+@click.option("--hours", "hours_json", default=None,
+              help='Opening hours as JSON, e.g. \'{"mon": "08:30-12:00,13:30-17:00"}\'; "null" clears.')
+def site_update(db_path: str, site_id: str, name: str | None, org: str | None, tz: str | None,
+                scale: int | None, hours_json: str | None) -> None:
+    """Rename a site, or change its organisation, time zone, scale or opening hours."""
+    from collector.db import connect
+    from collector.registry import update_site
+
+    changes = {k: v for k, v in {"name": name, "org": org, "tz": tz, "scale": scale}.items() if v is not None}
+    if hours_json is not None:
+        try:
+            changes["opening_hours"] = json.loads(hours_json)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--hours") from None
+    site = update_site(connect(db_path), site_id, **changes)
+    click.echo(f"site {site.id} saved")
+
+
+@kiosk_group.command("list")
+@db_option
+@click.option("--site", default=None, help="Only this site.")
+def kiosk_list(db_path: str, site: str | None) -> None:
+    """List kiosks and HTTP sources."""
+    from collector.db import connect
+    from collector.registry import list_kiosks
+
+    for k in list_kiosks(connect(db_path), site):
+        state = f"retired {k['retired']}" if k["retired"] else "active"
+        click.echo(f"{k['id']}\t{k['site']}\t{k['channel'] or 'kiosk'}\t{state}")
+
+
+@kiosk_group.command("move")
+@db_option
+@click.argument("kiosk_id")
+@click.option("--site", required=True, help="The kiosk's new site.")
+def kiosk_move(db_path: str, kiosk_id: str, site: str) -> None:
+    """Move a kiosk to another site (an unassigned kiosk takes its past events along)."""
+    from collector.db import connect
+    from collector.registry import move_kiosk
+
+    moved = move_kiosk(connect(db_path), kiosk_id, site)
+    click.echo(f"kiosk {kiosk_id} now at {site}" + (f"; {moved} past events moved with it" if moved else ""))
+
+
+@kiosk_group.command("retire")
+@db_option
+@click.argument("kiosk_id")
+def kiosk_retire(db_path: str, kiosk_id: str) -> None:
+    """Retire a kiosk: its further batches are rejected, its past figures stay."""
+    from collector.db import connect
+    from collector.registry import retire_kiosk
+
+    retire_kiosk(connect(db_path), kiosk_id)
+    click.echo(f"kiosk {kiosk_id} retired")
+
+
+@kiosk_group.command("gaps")
+@db_option
+@click.argument("kiosk_id")
+def kiosk_gaps(db_path: str, kiosk_id: str) -> None:
+    """Seq ranges never received from a kiosk (per epoch)."""
+    from collector.audit import seq_gaps
+    from collector.db import connect
+
+    gaps = seq_gaps(connect(db_path), kiosk_id)
+    for gap in gaps:
+        click.echo(f"epoch {gap['epoch']}: seq {gap['from']}-{gap['to']} ({gap['count']}) {gap['reason']}")
+    if not gaps:
+        click.echo("no gaps")
+
+
+@collector.command("source")
+@db_option
+@click.argument("source_id")
+@click.option("--site", required=True, help="Site the source's ratings count for.")
+@click.option("--channel", type=click.Choice(["web", "phone"]), required=True, help="Channel of its ratings.")
+def source_add(db_path: str, source_id: str, site: str, channel: str) -> None:
+    """Add an HTTP source (web form, phone line) and print its bearer token once."""
+    from collector.db import connect
+    from collector.registry import add_kiosk
+    from collector.tokens import TokenKind, create_token
+
+    db = connect(db_path)
+    add_kiosk(db, source_id, site, channel=channel)
+    _, secret = create_token(db, TokenKind.SOURCE, source_id, f"source {source_id}")
+    click.echo(secret)
+
+
+@collector.command("token")
+@db_option
+@click.option("--kind", type=click.Choice(["admin", "wall"]), required=True, help="What the token may do.")
+@click.option("--subject", default="", help="For a wall: an organisation id, or site ids separated by commas.")
+@click.option("--label", default="", help="A note to recognise the token by.")
+def token_create(db_path: str, kind: str, subject: str, label: str) -> None:
+    """Make an API token and print it once (only its hash is kept)."""
+    from collector.db import connect
+    from collector.tokens import TokenKind, create_token
+
+    _, secret = create_token(connect(db_path), TokenKind(kind), subject, label)
+    click.echo(secret)
+
+
+@collector.command("rebuild-rollups")
+@db_option
+def rebuild(db_path: str) -> None:
+    """Recompute the hourly rollups from raw events."""
+    from collector.db import connect
+    from collector.rollups import rebuild_rollups
+
+    click.echo(f"{rebuild_rollups(connect(db_path))} rollup rows written")
+
+
+@collector.command("purge")
+@db_option
+@click.option("--keep-days", type=click.IntRange(1), default=400, show_default=True,
+              help="Keep raw events this many days; figures (rollups) are kept forever.")
+def purge(db_path: str, keep_days: int) -> None:
+    """Delete old raw events (retention); rollups stay."""
+    from collector.db import connect
+    from collector.retention import purge_raw_events
+
+    click.echo(f"{purge_raw_events(connect(db_path), keep_days)} raw events deleted")
+
+
+@collector.command("rejected")
+@db_option
+@click.option("--limit", default=20, show_default=True, help="How many, newest first.")
+def rejected(db_path: str, limit: int) -> None:
+    """Show rejected input with its reason."""
+    from collector.db import connect
+
+    for row in connect(db_path).query(
+        "SELECT received_at, kiosk, seq, reason FROM rejected ORDER BY id DESC LIMIT ?", [limit]):
+        click.echo(f"{row['received_at']}\t{row['kiosk'] or '-'}\tseq {row['seq'] or '-'}\t{row['reason']}")

@@ -1,0 +1,42 @@
+"""`ressenti demo`: everything in one process, on the embedded broker by default."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from ressenti.cli.common import CONTEXT, logging_setup, verbose_option, wait_for_signal
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--port", default=8080, show_default=True, help="Web port of the wall display.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server binds.")
+@click.option("--kiosks", default=6, show_default=True, help="Simulated kiosks (spread over 3 sites).")
+@click.option("--broker", "broker_url", default=None,
+              help="Use this broker (mqtt://host:port) instead of the embedded one.")
+@click.option("--data", "data_dir", default="demo-data", show_default=True, type=click.Path(file_okay=False),
+              help="Where the demo keeps its databases.")
+@click.option("--mean-gap", default=4.0, show_default=True,
+              help="Mean extra seconds between visitors per kiosk (after a 4.5 s minimum).")
+@verbose_option
+def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: str,
+         mean_gap: float, verbose: bool) -> None:
+    """Run broker, collector and simulated kiosks; print the wall display URL."""
+    logging_setup(verbose)
+    if not verbose:
+        for name in ("kiosk", "collector", "amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    from ressenti.demo import Demo
+
+    app = Demo(port=port, host=host, kiosks=kiosks, broker_url=broker_url,
+               data_dir=Path(data_dir), mean_gap_s=mean_gap)
+    url = app.start()
+    click.echo(f"ressenti demo: {kiosks} simulated kiosks, broker {app.broker_url}")
+    click.echo(f"Wall display / mur d'affichage: {url}")
+    click.echo("Ctrl-C to stop.")
+    try:
+        wait_for_signal()
+    finally:
+        app.stop()
