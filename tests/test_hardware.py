@@ -1,20 +1,30 @@
-"""hardware/: the pin map against the real 40-pin header, and generated docs that cannot drift."""
+"""hardware/: the pin map against the real 40-pin header, generated docs that cannot drift,
+and the enclosure rendered by OpenSCAD for every scale."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
+import shutil
+import struct
+import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from xml.etree import ElementTree
 
 import pytest
 
-from kiosk.pinmap import load_pinmap
+from kiosk.pinmap import load_pinmap, rating_for_position
+from ressenti.faces import mouth_curve
 
 ROOT = Path(__file__).resolve().parent.parent
 HARDWARE = ROOT / "hardware"
+SCAD = HARDWARE / "enclosure" / "box.scad"
+SCALES = (3, 4, 5)
 
 
 def _load_wiring() -> ModuleType:
@@ -145,3 +155,116 @@ def test_readme_table_lists_every_pin_once() -> None:
         rows = [r for r in section.splitlines() if r.startswith(f"| {use.name}")]
         assert len(rows) == 1, use.name
         assert f"| {use.pin.bcm} | {use.pin.physical} |" in rows[0]
+
+
+# ---------------------------------------------------------------------- enclosure
+
+
+@dataclass
+class Render:
+    returncode: int
+    stderr: str
+    stl: Path
+
+    def echo(self, name: str) -> str:
+        match = re.search(rf"^ECHO: {name} = (.*)$", self.stderr, re.MULTILINE)
+        assert match, f"no ECHO {name} in openscad's output:\n{self.stderr}"
+        return match.group(1)
+
+
+def _openscad() -> str:
+    binary = shutil.which("openscad")
+    if not binary:
+        pytest.fail("openscad is not installed: apt-get install -y openscad (see .ci/run)")
+    return binary
+
+
+def _render(out: Path, scale: int, part: str) -> Render:
+    # Coarse circles keep CGAL quick; the hole count does not depend on smoothness.
+    cmd = [_openscad(), "-o", str(out), "-D", f"scale={scale}", "-D", f'part="{part}"',
+           "-D", "$fn=16", "-D", "face_fn=24", str(SCAD)]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
+    return Render(done.returncode, done.stderr, out)
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[int, str], Render]:
+    """The front panel at every scale and the back box once, rendered in parallel."""
+    out = tmp_path_factory.mktemp("enclosure")
+    jobs = [(scale, "front") for scale in SCALES] + [(4, "back")]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = pool.map(lambda job: _render(out / f"box-{job[0]}-{job[1]}.stl", *job), jobs)
+        return dict(zip(jobs, results, strict=True))
+
+
+def _genus(stl: Path) -> int:
+    """Through-holes of a closed triangle mesh in one piece: V - E + F = 2 - 2 * genus."""
+    vertices: dict[tuple[str, ...], int] = {}
+    edge_use: Counter[tuple[int, int]] = Counter()
+    faces, corner = 0, []
+    for line in stl.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["vertex"]:
+            corner.append(vertices.setdefault(tuple(words[1:4]), len(vertices)))
+            if len(corner) == 3:
+                faces += 1
+                for a, b in ((0, 1), (1, 2), (2, 0)):
+                    edge_use[(min(corner[a], corner[b]), max(corner[a], corner[b]))] += 1
+                corner = []
+    assert faces > 0, f"{stl} is empty"
+    assert set(edge_use.values()) == {2}, "the mesh is not closed"
+    parent = list(range(len(vertices)))
+
+    def root(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for a, b in edge_use:
+        parent[root(a)] = root(b)
+    assert len({root(v) for v in range(len(vertices))}) == 1, "the part is not in one piece"
+    euler = len(vertices) - len(edge_use) + faces
+    return (2 - euler) // 2
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_front_panel_renders_with_one_hole_per_face(renders, scale: int) -> None:
+    render = renders[(scale, "front")]
+    assert render.returncode == 0, render.stderr
+    assert render.stl.stat().st_size > 10_000
+    assert int(render.echo("button_holes")) == scale
+    # Counted in the geometry itself: buttons, the status LED and four panel screws.
+    assert _genus(render.stl) == scale + 1 + 4
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_pictograms_follow_the_faces_of_the_scale(renders, scale: int) -> None:
+    echoed = renders[(scale, "front")].echo("mouth_curves")
+    curves = [float(c) for c in echoed.strip("[]").split(",")]
+    expected = [mouth_curve(scale, rating_for_position(p, scale)) for p in range(1, scale + 1)]
+    assert curves == pytest.approx(expected, abs=1e-5)
+    assert curves[0] == 1 and curves[-1] == -1  # a smile on the left, a frown on the right
+
+
+def test_back_box_renders_with_its_openings(renders) -> None:
+    render = renders[(4, "back")]
+    assert render.returncode == 0, render.stderr
+    # 2 wall-mount keyholes, 1 anchor screw, 1 cable gland, 6 + 8 vent slots; the Pi
+    # stand-offs and panel posts are blind holes and do not count.
+    assert _genus(render.stl) == 2 + 1 + 1 + 6 + 8
+
+
+def test_a_scale_outside_3_to_5_is_refused(tmp_path: Path) -> None:
+    render = _render(tmp_path / "box.stl", 6, "front")
+    assert render.returncode != 0
+    assert "scale must be 3, 4 or 5" in render.stderr
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_preview_images_are_committed(scale: int) -> None:
+    png = HARDWARE / "enclosure" / f"preview-{scale}.png"
+    head = png.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{png} missing: run hardware/enclosure/render.sh"
+    assert struct.unpack(">II", head[16:24]) == (1200, 900)
+    assert png.stat().st_size < 300_000
