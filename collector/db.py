@@ -79,7 +79,16 @@ def _m2_hours_sources_tokens(db: Database) -> None:
     db["tokens"].create_index(["hash"], unique=True)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens]
+def _m3_kiosk_status(db: Database) -> None:
+    """The last status heartbeat (or Last Will) of each kiosk, for the fleet page and walls."""
+    db["kiosk_status"].create({
+        "kiosk": str, "site": str, "state": str, "received_at": str, "ts": str, "version": str,
+        "config_rev": int, "clock": str, "uptime_s": int, "pending": int, "oldest_pending": str,
+        "dropped": int, "temp_c": float, "disk_free_mb": int, "body": str,
+    }, pk="kiosk")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status]
 
 
 def migrate(db: Database) -> int:

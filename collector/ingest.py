@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 from sqlite_utils import Database
 
 from collector.db import connect
+from collector.fleet import record_status
 from collector.registry import UNASSIGNED, ensure_unassigned, get_producer, get_site
 from collector.store import Stored, record_rejection, store_batch
 from ressenti.errors import BadBatch, BadTopic
@@ -132,6 +133,11 @@ class IngestService:
         events = subscription(Kind.EVENTS)
         return f"$share/{SHARE_GROUP}/{events}" if self.shared else events
 
+    @property
+    def status_subscription(self) -> str:
+        status = subscription(Kind.STATUS)
+        return f"$share/{SHARE_GROUP}/{status}" if self.shared else status
+
     def start(self) -> None:
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
@@ -146,7 +152,7 @@ class IngestService:
         if reason_code.is_failure:
             log.error("broker %s refused ingest: %s", self.broker.url, reason_code)
             return
-        client.subscribe(self.subscription, qos=1)
+        client.subscribe([(self.subscription, 1), (self.status_subscription, 1)])
         log.info("ingest connected to %s, subscribed to %s", self.broker.url, self.subscription)
         self.ready.set()
 
@@ -155,6 +161,9 @@ class IngestService:
         log.warning("ingest disconnected from %s; paho reconnects", self.broker.url)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic.endswith("/" + Kind.STATUS.value):
+            self._on_status(client, message)
+            return
         # paho sends the PUBACK when this returns, so a crash before the commit
         # leaves the message with the broker for redelivery.
         try:
@@ -175,3 +184,11 @@ class IngestService:
         if stored.new_ratings:
             client.publish(live_topic(stored.site), json.dumps(
                 {"site": stored.site, "ratings": stored.new_ratings}), qos=0)
+
+    def _on_status(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        try:
+            parts = parse_topic(message.topic)
+            if record_status(self.db, parts.kiosk, parts.site, message.payload, utc_now()):
+                client.publish(live_topic(parts.site), json.dumps({"site": parts.site, "ratings": []}), qos=0)
+        except Exception:
+            log.exception("could not record status on %s", message.topic)
