@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Counter, client, make_batches, rss_mb, table  # noqa: E402
+from common import Counter, client, make_batches, rss_mb, table
 
-from collector.db import connect  # noqa: E402
-from collector.registry import add_kiosk, add_site  # noqa: E402
-from ressenti.mosquitto_runner import start_mosquitto  # noqa: E402
-from ressenti.protocol import Kind, decode_ack, subscription, topic  # noqa: E402
+from collector.db import connect
+from collector.registry import add_kiosk, add_site
+from ressenti.mosquitto_runner import start_mosquitto
+from ressenti.protocol import Kind, decode_ack, subscription, topic
 
 
 def publish_all(broker, plan: dict[str, list[bytes]], site: str) -> float:
@@ -157,7 +157,7 @@ def main() -> None:
                 elapsed, rss = ingest_run(broker.address, plan, site, n, workdir)
                 rate = events / elapsed
                 memory = f"{rss[0]:.0f} -> {max(rss):.0f} -> {rss[-1]:.0f}" if rss else "-"
-                rows.append((f"ingest, committed + acked", n, f"{elapsed:.2f}", f"{rate:,.0f}",
+                rows.append(("ingest, committed + acked", n, f"{elapsed:.2f}", f"{rate:,.0f}",
                              f"{rate / (events / relay_s):.1%}", memory))
         finally:
             broker.stop()

@@ -23,19 +23,42 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import percentile, table  # noqa: E402
+from common import percentile, table
 
-from collector.db import connect  # noqa: E402
-from collector.queries import site_series, site_summary  # noqa: E402
-from collector.registry import add_kiosk, add_site, get_site, list_sites  # noqa: E402
-from collector.rollups import rebuild_rollups  # noqa: E402
-from ressenti.protocol import format_ts  # noqa: E402
+from collector.db import connect
+from collector.queries import site_series, site_summary
+from collector.registry import add_kiosk, add_site, get_site, list_sites
+from collector.rollups import rebuild_rollups
+from ressenti.protocol import format_ts
 
 HOURS = {d: "08:30-12:00,13:30-17:30" for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def build(path: Path, events: int, sites: int, seed: int = 7) -> None:
-    rng = random.Random(seed)
+GENERATE = """
+WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n WHERE seq < :count),
+draw AS MATERIALIZED (
+    SELECT seq, abs(random()) % 100 AS r_rating, abs(random()) % 100 AS r_flag,
+           7 + abs(random()) % 10 AS h, abs(random()) % 365 AS d, abs(random()) % 60 AS m
+    FROM n
+),
+stamped AS MATERIALIZED (
+    SELECT seq, r_rating, r_flag, h,
+           strftime('%Y-%m-%dT%H:%M:00.000Z', :start, '+' || d || ' days', '+' || h || ' hours',
+                    '+' || m || ' minutes') AS ts
+    FROM draw
+)
+INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags, followup,
+                    lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)
+SELECT lower(hex(randomblob(16))), :kiosk, :epoch, seq, :site, 'overall', 4,
+       CASE WHEN r_rating < 50 THEN 4 WHEN r_rating < 80 THEN 3 WHEN r_rating < 93 THEN 2 ELSE 1 END,
+       'button', CASE WHEN r_flag < 4 THEN '["rapid_repeat"]' ELSE '[]' END, NULL, 'fr',
+       ts, 'kiosk', ts, 'ntp', 'b', 1, :received, substr(ts, 1, 13), CASE WHEN h IN (7, 12) THEN 0 ELSE 1 END
+FROM stamped
+"""
+
+
+def build(path: Path, events: int, sites: int) -> None:
+    """A year of office-hour presses per site, generated inside SQLite (fast, C speed)."""
     db = connect(path)
     for n in range(sites):
         add_site(db, f"site-{n:03d}", f"Site {n}", org=f"org-{n % 10}", scale=4, opening_hours=HOURS)
@@ -43,30 +66,15 @@ def build(path: Path, events: int, sites: int, seed: int = 7) -> None:
     db.close()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")  # building the fixture, not measuring ingest
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    start = end - timedelta(days=365)
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = (end - timedelta(days=365)).strftime("%Y-%m-%d %H:%M:%S")
     per_site = events // sites
     received = format_ts(end)
     for n in range(sites):
-        epoch = str(uuid.UUID(int=rng.getrandbits(128)))
-        rows = []
-        for seq in range(1, per_site + 1):
-            # Weekdays, office hours, in Paris time (UTC+1 in winter; close enough for a fixture).
-            day = start + timedelta(days=rng.randrange(365))
-            while day.weekday() >= 5:
-                day += timedelta(days=1)
-            moment = day.replace(hour=rng.choice((7, 8, 9, 10, 12, 13, 14, 15, 16)), minute=rng.randrange(60))
-            rating = rng.choices((4, 3, 2, 1), (50, 30, 13, 7))[0]
-            ts = format_ts(moment)
-            flags = '["rapid_repeat"]' if rng.random() < 0.04 else "[]"
-            rows.append((str(uuid.UUID(int=rng.getrandbits(128))), f"kiosk-{n:03d}", epoch, seq, f"site-{n:03d}",
-                         "overall", 4, rating, "button", flags, None, "fr", ts, "kiosk", ts, "ntp", "b", 1,
-                         received, ts[:13], int(moment.hour not in (7, 12))))
+        epoch = str(uuid.uuid4())
         conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags, followup,"
-            " lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
-            " VALUES (" + ",".join("?" * 21) + ")", rows)
+        conn.execute(GENERATE, {"count": per_site, "start": start, "kiosk": f"kiosk-{n:03d}", "epoch": epoch,
+                                "site": f"site-{n:03d}", "received": received})
         conn.execute("INSERT INTO streams (kiosk, epoch, through, max_seq, dropped_through, first_seen, last_seen)"
                      " VALUES (?, ?, ?, ?, 0, ?, ?)", (f"kiosk-{n:03d}", epoch, per_site, per_site, received, received))
         conn.execute("COMMIT")
@@ -76,7 +84,6 @@ def build(path: Path, events: int, sites: int, seed: int = 7) -> None:
     db = connect(path)
     rebuild_rollups(db)
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.execute(f"PRAGMA user_version = {db.execute('PRAGMA user_version').fetchone()[0]}")
     db.close()
     (path.parent / (path.name + ".shape")).write_text(json.dumps({"events": events, "sites": sites}))
 

@@ -25,7 +25,15 @@ from collector.store import Stored, record_rejection, store_batch
 from ressenti.errors import BadBatch, BadTopic
 from ressenti.mqtt import BrokerAddress, make_client
 from ressenti.protocol import (
-    Batch, Kind, decode_batch, encode_ack, live_topic, parse_topic, subscription, topic, utc_now,
+    Batch,
+    Kind,
+    decode_batch,
+    encode_ack,
+    live_topic,
+    parse_topic,
+    subscription,
+    topic,
+    utc_now,
 )
 
 log = logging.getLogger(__name__)

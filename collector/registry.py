@@ -171,7 +171,8 @@ def get_producer(db: Database, producer_id: str) -> Producer | None:
 
 def list_kiosks(db: Database, site: str | None = None) -> list[dict[str, Any]]:
     where, params = ("WHERE site = ?", [site]) if site else ("", [])
-    return list(db.query(f"SELECT id, site, name, channel, created, retired FROM kiosks {where} ORDER BY site, id", params))
+    return list(db.query(
+        f"SELECT id, site, name, channel, created, retired FROM kiosks {where} ORDER BY site, id", params))
 
 
 def kiosk_site(db: Database, kiosk_id: str) -> str | None:

@@ -6,6 +6,7 @@ use them. The human-readable contract is docs/protocol.md; keep both in step.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import uuid
@@ -327,7 +328,7 @@ def decode_batch(payload: bytes) -> Batch:
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
         raise BadBatch(f"{len(raw_events)} events, over the {MAX_EVENTS_PER_BATCH} limit")
     seqs = [e["seq"] for e in raw_events if isinstance(e, dict) and _is_int(e.get("seq")) and e["seq"] >= 1]
-    if any(b <= a for a, b in zip(seqs, seqs[1:])):
+    if any(b <= a for a, b in itertools.pairwise(seqs)):
         raise BadBatch("events are not in strictly ascending seq")
     batch = Batch(kiosk, site, epoch, boot, up_ms, dropped_through=dropped)
     for raw in raw_events:

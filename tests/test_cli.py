@@ -16,7 +16,8 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
             yield from all_commands(command, prefix + (name,))
 
 
-@pytest.mark.parametrize("path, command", list(all_commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize("path, command", list(all_commands(main)),
+                         ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
 def test_every_command_has_help(path, command):
     assert command.help, f"`ressenti {' '.join(path)}` has no help text"
     result = CliRunner().invoke(main, [*path, "-h"])
@@ -27,7 +28,8 @@ def test_every_command_has_help(path, command):
 def test_site_and_kiosk_registration(tmp_path):
     db = str(tmp_path / "c.db")
     runner = CliRunner()
-    assert runner.invoke(main, ["collector", "site", "add", "--db", db, "mairie", "Mairie", "--scale", "3"]).exit_code == 0
+    added = runner.invoke(main, ["collector", "site", "add", "--db", db, "mairie", "Mairie", "--scale", "3"])
+    assert added.exit_code == 0
     result = runner.invoke(main, ["collector", "kiosk", "add", "--db", db, "borne-1", "--site", "mairie"])
     assert result.exit_code == 0 and "registered" in result.output
     listing = runner.invoke(main, ["collector", "site", "list", "--db", db])

@@ -10,8 +10,18 @@ import pytest
 
 from ressenti.errors import BadAck, BadBatch, BadConfig, BadTopic
 from ressenti.protocol import (
-    MAX_BATCH_BYTES, Ack, Kind, TimeSource, decode_ack, decode_batch, decode_settings,
-    encode_ack, encode_batch, parse_topic, place_in_time, topic,
+    MAX_BATCH_BYTES,
+    Ack,
+    Kind,
+    TimeSource,
+    decode_ack,
+    decode_batch,
+    decode_settings,
+    encode_ack,
+    encode_batch,
+    parse_topic,
+    place_in_time,
+    topic,
 )
 
 BOOT = "5f1c0a2e-0000-4000-8000-000000000001"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,13 @@ from collector.db import MIGRATIONS, connect, migrate
 from collector.ingest import UnknownKiosks, handle_message
 from collector.queries import site_summary
 from collector.registry import (
-    RegistryError, add_kiosk, add_site, get_producer, get_site, move_kiosk, parse_opening_hours,
+    RegistryError,
+    add_kiosk,
+    add_site,
+    get_producer,
+    get_site,
+    move_kiosk,
+    parse_opening_hours,
     retire_kiosk,
 )
 from collector.retention import purge_raw_events

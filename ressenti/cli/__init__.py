@@ -14,7 +14,7 @@ def main() -> None:
     """ressenti: smiley feedback kiosks and their collector."""
 
 
-from ressenti.cli import collector, demo, kiosk
+from ressenti.cli import collector, demo, kiosk  # noqa: E402  (after main, which they extend)
 
 main.add_command(demo.demo)
 main.add_command(collector.collector)
