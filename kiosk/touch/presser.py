@@ -1,0 +1,98 @@
+"""Commits taps off the UI thread, in order, and hands each outcome back to the UI thread.
+
+`Kiosk.press` returns only after the outbox commit (an fsync, ~5 ms, longer
+on a tired SD card), and the UI thread must never wait on disk. So presses run
+on one worker thread (one, so they keep their order) and the outcome comes back
+through `post`, which the Kivy front-end sets to `Clock.schedule_once`. The
+thank-you screen is shown from that callback: after the commit, never before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from kiosk.core import Kiosk
+from kiosk.outbox import OutboxError
+from ressenti.protocol import Input
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Post = Callable[[Callable[[], None]], None]
+
+
+class Outcome(StrEnum):
+    SAVED = "saved"  # committed: say thank you
+    STALE = "stale"  # the settings changed under the citizen's finger: ask again
+    FAILED = "failed"  # not committed (disk full, I/O error): say so, never "merci"
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A rating as the citizen gave it, with the question they were shown."""
+
+    rating: int
+    scale: int
+    question_id: str
+    lang: str
+    source: Input = Input.TOUCH
+    followup: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    tap: Tap
+    outcome: Outcome
+    event: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Presser:
+    def __init__(self, kiosk: Kiosk, post: Post) -> None:
+        self.kiosk = kiosk
+        self.post = post
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="touch-commit")
+
+    def submit(self, tap: Tap, done: Callable[[Result], None]) -> Future[Result]:
+        """Commit `tap` on the worker; call `done(result)` on the UI thread."""
+        future = self._pool.submit(self._commit, tap)
+        future.add_done_callback(lambda f: self.post(lambda: done(f.result())))
+        return future
+
+    def run(self, work: Callable[[], T], done: Callable[[T], None]) -> None:
+        """Any other disk work (the technician screen's figures) off the UI thread, in turn."""
+        def call_done(future: Future[T]) -> None:
+            try:
+                value = future.result()
+            except Exception:
+                log.exception("background work for the touch screen failed")
+                return
+            self.post(lambda: done(value))
+        self._pool.submit(work).add_done_callback(call_done)
+
+    def _commit(self, tap: Tap) -> Result:
+        settings = self.kiosk.settings
+        if (settings.scale, settings.question_id) != (tap.scale, tap.question_id):
+            # A pushed config changed the question or the number of faces after
+            # the citizen tapped: rating 2 of 5 is not rating 2 of 3. Ask again.
+            log.warning("tap on %s (%d faces) dropped: the settings now ask %s (%d faces)",
+                        tap.question_id, tap.scale, settings.question_id, settings.scale)
+            return Result(tap, Outcome.STALE)
+        try:
+            event = self.kiosk.press(tap.rating, tap.source, followup=tap.followup, lang=tap.lang)
+        except OutboxError as exc:
+            log.error("press not recorded: %s", exc)
+            return Result(tap, Outcome.FAILED, error=str(exc))
+        except Exception as exc:  # whatever it is, the citizen must not see "merci"
+            log.exception("press not recorded")
+            return Result(tap, Outcome.FAILED, error=repr(exc))
+        return Result(tap, Outcome.SAVED, event=event)
+
+    def close(self) -> None:
+        """Finish the commits already started (before the outbox closes), then stop."""
+        self._pool.shutdown(wait=True, cancel_futures=False)
