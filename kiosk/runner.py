@@ -50,6 +50,17 @@ class KioskProcess:
             signal.signal(sig, lambda *_: stop.set())
         self.start()
         sd_notify("READY=1")
+        if "touch" in self.config.frontends:
+            # Kivy must own the main thread, so supervision moves to a thread;
+            # Kivy is imported only here, when the touch front-end is used.
+            from kiosk.touch.run import run_touch
+            run_touch(self.kiosk, self.link, stop=stop, background=lambda: self._supervise(stop))
+        else:
+            self._supervise(stop)
+        sd_notify("STOPPING=1")
+        self.stop()
+
+    def _supervise(self, stop: threading.Event) -> None:
         interval = watchdog_interval_s() or 5.0
         expire_every, since_expire = 3600.0, 0.0
         while not stop.wait(interval):
@@ -58,5 +69,3 @@ class KioskProcess:
                 since_expire = 0.0
                 self.outbox.expire()
             sd_notify("WATCHDOG=1")
-        sd_notify("STOPPING=1")
-        self.stop()

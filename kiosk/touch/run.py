@@ -59,6 +59,12 @@ def run_touch(kiosk: Kiosk, link: Link | None, *, stop: threading.Event,
             Clock.schedule_interval(lambda _dt: self.stop() if stop.is_set() else None, 0.2)
             return self.controller.root
 
+        def on_start(self) -> None:
+            from kivy.core.window import Window
+
+            log.info("touch screen ready: %dx%d, %d faces, languages %s", *Window.size,
+                     kiosk.settings.scale, ",".join(self.controller.languages))
+
         def on_stop(self) -> None:
             stop.set()
             self.controller.close()  # waits for the commits already started
