@@ -70,6 +70,11 @@ RESERVED_BCM = {
     3: "I2C1 SCL: the DS3231 real-time clock",
 }
 
+# At reset, before the firmware runs, BCM 0-8 have their pull-up on and BCM 9-27 their
+# pull-down (BCM2835/BCM2711 peripherals datasheets, "pull at reset"). An LED or buzzer
+# input pulled high would light or sound through the ULN2803A while the Pi boots.
+PULLED_HIGH_AT_RESET = frozenset(range(9))
+
 # Power and ground pins this wiring uses. Any pin of the same kind works; these are chosen
 # to sit next to what they feed, so the harness stays short.
 RTC_VCC, RTC_SDA, RTC_SCL, RTC_GND = 1, 3, 5, 9
@@ -129,6 +134,9 @@ def problems(pinmap: PinMap) -> list[str]:
                          f"not {physical}")
         if bcm in RESERVED_BCM:
             found.append(f"{use.name}: BCM {bcm} is reserved for the {RESERVED_BCM[bcm]}")
+        elif use.role is not Role.BUTTON and bcm in PULLED_HIGH_AT_RESET:
+            found.append(f"{use.name}: BCM {bcm} is pulled high at reset, so it would be on "
+                         "while the Pi boots; use BCM 9-27 for outputs")
     positions = [slot.position for slot in pinmap.slots]
     if positions != list(range(1, len(positions) + 1)):
         found.append(f"slot positions must be 1..N without gaps, got {positions}")

@@ -84,6 +84,11 @@ def test_i2c_stays_free_for_the_rtc() -> None:
     assert (wiring.RTC_SDA, wiring.RTC_SCL) == (3, 5)
 
 
+def test_outputs_stay_off_while_the_pi_boots() -> None:
+    outputs = [u for u in wiring.uses(load_pinmap()) if u.role is not wiring.Role.BUTTON]
+    assert all(u.pin.bcm >= 9 for u in outputs), "BCM 0-8 are pulled high at reset"
+
+
 def test_power_and_ground_choices_are_power_and_ground_pins() -> None:
     assert wiring.HEADER[wiring.RTC_VCC] == "3V3"
     assert wiring.HEADER[wiring.RAIL_5V] == "5V"
@@ -108,6 +113,8 @@ PINMAP_TEXT = (ROOT / "kiosk" / "pinmap.toml").read_text()
     ("[buzzer]\nbcm = 18\nphysical = 12", "[buzzer]\nbcm = 2\nphysical = 3", "DS3231"),
     ("[status_led]\nbcm = 25\nphysical = 22", "[status_led]\nbcm = 28\nphysical = 22",
      "not on the 40-pin header"),
+    ("[status_led]\nbcm = 25\nphysical = 22", "[status_led]\nbcm = 4\nphysical = 7",
+     "pulled high at reset"),
 ])
 def test_a_broken_pin_map_is_refused_with_the_reason(old: str, new: str, complaint: str) -> None:
     assert old in PINMAP_TEXT
@@ -182,7 +189,7 @@ def _openscad() -> str:
 def _render(out: Path, scale: int, part: str) -> Render:
     # Coarse circles keep CGAL quick; the hole count does not depend on smoothness.
     cmd = [_openscad(), "-o", str(out), "-D", f"scale={scale}", "-D", f'part="{part}"',
-           "-D", "$fn=16", "-D", "face_fn=24", str(SCAD)]
+           "-D", "$fn=12", "-D", "face_fn=16", str(SCAD)]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
     return Render(done.returncode, done.stderr, out)
 
