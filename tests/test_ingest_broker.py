@@ -69,3 +69,25 @@ def test_broker_dropping_queued_messages_is_recovered_by_kiosk_resend(
     db = connect(stack.db_path)
     assert db["events"].count == 300
     assert stack.summary()["total"] == 300
+
+
+def test_garbage_on_the_bus_is_recorded_and_the_loop_goes_on(collector_stack, kiosk_factory, mosquitto, wait):
+    import paho.mqtt.client as mqtt
+
+    collector_stack.register("borne-1")
+    collector_stack.start()
+    attacker = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    attacker.connect("127.0.0.1", mosquitto.port)
+    attacker.loop_start()
+    for payload in (b"\x00\xff not json", b"[1, 2, 3]", b'{"v": 1, "kiosk": 42}', b"{" * 300_000):
+        attacker.publish("ressenti/v1/mairie/borne-1/events", payload, qos=1).wait_for_publish(5)
+    attacker.publish("ressenti/v1/mairie/ghost/events", b'{"v": 1}', qos=1).wait_for_publish(5)
+    attacker.disconnect()
+    attacker.loop_stop()
+
+    k = kiosk_factory("borne-1", mosquitto.address)
+    k.press(1)
+    wait(lambda: collector_stack.summary()["total"] == 1, what="a good press after the garbage")
+    reasons = [r["reason"] for r in connect(collector_stack.db_path).query("SELECT reason FROM rejected")]
+    assert len(reasons) >= 4
+    assert any("not JSON" in r for r in reasons) and any("over the" in r for r in reasons)
