@@ -3,8 +3,8 @@
 The pin map is the one source of pin numbers; this script checks it against the real
 Raspberry Pi 40-pin header and redraws both documents from it, so neither can drift:
 
-    python hardware/wiring.py           # rewrite wiring.svg and the README's pin table
-    python hardware/wiring.py --check   # exit 1 if they are stale (tests/test_hardware.py too)
+    .venv/bin/python hardware/wiring.py           # rewrite wiring.svg and the README's table
+    .venv/bin/python hardware/wiring.py --check   # exit 1 if stale (tests/test_hardware.py too)
 
 Plain SVG from the standard library, byte-for-byte reproducible (no dates, no randomness).
 """
@@ -567,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             path.write_text(text, encoding="utf-8")
     if args.check and stale:
-        print(f"stale: {', '.join(map(str, stale))}; run python hardware/wiring.py",
+        print(f"stale: {', '.join(map(str, stale))}; run .venv/bin/python hardware/wiring.py",
               file=sys.stderr)
         return 1
     for path in stale:

@@ -128,7 +128,7 @@ def test_a_broken_pin_map_is_refused_with_the_reason(old: str, new: str, complai
 def test_committed_svg_and_readme_table_are_regenerated() -> None:
     stale = [path.relative_to(ROOT) for path, text in wiring.outputs(load_pinmap()).items()
              if path.read_text(encoding="utf-8") != text]
-    assert stale == [], f"{stale} differ from kiosk/pinmap.toml: run python hardware/wiring.py"
+    assert stale == [], f"{stale} are stale: run .venv/bin/python hardware/wiring.py"
 
 
 def test_check_mode_agrees(capsys: pytest.CaptureFixture[str]) -> None:

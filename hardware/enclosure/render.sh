@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Renders the enclosure for 3, 4 and 5 faces, redoing only what box.scad has outdated:
 #   preview-N.png        committed: a quick OpenGL preview of both parts (needs a display or xvfb-run)
-#   build/box-N-back.stl and build/box-N-front.stl   printable parts, full CGAL render (~30 s each);
-#                        not committed (about 1 MB each)
+#   build/box-N-back.stl and build/box-N-front.stl   printable parts, full CGAL render (~15 s each);
+#                        not committed (0.5 to 1.1 MB each, ASCII STL)
 # Usage: hardware/enclosure/render.sh [png|stl|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")"
