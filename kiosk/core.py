@@ -5,15 +5,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 from kiosk.clock import ClockState, boot_id, uptime_ms
 from kiosk.filter import PressFilter
-from kiosk.outbox import Outbox
+from kiosk.outbox import Outbox, OutboxError
 from ressenti.errors import BadConfig
 from ressenti.protocol import Input, KioskSettings, decode_settings, format_ts, utc_now
 
 log = logging.getLogger(__name__)
+
+
+class Fault(StrEnum):
+    """What makes the status LED blink fast (issue 3: "disk full, config error")."""
+
+    STORAGE = "storage"  # the outbox could not commit a press (disk full, read-only, I/O)
+    CONFIG = "config"  # a pushed config failed validation; the kiosk keeps its current one
 
 
 class Kiosk:
@@ -31,6 +39,8 @@ class Kiosk:
         self._lock = threading.Lock()
         self._on_press: list[Callable[[dict[str, Any]], None]] = []
         self._on_settings: list[Callable[[KioskSettings], None]] = []
+        self._faults: dict[Fault, str] = {}
+        self._on_fault: list[Callable[[], None]] = []
 
     def _restore_settings(self, defaults: KioskSettings) -> KioskSettings:
         saved = self.outbox.load_json("settings")
@@ -54,6 +64,33 @@ class Kiosk:
     def on_settings(self, callback: Callable[[KioskSettings], None]) -> None:
         self._on_settings.append(callback)
 
+    def on_fault(self, callback: Callable[[], None]) -> None:
+        """Called whenever a fault is raised or cleared (front-ends refresh their status light)."""
+        self._on_fault.append(callback)
+
+    @property
+    def faults(self) -> dict[Fault, str]:
+        """The current faults and their messages; empty when all is well."""
+        return dict(self._faults)
+
+    def report_fault(self, kind: Fault, message: str) -> None:
+        changed = self._faults.get(kind) != message
+        self._faults[kind] = message
+        if changed:
+            self._fault_changed()
+
+    def clear_fault(self, kind: Fault) -> None:
+        if self._faults.pop(kind, None) is not None:
+            log.info("fault cleared: %s", kind.value)
+            self._fault_changed()
+
+    def _fault_changed(self) -> None:
+        for callback in self._on_fault:
+            try:
+                callback()
+            except Exception:  # a front-end's refresh must not break a press
+                log.exception("fault callback failed")
+
     def press(self, rating: int, source: Input, *, followup: dict[str, str] | None = None,
               lang: str = "fr") -> dict[str, Any]:
         """Record a rating durably; return the event once committed (then show "merci")."""
@@ -74,7 +111,13 @@ class Kiosk:
                 "followup": followup,
                 "lang": lang,
             }
-            event = self.outbox.append(fields)
+            try:
+                event = self.outbox.append(fields)
+            except OutboxError as exc:
+                self.report_fault(Fault.STORAGE, str(exc))
+                raise
+        if Fault.STORAGE in self._faults:
+            self.clear_fault(Fault.STORAGE)
         for callback in self._on_press:
             callback(event)
         return event
