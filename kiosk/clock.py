@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import time
 from pathlib import Path
 
 from ressenti.protocol import Clock
+
+log = logging.getLogger(__name__)
 
 _TIME_ERROR = 5  # adjtimex(2): clock not synchronized
 
@@ -21,18 +24,28 @@ def boot_id() -> str:
 
 
 def uptime_ms() -> int:
-    """Milliseconds since boot, counting suspend (CLOCK_BOOTTIME)."""
-    return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1_000_000
+    """Milliseconds since boot, counting suspend (CLOCK_BOOTTIME; monotonic off Linux)."""
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    if clock is None:
+        return time.monotonic_ns() // 1_000_000
+    return time.clock_gettime_ns(clock) // 1_000_000
 
 
 def _kernel_synchronized() -> bool | None:
-    """Ask the kernel (adjtimex, read-only) whether NTP has disciplined the clock."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
+    """Ask the kernel (adjtimex, read-only) whether NTP has disciplined the clock.
+
+    This is what `timedatectl show -p NTPSynchronized` reports, without a
+    subprocess or D-Bus. None when it cannot be asked (no libc, not Linux).
+    """
+    try:
+        libc_name = ctypes.util.find_library("c")
+        if not libc_name:
+            return None
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        buf = ctypes.create_string_buffer(512)  # struct timex is ~208 bytes; modes=0 reads only
+        state = libc.adjtimex(buf)
+    except (OSError, AttributeError):  # no such library or function on this system
         return None
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    buf = ctypes.create_string_buffer(512)  # struct timex is ~208 bytes; modes=0 reads only
-    state = libc.adjtimex(buf)
     if state < 0:
         return None
     return state != _TIME_ERROR
@@ -61,7 +74,21 @@ class ClockState:
         now = time.monotonic()
         if self._cached and now - self._cached[0] < self.ttl:
             return self._cached[1]
-        synced = _kernel_synchronized()
-        state = Clock.NTP if synced else (Clock.RTC if _has_rtc() else Clock.UNSYNCED)
+        state = read_clock_state()
         self._cached = (now, state)
         return state
+
+
+def read_clock_state() -> Clock:
+    """ntp if the kernel says synchronised, else rtc if a battery RTC set the clock, else unsynced.
+
+    Never raises: a probe that fails counts as "not known to be good".
+    """
+    try:
+        if _kernel_synchronized():
+            return Clock.NTP
+        if _has_rtc():
+            return Clock.RTC
+    except Exception:  # noqa: BLE001 -- a press must never fail on a clock probe
+        log.exception("clock probe failed; reporting unsynced")
+    return Clock.UNSYNCED
