@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,6 @@ from kiosk.clock import uptime_ms
 from kiosk.outbox import Outbox
 from ressenti import __version__
 from ressenti.protocol import format_ts, utc_now
-from datetime import UTC, datetime
 
 
 def cpu_temperature_c() -> float | None:

@@ -4,6 +4,10 @@ One batch in flight. A batch leaves the outbox only when the collector acks it
 (never on the broker's PUBACK); without an ack within `ack_timeout_s`, or
 after any reconnect, everything unacked is sent again. The collector stores
 each event id once, so resending is always safe.
+
+Reconnects wait a jittered, growing delay (ressenti.mqtt.Backoff, 1 s to
+60 s): it is set into paho before each of its waits, from the callbacks that
+paho calls right before waiting (on_disconnect, on_connect_fail).
 """
 
 from __future__ import annotations
@@ -12,37 +16,56 @@ import json
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from kiosk.core import Kiosk
-from kiosk.health import health_report
-from ressenti.errors import BadAck, BadConfig
-from ressenti.mqtt import BrokerAddress, make_client
-from ressenti.protocol import (
-    MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, OFFLINE_STATUS, Kind, decode_ack, decode_settings,
-    encode_batch, encode_status, parse_topic, topic,
-)
 from kiosk.clock import uptime_ms
+from kiosk.core import Fault, Kiosk
+from kiosk.health import health_report
+from kiosk.linkstate import FILE_NAME, LinkStateFile
+from kiosk.outbox import OutboxError
+from ressenti.errors import BadAck, BadConfig
+from ressenti.mqtt import Backoff, BrokerAddress, make_client
+from ressenti.protocol import (
+    MAX_BATCH_BYTES,
+    MAX_EVENTS_PER_BATCH,
+    OFFLINE_STATUS,
+    Kind,
+    decode_ack,
+    decode_settings,
+    encode_batch,
+    encode_status,
+    parse_topic,
+    topic,
+)
 
 log = logging.getLogger(__name__)
+
+TICK_S = 0.5
 
 
 class Link:
     def __init__(self, kiosk: Kiosk, broker: BrokerAddress, *, heartbeat_s: float = 60.0,
-                 ack_timeout_s: float = 10.0, batch_size: int = MAX_EVENTS_PER_BATCH) -> None:
+                 ack_timeout_s: float = 10.0, batch_size: int = MAX_EVENTS_PER_BATCH,
+                 backoff: Backoff | None = None, state_path: str | Path | None = None) -> None:
         self.kiosk = kiosk
         self.broker = broker
         self.heartbeat_s = heartbeat_s
         self.ack_timeout_s = ack_timeout_s
         self.batch_size = batch_size
+        self.backoff = backoff or Backoff()
         self._topics = {kind: topic(kiosk.site, kiosk.kiosk_id, kind) for kind in Kind}
         self.client = make_client(f"ressenti-kiosk-{kiosk.kiosk_id}", broker, clean_session=True)
         self.client.will_set(self._topics[Kind.STATUS], OFFLINE_STATUS, qos=1, retain=True)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.state_file = LinkStateFile(state_path or kiosk.outbox.path.parent / FILE_NAME)
+        self.state_file.update(state="connecting", broker=broker.url, since=time.time(),
+                               last_ack_at=None, last_ack_through=None)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -51,6 +74,9 @@ class Link:
         self._next_heartbeat = 0.0
         self.connected = threading.Event()
         self.last_ack_at: float | None = None
+        self.last_error: str | None = None  # why the last connection attempt failed
+        self.next_reconnect_s: float | None = None
+        self.alive_at = time.monotonic()  # the sending loop's heartbeat (systemd watchdog)
         self.batches_sent = 0
         kiosk.on_press(lambda _event: self._wake.set())
 
@@ -72,17 +98,32 @@ class Link:
             self.client.publish(self._topics[Kind.STATUS], OFFLINE_STATUS, qos=1, retain=True).wait_for_publish(2)
         self.client.disconnect()
         self.client.loop_stop()
+        self.state_file.update(state="stopped", since=time.time())
+        self.state_file.flush(force=True)
+
+    def is_alive(self, within_s: float) -> bool:
+        """The sending loop ran within `within_s` seconds (not dead, not stuck in a tick)."""
+        thread = self._thread
+        return bool(thread and thread.is_alive()) and time.monotonic() - self.alive_at < within_s
 
     # -- the sending loop -------------------------------------------------------
 
     def _run(self) -> None:
+        next_refresh = 0.0
         while not self._stop.is_set():
-            self._wake.wait(timeout=0.5)
+            self.alive_at = time.monotonic()
+            if self.alive_at >= next_refresh:
+                # Rewritten each heartbeat_s even when nothing changes, so
+                # `ressenti kiosk status` can tell a stopped kiosk by the age.
+                self.state_file.update(refresh_s=self.heartbeat_s)
+                next_refresh = self.alive_at + self.heartbeat_s
+            self._wake.wait(timeout=TICK_S)
             self._wake.clear()
             try:
                 self._tick()
             except Exception:  # the link must outlive any one bad moment
                 log.exception("link tick failed")
+            self.state_file.flush()
 
     def _tick(self) -> None:
         if not self.connected.is_set():
@@ -116,42 +157,79 @@ class Link:
         self._in_flight = (events[-1]["seq"], now + self.ack_timeout_s)
         self.batches_sent += 1
 
-    def publish_status(self) -> None:
+    def status_report(self) -> dict[str, Any]:
         settings = self.kiosk.settings
         report = health_report(self.kiosk.outbox, clock=self.kiosk.clock.current().value,
                                config_rev=settings.rev)
         report.pop("at_monotonic")
-        self.client.publish(self._topics[Kind.STATUS], encode_status(**report), qos=1, retain=True)
+        # Additive to the v1 status: what makes the status LED blink fast.
+        report["faults"] = [{"kind": kind.value, "message": message[:300]}
+                            for kind, message in self.kiosk.faults.items()]
+        return report
+
+    def publish_status(self) -> None:
+        self.client.publish(self._topics[Kind.STATUS], encode_status(**self.status_report()),
+                            qos=1, retain=True)
 
     # -- paho callbacks (paho's network thread) ---------------------------------
+    # paho re-raises a callback's exception and its network thread dies with
+    # it, so every callback below logs and carries on instead.
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any) -> None:
         if reason_code.is_failure:
+            self.last_error = f"refused: {reason_code}"
             log.error("broker %s refused the connection: %s", self.broker.url, reason_code)
             return
+        self.backoff.reset()
+        self.last_error = self.next_reconnect_s = None
         client.subscribe([(self._topics[Kind.ACK], 1), (self._topics[Kind.CONFIG], 1)])
         log.info("connected to %s", self.broker.url)
         with self._lock:
             self._in_flight = None  # resend everything not yet acked
         self._next_heartbeat = 0.0
         self.connected.set()
+        self.state_file.update(state="connected", since=time.time())
         self._wake.set()
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self.last_error = "could not connect (network, TLS or broker down)"
+        delay = self._schedule_reconnect()
+        log.warning("cannot reach %s; next attempt in %.1f s", self.broker.url, delay)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
+        was_connected = self.connected.is_set()
         self.connected.clear()
         with self._lock:
             self._in_flight = None
-        if not self._stop.is_set():
-            log.warning("disconnected from %s (%s); reconnecting", self.broker.url, reason_code)
+        if self._stop.is_set():
+            return
+        delay = self._schedule_reconnect()
+        if was_connected:
+            self.state_file.update(state="disconnected", since=time.time(), reason=str(reason_code))
+            log.warning("disconnected from %s (%s); reconnecting in %.1f s", self.broker.url,
+                        reason_code, delay)
+
+    def _schedule_reconnect(self) -> float:
+        """Give paho the next jittered delay; paho waits min_delay when its delay is reset."""
+        delay = self.backoff.next_delay()
+        self.client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
+        self.next_reconnect_s = delay
+        return delay
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        kind = parse_topic(message.topic).kind
-        if kind is Kind.ACK:
-            self._handle_ack(message.payload)
-        elif kind is Kind.CONFIG:
-            self._handle_config(message.payload)
+        try:
+            kind = parse_topic(message.topic).kind
+            if kind is Kind.ACK:
+                self._handle_ack(message.payload)
+            elif kind is Kind.CONFIG:
+                self._handle_config(message.payload)
+        except OutboxError as exc:
+            log.error("%s", exc)
+            self.kiosk.report_fault(Fault.STORAGE, str(exc))
+        except Exception:
+            log.exception("could not handle a message on %s", message.topic)
 
     def _handle_ack(self, payload: bytes) -> None:
         try:
@@ -163,6 +241,7 @@ class Link:
         for seq, reason in ack.rejected:
             log.error("collector rejected event seq %d: %s", seq, reason)
         self.last_ack_at = time.time()
+        self.state_file.update(last_ack_at=self.last_ack_at, last_ack_through=ack.through)
         with self._lock:
             if self._in_flight and ack.through >= self._in_flight[0]:
                 self._in_flight = None
@@ -175,7 +254,14 @@ class Link:
         try:
             settings = decode_settings(json.loads(payload))
         except (ValueError, BadConfig) as exc:
-            log.error("ignoring pushed config: %s", exc)
+            message = f"pushed config ignored, keeping rev {self.kiosk.settings.rev}: {exc}"
+            log.error("%s", message)
+            self.kiosk.report_fault(Fault.CONFIG, message)
+            self.publish_status()
             return
+        self.kiosk.clear_fault(Fault.CONFIG)
         if self.kiosk.apply_settings(settings):
             self.publish_status()
+        elif settings.rev < self.kiosk.settings.rev:
+            log.info("pushed config rev %d is older than mine (%d); ignored",
+                     settings.rev, self.kiosk.settings.rev)

@@ -33,7 +33,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 
 
 class OutboxError(RessentiError, OSError):
-    """The outbox could not commit a press (disk full, read-only, I/O error)."""
+    """The outbox could not open or commit (disk full, read-only, I/O error)."""
+
+
+class _Corrupt(sqlite3.DatabaseError):
+    """PRAGMA quick_check found damage."""
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """Only a damaged file is moved aside; "disk full" or "locked" must keep the queue."""
+    if isinstance(exc, _Corrupt):
+        return True
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
 
 
 @dataclass(frozen=True)
@@ -52,22 +64,30 @@ class Outbox:
         self.max_events = max_events
         self.max_age_s = max_age_days * 86400
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = self._open()
-        self.epoch = self._meta("epoch") or self._new_epoch()
-        self._last_seq = int(self._meta("last_seq") or 0)
-        self._dropped = int(self._meta("dropped") or 0)
-        self._dropped_through = int(self._meta("dropped_through") or 0)
-        row = self._conn.execute("SELECT MIN(seq) FROM outbox").fetchone()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = self._open()
+            self.epoch = self._meta("epoch") or self._new_epoch()
+            self._last_seq = int(self._meta("last_seq") or 0)
+            self._dropped = int(self._meta("dropped") or 0)
+            self._dropped_through = int(self._meta("dropped_through") or 0)
+            row = self._conn.execute("SELECT MIN(seq) FROM outbox").fetchone()
+        except (OSError, sqlite3.Error) as exc:
+            # Disk full, read-only or missing folder, I/O error: not a reason to
+            # throw the queue away. The runner shows the fault and retries.
+            raise OutboxError(f"cannot open the outbox {self.path}: {exc}") from exc
         self._first_seq = row[0] if row[0] is not None else self._last_seq + 1
 
     def _open(self) -> sqlite3.Connection:
         try:
             conn = self._connect()
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("quick_check failed")
+                conn.close()
+                raise _Corrupt("quick_check failed")
             return conn
         except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
             # A corrupt file is kept for inspection and a new epoch starts:
             # the collector then sees the old epoch's missing seqs as a gap.
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
@@ -111,6 +131,7 @@ class Outbox:
         with self._lock:
             seq = self._last_seq + 1
             event = {"id": str(uuid.uuid4()), "seq": seq, **fields}
+            counters = self._counters()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.execute(
@@ -123,7 +144,7 @@ class Outbox:
                     self._drop_oldest_locked(self._first_seq + overflow - 1)
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._rollback()
+                self._rollback_locked(counters)
                 raise OutboxError(f"could not commit press to {self.path}: {exc}") from exc
             self._last_seq = seq
             return event
@@ -146,13 +167,22 @@ class Outbox:
                 "SELECT MAX(seq) FROM outbox WHERE created < ?", (cutoff,)).fetchone()
             if row[0] is None:
                 return 0
-            before = self._dropped
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._drop_oldest_locked(row[0])
-            self._conn.execute("COMMIT")
+            before, counters = self._dropped, self._counters()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._drop_oldest_locked(row[0])
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback_locked(counters)
+                raise OutboxError(f"could not expire old events in {self.path}: {exc}") from exc
             return self._dropped - before
 
-    def _rollback(self) -> None:
+    def _counters(self) -> tuple[int, int, int]:
+        return self._dropped, self._dropped_through, self._first_seq
+
+    def _rollback_locked(self, counters: tuple[int, int, int]) -> None:
+        """Undo a failed transaction, and the in-memory counters it had moved."""
+        self._dropped, self._dropped_through, self._first_seq = counters
         try:
             self._conn.execute("ROLLBACK")
         except sqlite3.Error:
@@ -178,7 +208,10 @@ class Outbox:
         if epoch != self.epoch:
             return 0
         with self._lock:
-            deleted = self._conn.execute("DELETE FROM outbox WHERE seq <= ?", (through,)).rowcount
+            try:
+                deleted = self._conn.execute("DELETE FROM outbox WHERE seq <= ?", (through,)).rowcount
+            except sqlite3.Error as exc:
+                raise OutboxError(f"could not delete acked events from {self.path}: {exc}") from exc
             self._first_seq = max(self._first_seq, through + 1)
             return deleted
 
@@ -200,8 +233,36 @@ class Outbox:
 
     def save_json(self, key: str, value: Any) -> None:
         with self._lock:
-            self._set_meta(**{f"json:{key}": json.dumps(value)})
+            try:
+                self._set_meta(**{f"json:{key}": json.dumps(value)})
+            except sqlite3.Error as exc:
+                raise OutboxError(f"could not save {key} to {self.path}: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+@dataclass(frozen=True)
+class OutboxSnapshot:
+    """What `ressenti kiosk status` shows, read without writing anything."""
+
+    epoch: str | None
+    queue: QueueState
+    settings: dict[str, Any] | None
+
+
+def peek(path: str | Path) -> OutboxSnapshot | None:
+    """Read an outbox read-only (a running kiosk may hold it); None if there is none yet."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        pending, oldest = conn.execute("SELECT COUNT(*), MIN(created) FROM outbox").fetchone()
+    finally:
+        conn.close()
+    settings = json.loads(meta["json:settings"]) if meta.get("json:settings") else None
+    queue = QueueState(pending, oldest, int(meta.get("dropped", 0)), int(meta.get("last_seq", 0)))
+    return OutboxSnapshot(meta.get("epoch"), queue, settings)
