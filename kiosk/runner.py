@@ -10,13 +10,17 @@ from kiosk.clock import ClockState
 from kiosk.config import KioskConfig
 from kiosk.core import Kiosk
 from kiosk.link import Link
-from kiosk.outbox import Outbox
+from kiosk.outbox import Outbox, OutboxError
 from ressenti.systemd import sd_notify, watchdog_interval_s
 
 log = logging.getLogger(__name__)
 
 
 class KioskProcess:
+    # The link loop ticks every 0.5 s; silent this long, it is stuck (an SD
+    # card's slowest fsync is seconds, not tens of seconds).
+    link_stall_s = 20.0
+
     def __init__(self, config: KioskConfig, *, pin_factory=None) -> None:  # type: ignore[no-untyped-def]
         self.config = config
         self.outbox = Outbox(config.outbox_path, max_events=config.max_events,
@@ -43,11 +47,12 @@ class KioskProcess:
         self.link.stop()
         self.outbox.close()
 
-    def run_forever(self) -> None:
-        """Until SIGTERM/SIGINT; pets the systemd watchdog while the link loop is alive."""
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Until `stop` is set (default: on SIGTERM/SIGINT); pets the watchdog while the link lives."""
+        if stop is None:
+            stop = threading.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
         self.start()
         sd_notify("READY=1")
         if "touch" in self.config.frontends:
@@ -67,5 +72,13 @@ class KioskProcess:
             since_expire += interval
             if since_expire >= expire_every:
                 since_expire = 0.0
-                self.outbox.expire()
-            sd_notify("WATCHDOG=1")
+                try:
+                    self.outbox.expire()
+                except OutboxError as exc:
+                    log.error("%s", exc)
+            # No ping while the link's sending loop is dead or stuck in a tick:
+            # systemd then kills and restarts the kiosk (WatchdogSec=).
+            if self.link.is_alive(self.link_stall_s):
+                sd_notify("WATCHDOG=1")
+            else:
+                log.error("link loop silent for over %.0f s: no watchdog ping", self.link_stall_s)

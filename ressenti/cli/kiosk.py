@@ -1,12 +1,18 @@
-"""`ressenti kiosk ...`: run and inspect a kiosk."""
+"""`ressenti kiosk ...`: run, check and inspect a kiosk."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
 from ressenti.cli.common import CONTEXT, logging_setup, verbose_option
+
+config_option = click.option(
+    "--config", "config_path", default="/etc/ressenti/kiosk.toml", show_default=True,
+    type=click.Path(dir_okay=False), help="Kiosk config file.")
+
 
 
 @click.group(context_settings=CONTEXT)
@@ -15,32 +21,73 @@ def kiosk() -> None:
 
 
 @kiosk.command("run")
-@click.option("--config", "config_path", default="/etc/ressenti/kiosk.toml", show_default=True,
-              type=click.Path(dir_okay=False), help="Kiosk config file.")
+@config_option
 @verbose_option
 def kiosk_run(config_path: str, verbose: bool) -> None:
-    """Run the kiosk firmware (front-ends, outbox, link) until stopped."""
-    logging_setup(verbose)
-    from kiosk.config import load_config
-    from kiosk.runner import KioskProcess
+    """Run the kiosk firmware (front-ends, outbox, link) until stopped.
 
-    KioskProcess(load_config(config_path)).run_forever()
+    A config file that does not validate, or an outbox that cannot be opened,
+    does not stop the process: it logs why, blinks the status LED fast and
+    retries every 10 s.
+    """
+    logging_setup(verbose)
+    from kiosk.startup import run_kiosk
+
+    run_kiosk(config_path)
+
+
+@kiosk.command("selftest")
+@config_option
+@click.option("--timeout", "timeout_s", default=15.0, show_default=True, type=float,
+              help="Seconds to wait for each button.")
+def kiosk_selftest(config_path: str, timeout_s: float) -> None:
+    """Light each LED and wait for its button, check the broker, the clock and the outbox.
+
+    Stop the kiosk service first (it holds the GPIO pins). Nothing is recorded.
+    Exit code 0 when no check failed, 1 otherwise.
+    """
+    from kiosk.config import load_config
+    from kiosk.selftest import run_selftest
+
+    config = load_config(config_path)
+    pin_factory = None
+    if config.mock_pins:
+        from gpiozero.pins.mock import MockFactory
+        pin_factory = MockFactory()
+    ok = run_selftest(config, pin_factory=pin_factory, button_timeout_s=timeout_s,
+                      say=lambda line: click.echo(line))
+    raise SystemExit(0 if ok else 1)
 
 
 @kiosk.command("status")
-@click.option("--config", "config_path", default="/etc/ressenti/kiosk.toml", show_default=True,
-              type=click.Path(dir_okay=False), help="Kiosk config file.")
+@config_option
 def kiosk_status(config_path: str) -> None:
-    """Queue depth, dropped count and config revision, read from the outbox."""
+    """Queue depth, dropped count, config revision, link state and last ack (read-only)."""
     from kiosk.config import load_config
-    from kiosk.outbox import Outbox
+    from kiosk.linkstate import FILE_NAME, read_link_state
+    from kiosk.outbox import peek
 
     config = load_config(config_path)
-    outbox = Outbox(config.outbox_path)
-    state = outbox.state()
-    settings = outbox.load_json("settings") or {}
-    click.echo(json.dumps({
-        "kiosk": config.kiosk, "site": config.site, "epoch": outbox.epoch,
-        "pending": state.pending, "last_seq": state.last_seq, "dropped": state.dropped,
-        "config_rev": settings.get("rev", config.settings.rev),
-    }, indent=2))
+    snapshot = peek(config.outbox_path)
+    report: dict[str, object] = {"kiosk": config.kiosk, "site": config.site}
+    if snapshot is None:
+        report["outbox"] = f"none yet at {config.outbox_path} (created when the kiosk first runs)"
+    else:
+        saved_rev = (snapshot.settings or {}).get("rev", -1)
+        report |= {
+            "epoch": snapshot.epoch, "pending": snapshot.queue.pending,
+            "oldest_pending": (time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(snapshot.queue.oldest_created))
+                               if snapshot.queue.oldest_created else None),
+            "last_seq": snapshot.queue.last_seq, "dropped": snapshot.queue.dropped,
+            "config_rev": max(saved_rev, config.settings.rev),
+        }
+    link = read_link_state(config.data_dir / FILE_NAME)
+    if link is None:
+        report["link"] = "unknown: no link state file (the kiosk has not run yet)"
+    else:
+        # The running kiosk rewrites the file at least every refresh_s seconds.
+        stale_after = 3 * float(link.get("refresh_s") or 60) + 5
+        if link.get("written_age_s", 0) > stale_after and link.get("state") != "stopped":
+            link["stale"] = "the kiosk has not updated this for a while: is it running?"
+        report["link"] = link
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False))
