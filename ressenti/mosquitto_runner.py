@@ -49,15 +49,19 @@ class Mosquitto:
             self.process.wait(5)
 
 
-def start_mosquitto(directory: Path, extra_config: str = "", port: int | None = None) -> Mosquitto:
+def start_mosquitto(directory: Path, extra_config: str = "", port: int | None = None, *,
+                    default_listener: bool = True) -> Mosquitto:
+    """Start Mosquitto; `default_listener=False` leaves out the plain anonymous listener on `port`,
+    so `extra_config` must declare `listener {port} ...` itself (e.g. TLS with a password file)."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(binary).exists():
         raise MosquittoError("mosquitto is not installed: apt-get install -y mosquitto")
     port = port or free_port()
     directory.mkdir(parents=True, exist_ok=True)
     conf, log = directory / "mosquitto.conf", directory / "mosquitto.log"
+    listener = f"listener {port} 127.0.0.1\nallow_anonymous true\n" if default_listener else ""
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        f"{listener}persistence false\n"
         # Started as root, Mosquitto would switch to its own user and could
         # not write its log into our directory.
         f"user {getpass.getuser()}\n"
