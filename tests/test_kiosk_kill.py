@@ -71,7 +71,7 @@ def test_every_lit_press_is_delivered_exactly_once_across_kill_9(tmp_path, mosqu
     for cycle in range(KILL_CYCLES):
         driver = Driver(data_dir, mosquitto.port, "press")
         presses = rng.randint(5, 250)
-        wait(lambda: len(driver.lit()) >= presses or driver.process.poll() is not None, timeout=30,
+        wait(lambda d=driver, n=presses: len(d.lit()) >= n or d.process.poll() is not None, timeout=30,
              what=f"{presses} presses in cycle {cycle} (seed {seed})")
         assert driver.process.poll() is None, driver.process.stderr.read() if driver.process.stderr else ""
         threading.Event().wait(rng.uniform(0, 0.01))  # land anywhere inside a press, not only after one
