@@ -88,7 +88,31 @@ def _m3_kiosk_status(db: Database) -> None:
     }, pk="kiosk")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status]
+def _m4_users(db: Database) -> None:
+    """Dashboard users (issue 6) and the login attempts that rate-limit them.
+
+    Attempts live in the database, not in memory, so every gunicorn worker
+    counts the same failures.
+    """
+    db["users"].create({
+        "id": int, "login": str, "password_hash": str, "role": str, "scope": str, "lang": str,
+        "created": str, "disabled": str,
+    }, pk="id", not_null={"login", "password_hash", "role"}, defaults={"scope": "[]"})
+    db["users"].create_index(["login"], unique=True)
+    db["login_attempts"].create({"id": int, "login": str, "ip": str, "at": str, "ok": int}, pk="id")
+    db["login_attempts"].create_index(["login", "at"])
+    db["login_attempts"].create_index(["ip", "at"])
+
+
+def _m5_kiosk_config(db: Database) -> None:
+    """The settings last pushed to each kiosk (retained config message) and their rev (issue 6)."""
+    db["kiosk_config"].create({
+        "kiosk": str, "site": str, "rev": int, "settings": str, "pushed_at": str, "pushed_by": str,
+    }, pk="kiosk")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
+                                                _m4_users, _m5_kiosk_config]
 
 
 def migrate(db: Database) -> int:

@@ -1,0 +1,240 @@
+"""Dashboard and wall figures for a set of sites and a period, read from the hourly rollups.
+
+Sites of one organisation may have different scales, so every figure is
+also kept in three groups: above the middle of the scale (satisfied), the
+middle, below it. Per-face counts are given only when the whole scope has one
+scale. Cells with fewer responses than `min_cell` are marked, never shown
+(staff privacy, issue 6): the caller prints "not enough responses".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from collector.queries import HOURS, day_range_utc
+from collector.registry import Site
+from collector.store import hour_bucket
+
+DEFAULT_MIN_CELL = 10
+TREND_WEEKS = 4
+GROUPS = ("top", "middle", "bottom")
+
+
+def group_of(scale: int, rating: int) -> str:
+    middle = (scale + 1) / 2
+    return "top" if rating > middle else "bottom" if rating < middle else "middle"
+
+
+@dataclass
+class Tally:
+    """Counts of one cell: per group, and per face when the scope has one scale."""
+
+    top: int = 0
+    middle: int = 0
+    bottom: int = 0
+    faces: dict[int, int] = field(default_factory=dict)
+
+    def add(self, scale: int, rating: int, n: int) -> None:
+        setattr(self, group := group_of(scale, rating), getattr(self, group) + n)
+        self.faces[rating] = self.faces.get(rating, 0) + n
+
+    @property
+    def total(self) -> int:
+        return self.top + self.middle + self.bottom
+
+    @property
+    def satisfaction(self) -> float | None:
+        return self.top / self.total if self.total else None
+
+    @property
+    def net(self) -> float | None:
+        return (self.top - self.bottom) / self.total if self.total else None
+
+    def share(self, n: int) -> float | None:
+        return n / self.total if self.total else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "top": self.top, "middle": self.middle, "bottom": self.bottom,
+                "satisfaction": self.satisfaction, "net_satisfaction": self.net,
+                "faces": {str(r): n for r, n in sorted(self.faces.items())}}
+
+
+@lru_cache(maxsize=200_000)
+def _local(hour: str, tz: str) -> datetime:
+    return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
+
+
+@dataclass
+class Report:
+    """Everything the dashboard draws for one scope and period (and what the exports write)."""
+
+    sites: list[Site]
+    start: date
+    end: date
+    hours: str
+    counts: str  # "filtered" (flagged presses left out) or "raw"
+    min_cell: int
+    scale: int | None = None  # the scope's one scale, or None when it mixes scales
+    raw: Tally = field(default_factory=Tally)
+    filtered: Tally = field(default_factory=Tally)
+    outside_hours: int = 0
+    days: dict[date, Tally] = field(default_factory=dict)
+    days_raw_total: dict[date, int] = field(default_factory=dict)
+    heat: dict[tuple[int, int], Tally] = field(default_factory=dict)  # (weekday, local hour)
+    by_site: dict[str, Tally] = field(default_factory=dict)
+    by_channel: dict[str, Tally] = field(default_factory=dict)
+    site_days: dict[tuple[str, date], tuple[Tally, Tally]] = field(default_factory=dict)  # raw, filtered
+
+    @property
+    def main(self) -> Tally:
+        return self.filtered if self.counts == "filtered" else self.raw
+
+    @property
+    def flagged(self) -> int:
+        return self.raw.total - self.filtered.total
+
+    def enough(self, tally: Tally | int | None) -> bool:
+        n = tally.total if isinstance(tally, Tally) else (tally or 0)
+        return n >= self.min_cell
+
+    def all_days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+def build_report(db: Database, sites: list[Site], start: date, end: date, *, hours: str = "all",
+                 counts: str = "filtered", min_cell: int = DEFAULT_MIN_CELL) -> Report:
+    if hours not in HOURS:
+        raise ValueError(f"hours must be one of {', '.join(HOURS)}")
+    if counts not in ("filtered", "raw"):
+        raise ValueError("counts must be filtered or raw")
+    report = Report(sites, start, end, hours, counts, min_cell)
+    scales: set[int] = set()
+    rows_by_site = {}
+    for site in sites:
+        lo, hi = day_range_utc(site, start, end)
+        rows_by_site[site.id] = list(db.conn.execute(
+            "SELECT hour, channel, scale, rating, in_hours, SUM(n_raw), SUM(n_filtered) FROM rollup_hourly"
+            " WHERE site = ? AND hour >= ? AND hour < ? GROUP BY hour, channel, scale, rating, in_hours",
+            (site.id, lo, hi)))
+        scales.update(r[2] for r in rows_by_site[site.id])
+        if not rows_by_site[site.id]:
+            scales.add(site.scale)
+    report.scale = scales.pop() if len(scales) == 1 else None
+    for site in sites:
+        report.by_site[site.id] = Tally()
+        for hour, channel, scale, rating, in_hours, n_raw, n_filtered in rows_by_site[site.id]:
+            if not in_hours:
+                report.outside_hours += n_raw
+                if hours == "open":
+                    continue
+            _add_row(report, site, hour, channel, scale, rating, n_raw, n_filtered)
+    return report
+
+
+def _add_row(report: Report, site: Site, hour: str, channel: str, scale: int, rating: int,
+             n_raw: int, n_filtered: int) -> None:
+    n = n_filtered if report.counts == "filtered" else n_raw
+    local = _local(hour, site.tz)
+    day = local.date()
+    report.raw.add(scale, rating, n_raw)
+    report.filtered.add(scale, rating, n_filtered)
+    report.days.setdefault(day, Tally()).add(scale, rating, n)
+    report.days_raw_total[day] = report.days_raw_total.get(day, 0) + n_raw
+    report.heat.setdefault((local.weekday(), local.hour), Tally()).add(scale, rating, n)
+    report.by_site[site.id].add(scale, rating, n)
+    report.by_channel.setdefault(channel, Tally()).add(scale, rating, n)
+    raw_day, filtered_day = report.site_days.setdefault((site.id, day), (Tally(), Tally()))
+    raw_day.add(scale, rating, n_raw)
+    filtered_day.add(scale, rating, n_filtered)
+
+
+def previous_satisfaction(db: Database, sites: list[Site], start: date, end: date, *,
+                          hours: str = "all", counts: str = "filtered") -> dict[str, Tally]:
+    """Each site's tally over the period of the same length just before `start` (for trends)."""
+    length = (end - start).days + 1
+    before_end = start - timedelta(days=1)
+    before_start = before_end - timedelta(days=length - 1)
+    column = "n_filtered" if counts == "filtered" else "n_raw"
+    out = {}
+    for site in sites:
+        lo, hi = day_range_utc(site, before_start, before_end)
+        tally = Tally()
+        clause = " AND in_hours = 1" if hours == "open" else ""
+        for scale, rating, n in db.conn.execute(
+            f"SELECT scale, rating, SUM({column}) FROM rollup_hourly WHERE site = ? AND hour >= ?"
+            f" AND hour < ?{clause} GROUP BY scale, rating", (site.id, lo, hi)):
+            tally.add(scale, rating, n)
+        out[site.id] = tally
+    return out
+
+
+def followup_answers(db: Database, sites: list[Site], start: date, end: date, *, hours: str = "all",
+                     counts: str = "filtered") -> dict[tuple[str, str], int]:
+    """(follow-up question, choice) -> answers.
+
+    Rollups have no follow-up dimension yet, so this one breakdown reads raw
+    events (through the (site, ts) index); see docs/dashboard.md.
+    """
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    flag_clause = " AND flags = '[]'" if counts == "filtered" else ""
+    flag_clause += " AND in_hours = 1" if hours == "open" else ""
+    for site in sites:
+        lo, hi = day_range_utc(site, start, end)
+        for question, choice, n in db.conn.execute(
+            "SELECT json_extract(followup, '$.question'), json_extract(followup, '$.choice'), COUNT(*)"
+            f" FROM events WHERE site = ? AND ts >= ? AND ts < ? AND followup IS NOT NULL{flag_clause}"
+            " GROUP BY 1, 2", (site.id, lo, hi)):
+            if question and choice:
+                out[(str(question), str(choice))] += n
+    return dict(out)
+
+
+# -- the wall display's trend ---------------------------------------------------
+
+
+def trend_reference(db: Database, site: Site, now: datetime) -> dict[str, Any]:
+    """Satisfaction on the same weekday of the previous weeks, up to the same local hour.
+
+    Each previous day counts from local midnight to the end of the current
+    local hour, so a morning is compared with mornings (otherwise a morning
+    always looks bad or good). The reference is the mean of the days that had
+    answers; raw counts, like the wall's own figure.
+    """
+    local_now = now.astimezone(site.zone)
+    buckets: dict[str, int] = {}
+    for week in range(1, TREND_WEEKS + 1):
+        day = local_now.date() - timedelta(weeks=week)
+        lo = datetime.combine(day, time.min, site.zone)
+        hi = datetime.combine(day, time(local_now.hour), site.zone) + timedelta(hours=1)
+        moment = lo.astimezone(UTC)
+        while moment < hi.astimezone(UTC):
+            buckets[hour_bucket(moment)] = week
+            moment += timedelta(hours=1)
+    tallies: dict[int, Tally] = {}
+    if buckets:
+        for hour, scale, rating, n in db.conn.execute(
+            f"SELECT hour, scale, rating, SUM(n_raw) FROM rollup_hourly WHERE site = ?"
+            f" AND hour IN ({','.join('?' * len(buckets))}) GROUP BY hour, scale, rating",
+            [site.id, *buckets]):
+            tallies.setdefault(buckets[hour], Tally()).add(scale, rating, n)
+    rates = [t.satisfaction for t in tallies.values() if t.satisfaction is not None]
+    return {
+        "weekday": local_now.weekday(),
+        "until_hour": local_now.hour + 1,
+        "weeks": len(rates),
+        "reference": round(sum(rates) / len(rates), 4) if rates else None,
+    }
+
+
+def trend(today_satisfaction: float | None, reference: dict[str, Any]) -> dict[str, Any]:
+    """Today's satisfaction against the reference, in percentage points."""
+    ref = reference["reference"]
+    delta = None if today_satisfaction is None or ref is None else round(today_satisfaction - ref, 4)
+    return {**reference, "delta": delta}

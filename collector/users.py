@@ -1,0 +1,162 @@
+"""Dashboard users: roles, scopes, hashed passwords, and login rate limiting.
+
+Roles nest: an admin may do everything, a manager reads the dashboard, the
+exports and the fleet of its scope, a viewer the dashboard and exports of its
+scope. A scope is a list of `org:<id>` and `site:<id>` entries; an admin's is
+ignored (everything), a viewer's may be empty (everything), a manager's may not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlite_utils import Database
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from collector.registry import Site, get_site
+from ressenti.errors import RessentiError
+from ressenti.protocol import format_ts, is_slug, utc_now
+
+MIN_PASSWORD_CHARS = 10
+LOGIN_RE = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
+# Rate limiting (issue 6): failures in a sliding window, per login and per client address.
+# The per-address limit is higher: a town hall's agents share one NAT address.
+ATTEMPT_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_LOGIN = 5
+MAX_FAILURES_PER_IP = 20
+# Checking a password for an unknown login costs the same as for a known one.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    VIEWER = "viewer"
+
+
+_RANK = {Role.VIEWER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
+
+
+class UserError(RessentiError, ValueError):
+    """A user could not be added or changed; the message says why."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    login: str
+    role: Role
+    scope: tuple[str, ...]
+    lang: str | None = None
+    disabled: bool = False
+
+    def at_least(self, role: Role) -> bool:
+        return _RANK[self.role] >= _RANK[Role(role)]
+
+    def sees_everything(self) -> bool:
+        return self.role is Role.ADMIN or not self.scope
+
+    def may_see(self, site: Site) -> bool:
+        return self.sees_everything() or f"site:{site.id}" in self.scope or f"org:{site.org}" in self.scope
+
+
+def parse_scope(db: Database, entries: list[str] | tuple[str, ...], role: Role) -> tuple[str, ...]:
+    """Check `org:<id>` / `site:<id>` entries against the registry; a manager needs at least one."""
+    scope = []
+    for entry in (e.strip() for item in entries for e in item.split(",")):
+        if not entry:
+            continue
+        kind, _, ident = entry.partition(":")
+        if kind not in ("org", "site") or not is_slug(ident):
+            raise UserError(f"scope entry {entry!r} must be org:<id> or site:<id>")
+        exists = (db["orgs"].count_where("id = ?", [ident]) if kind == "org"
+                  else get_site(db, ident) is not None)
+        if not exists:
+            raise UserError(f"scope entry {entry!r}: no such {'organisation' if kind == 'org' else 'site'}")
+        scope.append(entry)
+    if Role(role) is Role.MANAGER and not scope:
+        raise UserError("a manager needs a scope: --scope org:<id> or --scope site:<id>")
+    return tuple(dict.fromkeys(scope))
+
+
+def _from_row(row: dict) -> User:
+    return User(row["id"], row["login"], Role(row["role"]), tuple(json.loads(row["scope"] or "[]")),
+                row["lang"], bool(row["disabled"]))
+
+
+def add_user(db: Database, login: str, password: str, role: Role, scope: tuple[str, ...] = ()) -> User:
+    if not LOGIN_RE.match(login):
+        raise UserError(f"login {login!r}: 2 to 64 letters, digits or . _ @ -")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+    if find_user(db, login) is not None:
+        raise UserError(f"a user {login!r} already exists")
+    row_id = db.table("users").insert({
+        "login": login, "password_hash": generate_password_hash(password, method="scrypt"),
+        "role": Role(role).value, "scope": json.dumps(list(scope)), "lang": None,
+        "created": format_ts(utc_now()), "disabled": None,
+    }).last_pk
+    user = get_user(db, int(row_id or 0))
+    assert user is not None
+    return user
+
+
+def get_user(db: Database, user_id: int) -> User | None:
+    rows = list(db.query("SELECT * FROM users WHERE id = ?", [user_id]))
+    return _from_row(rows[0]) if rows else None
+
+
+def find_user(db: Database, login: str) -> User | None:
+    rows = list(db.query("SELECT * FROM users WHERE login = ?", [login]))
+    return _from_row(rows[0]) if rows else None
+
+
+def list_users(db: Database) -> list[User]:
+    return [_from_row(r) for r in db.query("SELECT * FROM users ORDER BY login")]
+
+
+def authenticate(db: Database, login: str, password: str) -> User | None:
+    """The user if the password matches and the account is active; None otherwise."""
+    rows = list(db.query("SELECT * FROM users WHERE login = ?", [login]))
+    stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
+    ok = check_password_hash(stored, password)
+    if not rows or not ok or rows[0]["disabled"]:
+        return None
+    return _from_row(rows[0])
+
+
+def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
+    db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?",
+                    (format_ts(utc_now()) if disabled else None, user_id))
+
+
+def set_password(db: Database, user_id: int, password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+    db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                    (generate_password_hash(password, method="scrypt"), user_id))
+
+
+def set_lang(db: Database, user_id: int, lang: str) -> None:
+    db.conn.execute("UPDATE users SET lang = ? WHERE id = ?", (lang, user_id))
+
+
+def record_attempt(db: Database, login: str, ip: str, ok: bool, at: datetime | None = None) -> None:
+    """Keep a login attempt; a success forgets the failures of that login from that address."""
+    at = at or utc_now()
+    if ok:
+        db.conn.execute("DELETE FROM login_attempts WHERE login = ? AND ip = ? AND ok = 0", (login, ip))
+    db.table("login_attempts").insert({"login": login[:64], "ip": ip, "at": format_ts(at), "ok": int(ok)})
+    # Old attempts are of no use; keep the table small.
+    db.conn.execute("DELETE FROM login_attempts WHERE at < ?", (format_ts(at - 4 * ATTEMPT_WINDOW),))
+
+
+def too_many_failures(db: Database, login: str, ip: str, now: datetime | None = None) -> bool:
+    since = format_ts((now or utc_now()) - ATTEMPT_WINDOW)
+    by_login = db["login_attempts"].count_where("login = ? AND ok = 0 AND at >= ?", [login[:64], since])
+    by_ip = db["login_attempts"].count_where("ip = ? AND ok = 0 AND at >= ?", [ip, since])
+    return by_login >= MAX_FAILURES_PER_LOGIN or by_ip >= MAX_FAILURES_PER_IP
