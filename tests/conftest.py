@@ -219,3 +219,17 @@ def admin_headers(app) -> dict[str, str]:
     _, secret = create_token(db, TokenKind.ADMIN, label="tests")
     db.close()
     return {"Authorization": f"Bearer {secret}"}
+
+
+# -- web: a shared headless Chromium (issue 6) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The system Chromium through Playwright (never `playwright install`)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from web_support import CHROMIUM_ARGS
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -1,37 +1,64 @@
-"""The collector's web app (Flask app factory): JSON API and live wall display."""
+"""The collector's web app (Flask app factory): JSON API, wall displays, dashboard, fleet and admin."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector.db import connect
+from collector.reports import DEFAULT_MIN_CELL
 from collector.web.live import LiveHub
 from ressenti.errors import BadConfig
 from ressenti.mqtt import parse_broker_url
 
 log = logging.getLogger(__name__)
 
+# Every HTML page needs a logged-in user except these (issue 6): the login page,
+# the token walls, and the JSON API (public figures, or bearer tokens).
+PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_events"})
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Config keys: DATABASE (path), BROKER_URL (for live updates), SECRET_KEY.
+    """Config keys: DATABASE (path), BROKER_URL (for live updates and config pushes), SECRET_KEY,
+    MIN_CELL (smallest breakdown cell shown), SESSION_COOKIE_SECURE, PROXY_HOPS (proxies in front).
 
     They come from `test_config`, else from RESSENTI_* environment variables
-    (RESSENTI_DATABASE, RESSENTI_BROKER_URL, RESSENTI_SECRET_KEY).
+    (RESSENTI_DATABASE, RESSENTI_BROKER_URL, RESSENTI_SECRET_KEY, RESSENTI_MIN_CELL, ...).
     """
     root = Path(__file__).resolve().parent.parent
     app = Flask(__name__, template_folder=str(root / "templates"), static_folder=str(root / "static"))
-    app.config.from_mapping(DATABASE="ressenti.db", BROKER_URL=None, SECRET_KEY=None, START_LIVE=True,
-                            MAX_CONTENT_LENGTH=1024 * 1024)
+    app.config.from_mapping(
+        DATABASE="ressenti.db", BROKER_URL=None, SECRET_KEY=None, START_LIVE=True,
+        MAX_CONTENT_LENGTH=1024 * 1024, MIN_CELL=DEFAULT_MIN_CELL, PROXY_HOPS=0,
+        SESSION_COOKIE_SECURE=None, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="ressenti_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # A dashboard left open all morning must still submit its forms.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
     if test_config is None:
         app.config.from_prefixed_env("RESSENTI")
     else:
         app.config.from_mapping(test_config)
     if not app.config["SECRET_KEY"] and not app.testing:
         raise BadConfig("SECRET_KEY is not set: put a long random value in RESSENTI_SECRET_KEY")
+    # Secure cookies unless told otherwise; tests and the demo on http://127.0.0.1 turn it off.
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not app.testing
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
+    try:
+        app.config["MIN_CELL"] = int(app.config["MIN_CELL"])
+    except (TypeError, ValueError):
+        raise BadConfig(f"MIN_CELL {app.config['MIN_CELL']!r} must be a whole number") from None
+    if app.config["PROXY_HOPS"]:
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     broker = parse_broker_url(app.config["BROKER_URL"]) if app.config["BROKER_URL"] else None
     connect(app.config["DATABASE"]).close()  # migrate once, before serving
@@ -40,9 +67,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["START_LIVE"]:
         hub.start()
 
-    from collector.web import api, api_admin, api_events, wall
-    for module in (api, api_admin, api_events, wall):
+    from collector.web import (
+        access,
+        admin_config,
+        admin_registry,
+        admin_users,
+        admin_walls,
+        api,
+        api_admin,
+        api_events,
+        dashboard,
+        exports,
+        fleet_page,
+        i18n,
+        login,
+        wall,
+    )
+    csrf = CSRFProtect(app)
+    for module in (api, api_admin, api_events):
+        csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
+    for module in (api, api_admin, api_events, wall, login, dashboard, exports, fleet_page,
+                   admin_registry, admin_walls, admin_config, admin_users):
         app.register_blueprint(module.bp)
+    access.install(app, PUBLIC_BLUEPRINTS)
+    i18n.install(app)
 
     @app.teardown_appcontext
     def close_db(_exc: BaseException | None) -> None:
@@ -52,7 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def index():  # type: ignore[no-untyped-def]
-        return redirect(url_for("wall.page"))
+        return redirect(url_for("dashboard.overview"))
 
     return app
 

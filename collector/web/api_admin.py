@@ -9,11 +9,17 @@ from flask import Blueprint, abort, g, jsonify, request
 
 from collector.audit import seq_gaps
 from collector.registry import (
-    RegistryError, add_kiosk, add_site, get_producer, get_site, list_kiosks, move_kiosk,
-    retire_kiosk, update_site,
+    RegistryError,
+    add_kiosk,
+    add_site,
+    get_producer,
+    list_kiosks,
+    move_kiosk,
+    retire_kiosk,
+    update_site,
 )
 from collector.tokens import TokenKind, create_token, list_tokens, revoke_token
-from collector.web import get_db
+from collector.web import get_db, live_hub
 from collector.web.api import site_json
 from collector.web.auth import require_token
 
@@ -140,4 +146,5 @@ def new_token():  # type: ignore[no-untyped-def]
 def delete_token(token_id: int):  # type: ignore[no-untyped-def]
     if not revoke_token(get_db(), token_id):
         abort(404, f"no active token {token_id}")
+    live_hub().token_revoked(token_id)  # a wall token's open streams end now
     return jsonify({"id": token_id, "revoked": True})

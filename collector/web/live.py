@@ -12,28 +12,51 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from sqlite_utils import Database
 
 from collector.db import connect
+from collector.fleet import fleet
 from collector.queries import site_summary
-from collector.registry import get_site, list_sites
+from collector.registry import Site, get_site, list_sites
+from collector.reports import trend, trend_reference
 from ressenti.mqtt import BrokerAddress, make_client
-from ressenti.protocol import LIVE_ROOT, live_topic
+from ressenti.protocol import LIVE_ROOT, format_ts, live_topic, utc_now
 
 log = logging.getLogger(__name__)
 
+REVOKED = "\x00revoked"  # queued to a display whose token was just revoked
+FIGURES_TTL_S = 15.0  # snapshots reuse a site's figures this long (a reconnect storm costs little)
+REFERENCE_TTL_S = 300.0  # the trend's reference (past weeks) barely moves
+TOKEN_TTL_S = 1.0
+
 
 class Subscriber:
-    def __init__(self, sites: set[str] | None, maxsize: int = 256) -> None:
+    def __init__(self, sites: set[str] | None, token_id: int | None = None, maxsize: int = 256) -> None:
         self.sites = sites
+        self.token_id = token_id
         self.queue: queue.Queue[str | None] = queue.Queue(maxsize)
+        self.closed = threading.Event()  # set when the hub cut this display off
 
     def wants(self, site: str) -> bool:
         return self.sites is None or site in self.sites
+
+
+def site_figures(db: Database, site: Site, reference: dict[str, Any]) -> dict[str, Any]:
+    """What a wall shows for a site: today's summary, trend, kiosks online, last answer."""
+    figures = site_summary(db, site)
+    figures["trend"] = trend(figures["satisfaction"], reference)
+    figures["kiosks"] = [{"id": k["kiosk"], "name": k["name"], "online": k["online"]}
+                         for k in fleet(db, site.id, with_gaps=False) if not k["retired"]]
+    # One index lookup on events (site, ts): the time of the latest answer, not a figure.
+    figures["last_answer"] = db.conn.execute("SELECT MAX(ts) FROM events WHERE site = ?", (site.id,)).fetchone()[0]
+    figures["computed"] = format_ts(utc_now())
+    return figures
 
 
 class LiveHub:
@@ -47,6 +70,9 @@ class LiveHub:
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._run, name="live-hub", daemon=True)
+        self._figures: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._references: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._tokens: dict[int, tuple[float, bool]] = {}
         self.client: mqtt.Client | None = None
 
     def start(self) -> None:
@@ -66,14 +92,19 @@ class LiveHub:
         if self.client:
             self.client.disconnect()
             self.client.loop_stop()
+        self.disconnect_all()
+
+    def disconnect_all(self) -> None:
+        """End every open stream (their displays reconnect and get a fresh snapshot)."""
         with self._lock:
-            for sub in self._subscribers:
-                sub.queue.put_nowait(None) if not sub.queue.full() else None
+            subscribers = list(self._subscribers)
+        for sub in subscribers:
+            self._offer(sub, None)
 
     # -- subscribers ----------------------------------------------------------
 
-    def subscribe(self, sites: set[str] | None = None) -> Subscriber:
-        sub = Subscriber(sites)
+    def subscribe(self, sites: set[str] | None = None, token_id: int | None = None) -> Subscriber:
+        sub = Subscriber(sites, token_id)
         with self._lock:
             self._subscribers.add(sub)
         return sub
@@ -82,10 +113,62 @@ class LiveHub:
         with self._lock:
             self._subscribers.discard(sub)
 
-    def snapshot(self, sites: set[str] | None = None) -> dict[str, Any]:
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def wall_sites(self, subject: str) -> list[Site]:
+        from collector.walls import wall_sites
         with self._db_lock:
-            return {"sites": [site_summary(self.db, s) for s in list_sites(self.db)
-                              if sites is None or s.id in sites]}
+            return wall_sites(self.db, subject)
+
+    def snapshot(self, sites: set[str] | None = None) -> dict[str, Any]:
+        now = time.monotonic()
+        with self._db_lock:
+            out = []
+            for site in list_sites(self.db):
+                if sites is not None and site.id not in sites:
+                    continue
+                cached = self._figures.get(site.id)
+                out.append(cached[1] if cached and now - cached[0] < FIGURES_TTL_S else self._compute(site))
+        return {"sites": out}
+
+    def _compute(self, site: Site) -> dict[str, Any]:
+        """A site's figures (the caller holds the db lock)."""
+        now = utc_now()
+        key = (site.id, now.astimezone(site.zone).strftime("%Y-%m-%dT%H"))
+        cached = self._references.get(key)
+        if cached is None or time.monotonic() - cached[0] > REFERENCE_TTL_S:
+            cached = (time.monotonic(), trend_reference(self.db, site, now))
+            if len(self._references) > 10_000:  # an hour's keys for many sites; drop the old ones
+                self._references = {k: v for k, v in self._references.items() if v[0] > cached[0] - 7200}
+            self._references[key] = cached
+        figures = site_figures(self.db, site, cached[1])
+        self._figures[site.id] = (time.monotonic(), figures)
+        return figures
+
+    # -- tokens -----------------------------------------------------------------
+
+    def token_active(self, token_id: int) -> bool:
+        """Is this wall token still valid? Read at most once a second per token, for every stream."""
+        now = time.monotonic()
+        cached = self._tokens.get(token_id)
+        if cached and now - cached[0] < TOKEN_TTL_S:
+            return cached[1]
+        with self._db_lock:
+            row = self.db.conn.execute("SELECT revoked FROM tokens WHERE id = ?", (token_id,)).fetchone()
+        active = row is not None and row[0] is None
+        self._tokens[token_id] = (now, active)
+        return active
+
+    def token_revoked(self, token_id: int) -> None:
+        """Revoked in this process: end its streams now (other processes notice within a second or two)."""
+        self._tokens[token_id] = (time.monotonic(), False)
+        with self._lock:
+            subscribers = [s for s in self._subscribers if s.token_id == token_id]
+        for sub in subscribers:
+            self._offer(sub, REVOKED)
 
     # -- changes ----------------------------------------------------------------
 
@@ -124,19 +207,23 @@ class LiveHub:
             site = get_site(self.db, site_id)
             if site is None:
                 return
-            summary = site_summary(self.db, site)
-        message = sse("update", {"site": summary, "pressed": ratings})
+            figures = self._compute(site)
+        message = sse("update", {"site": figures, "pressed": ratings})
         self._deliver(lambda sub: sub.wants(site_id), message)
 
     def _deliver(self, wants: Callable[[Subscriber], bool], message: str) -> None:
         with self._lock:
             subscribers = [s for s in self._subscribers if wants(s)]
         for sub in subscribers:
-            try:
-                sub.queue.put_nowait(message)
-            except queue.Full:
-                # A stuck display is cut off; it reconnects and gets a fresh snapshot.
-                self.unsubscribe(sub)
+            self._offer(sub, message)
+
+    def _offer(self, sub: Subscriber, message: str | None) -> None:
+        try:
+            sub.queue.put_nowait(message)
+        except queue.Full:
+            # A stuck display is cut off; it reconnects and gets a fresh snapshot.
+            sub.closed.set()
+            self.unsubscribe(sub)
 
 
 def sse(event: str, data: Any) -> str:

@@ -265,3 +265,78 @@ def rejected(db_path: str, limit: int) -> None:
     for row in connect(db_path).query(
         "SELECT received_at, kiosk, seq, reason FROM rejected ORDER BY id DESC LIMIT ?", [limit]):
         click.echo(f"{row['received_at']}\t{row['kiosk'] or '-'}\tseq {row['seq'] or '-'}\t{row['reason']}")
+
+
+@collector.group("user", context_settings=CONTEXT)
+def user_group() -> None:
+    """Dashboard users: admin, manager (scoped), viewer."""
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        import sys
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@user_group.command("add")
+@db_option
+@click.argument("login")
+@click.option("--role", type=click.Choice(["admin", "manager", "viewer"]), required=True, help="What the user may do.")
+@click.option("--scope", multiple=True,
+              help="org:<id> or site:<id>, repeatable (managers need one; an empty viewer scope sees every site).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def user_add(db_path: str, login: str, role: str, scope: tuple[str, ...], password_stdin: bool) -> None:
+    """Add a dashboard user (the first admin, for instance); asks for the password."""
+    from collector.db import connect
+    from collector.users import Role, add_user, parse_scope
+
+    db = connect(db_path)
+    checked = parse_scope(db, scope, Role(role))
+    user = add_user(db, login, _read_password(password_stdin), Role(role), checked)
+    click.echo(f"user {user.login} added ({user.role.value}{': ' + ', '.join(user.scope) if user.scope else ''})")
+
+
+@user_group.command("list")
+@db_option
+def user_list(db_path: str) -> None:
+    """List dashboard users."""
+    from collector.db import connect
+    from collector.users import list_users
+
+    for u in list_users(connect(db_path)):
+        click.echo(f"{u.login}\t{u.role.value}\t{','.join(u.scope) or '*'}\t{'disabled' if u.disabled else 'active'}")
+
+
+@user_group.command("password")
+@db_option
+@click.argument("login")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def user_password(db_path: str, login: str, password_stdin: bool) -> None:
+    """Set a user's password (their open sessions end)."""
+    from collector.db import connect
+    from collector.users import UserError, find_user, set_password
+
+    db = connect(db_path)
+    user = find_user(db, login)
+    if user is None:
+        raise UserError(f"no user {login!r}")
+    set_password(db, user.id, _read_password(password_stdin))
+    click.echo(f"password of {login} changed")
+
+
+@user_group.command("disable")
+@db_option
+@click.argument("login")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+def user_disable(db_path: str, login: str, enable: bool) -> None:
+    """Disable a user (their sessions end at once), or enable them again."""
+    from collector.db import connect
+    from collector.users import UserError, find_user, set_disabled
+
+    db = connect(db_path)
+    user = find_user(db, login)
+    if user is None:
+        raise UserError(f"no user {login!r}")
+    set_disabled(db, user.id, not enable)
+    click.echo(f"user {login} {'enabled' if enable else 'disabled'}")

@@ -20,10 +20,12 @@ from ressenti.cli.common import CONTEXT, logging_setup, verbose_option, wait_for
               help="Where the demo keeps its databases.")
 @click.option("--mean-gap", default=4.0, show_default=True,
               help="Mean extra seconds between visitors per kiosk (after a 4.5 s minimum).")
+@click.option("--history-days", default=28, show_default=True, type=click.IntRange(0, 400),
+              help="Simulated past days stored on first start (dashboard, trends); 0 for none.")
 @verbose_option
 def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: str,
-         mean_gap: float, verbose: bool) -> None:
-    """Run broker, collector and simulated kiosks; print the wall display URL."""
+         mean_gap: float, history_days: int, verbose: bool) -> None:
+    """Run broker, collector and simulated kiosks; print the wall display link and a dashboard login."""
     logging_setup(verbose)
     if not verbose:
         for name in ("kiosk", "collector", "amqtt", "transitions"):
@@ -31,10 +33,14 @@ def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: st
     from ressenti.demo import Demo
 
     app = Demo(port=port, host=host, kiosks=kiosks, broker_url=broker_url,
-               data_dir=Path(data_dir), mean_gap_s=mean_gap)
-    url = app.start()
+               data_dir=Path(data_dir), mean_gap_s=mean_gap, history_days=history_days)
+    access = app.start()
     click.echo(f"ressenti demo: {kiosks} simulated kiosks, broker {app.broker_url}")
-    click.echo(f"Wall display / mur d'affichage: {url}")
+    click.echo(f"Wall display / mur d'affichage: {access.wall_url}")
+    click.echo(f"Dashboard / tableau de bord:    {access.dashboard_url}")
+    click.echo(f"  login / identifiant: {access.login}   password / mot de passe: {access.password}")
+    click.echo("  (a new password at each start; more users: ressenti collector user add --db "
+               f"{Path(data_dir) / 'collector.db'} LOGIN --role viewer)")
     click.echo("Ctrl-C to stop.")
     try:
         wait_for_signal()

@@ -1,0 +1,131 @@
+"""The dashboard: one scope and period at a glance (distribution, rates, hours, sites, reasons, channels)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+
+from collector.config_push import DEFAULT_FOLLOWUP, pushed
+from collector.registry import Site
+from collector.reports import Report, Tally, build_report, followup_answers, previous_satisfaction
+from collector.web import get_db
+from collector.web.access import current_user
+from collector.web.charts import Series, buckets, face_icon, heat_class, satisfaction_line, share_bar, stacked_bars
+from collector.web.i18n import lang, t
+from collector.web.scope import PRESETS, Selection, scope_choices, selection
+
+bp = Blueprint("dashboard", __name__)
+
+
+@dataclass
+class Row:
+    """One line of a breakdown; `tally` is None when there are too few answers to show it."""
+
+    key: str
+    label: str
+    tally: Tally | None
+    share: float | None = None
+    extra: Any = None
+
+
+def ranking(report: Report, previous: dict[str, Tally]) -> list[Row]:
+    rows = []
+    for site in report.sites:
+        tally = report.by_site.get(site.id, Tally())
+        before = previous.get(site.id)
+        delta = None
+        if report.enough(tally) and before is not None and report.enough(before):
+            delta = (tally.satisfaction or 0) - (before.satisfaction or 0)
+        rows.append(Row(site.id, site.name, tally if report.enough(tally) else None, extra=delta))
+    shown = sorted((r for r in rows if r.tally), key=lambda r: -(r.tally.satisfaction or 0))  # type: ignore[union-attr]
+    return shown + sorted((r for r in rows if not r.tally), key=lambda r: r.label)
+
+
+def channels(report: Report) -> list[Row]:
+    from collector.web.i18n import CHANNELS
+    total = report.main.total
+    rows = []
+    for channel, tally in sorted(report.by_channel.items(), key=lambda kv: -kv[1].total):
+        names = CHANNELS.get(channel, (channel, channel))
+        ok = report.enough(tally)
+        rows.append(Row(channel, names[1] if lang() == "en" else names[0], tally if ok else None,
+                        tally.total / total if ok and total else None))
+    return rows
+
+
+def followup_labels(db: Any, sites: list[Site]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(question, choice) -> (fr, en) from the configs pushed to these sites, then the defaults."""
+    labels = {(DEFAULT_FOLLOWUP["id"], c["id"]): (c["fr"], c.get("en", c["fr"]))
+              for c in DEFAULT_FOLLOWUP["choices"]}
+    site_ids = {s.id for s in sites}
+    for row in pushed(db).values():
+        followup = row["settings"].get("followup")
+        if row["site"] in site_ids and isinstance(followup, dict):
+            for c in followup.get("choices", []):
+                labels[(followup.get("id", "why"), c["id"])] = (c["fr"], c.get("en") or c["fr"])
+    return labels
+
+
+def followups(db: Any, report: Report) -> list[Row]:
+    answers = followup_answers(db, report.sites, report.start, report.end, hours=report.hours,
+                               counts=report.counts)
+    total = sum(answers.values())
+    labels = followup_labels(db, report.sites)
+    rows = []
+    for (question, choice), n in sorted(answers.items(), key=lambda kv: -kv[1]):
+        fr, en = labels.get((question, choice), (choice, choice))
+        ok = n >= report.min_cell
+        tally = Tally(bottom=n) if ok else None
+        rows.append(Row(f"{question}:{choice}", en if lang() == "en" else fr, tally,
+                        n / total if ok and total else None))
+    return rows
+
+
+def heat_hours(report: Report) -> list[int]:
+    hours = [h for (_, h), tally in report.heat.items() if tally.total]
+    low, high = (min(hours), max(hours)) if hours else (8, 18)
+    return list(range(min(low, 8), max(high, 18) + 1))
+
+
+def previous_total(previous: dict[str, Tally]) -> Tally:
+    total = Tally()
+    for tally in previous.values():
+        total.top += tally.top
+        total.middle += tally.middle
+        total.bottom += tally.bottom
+    return total
+
+
+def build_view(db: Any, sel: Selection) -> dict[str, Any]:
+    min_cell = current_app.config["MIN_CELL"]
+    report = build_report(db, sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
+                          min_cell=min_cell)
+    previous = previous_satisfaction(db, sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts)
+    before = previous_total(previous)
+    unit, items = buckets(report)
+    unit_name = {"day": t("jour", "day"), "week": t("semaine", "week"), "month": t("mois", "month")}[unit]
+    series = Series.of(report)
+    trend = None
+    if report.main.satisfaction is not None and before.satisfaction is not None and report.enough(before):
+        trend = report.main.satisfaction - before.satisfaction
+    return {
+        "report": report, "items": items, "unit": unit_name, "series": series, "trend": trend,
+        "bars": stacked_bars(report, items, series, t(f"Réponses par {unit_name}", f"Answers per {unit_name}")),
+        "line": satisfaction_line(report, items, t(f"Satisfaction par {unit_name}",
+                                                   f"Satisfaction per {unit_name}")),
+        "ranking": ranking(report, previous) if len(sel.sites) > 1 else [],
+        "channels": channels(report), "followups": followups(db, report), "hours": heat_hours(report),
+    }
+
+
+@bp.get("/dashboard")
+def overview():  # type: ignore[no-untyped-def]
+    db = get_db()
+    user = current_user()
+    assert user is not None  # the login wall lets no one else here
+    sel = selection(db, user)
+    return render_template("dashboard/overview.html", sel=sel, choices=scope_choices(db, user), presets=PRESETS,
+                           face_icon=face_icon, share_bar=share_bar, heat_class=heat_class,
+                           **build_view(db, sel))

@@ -1,0 +1,99 @@
+"""French first, English on request: `?lang=en` (remembered in the session), else the user's choice.
+
+Texts sit next to each other in the templates, `t("Réponses", "Answers")`:
+two languages do not need a catalogue, and a page reads the same in both.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, g, request, session
+
+LANGS = ("fr", "en")
+WEEKDAYS = {"fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+            "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
+WEEKDAYS_SHORT = {"fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
+                  "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+MONTHS = {"fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+                 "nov.", "déc."),
+          "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")}
+CHANNELS = {"button": ("Boutons", "Buttons"), "touch": ("Écran tactile", "Touchscreen"),
+            "web": ("Web", "Web"), "phone": ("Téléphone", "Phone")}
+
+
+def lang() -> str:
+    if "lang" not in g:
+        asked = request.args.get("lang")
+        if asked in LANGS:
+            g.lang = asked
+            if request.blueprint not in ("wall",):  # a TV has no session; its URL says the language
+                session["lang"] = asked
+        elif session.get("lang") in LANGS:
+            g.lang = session["lang"]
+        else:
+            user = g.get("user")
+            g.lang = user.lang if user is not None and user.lang in LANGS else "fr"
+    return str(g.lang)
+
+
+def t(fr: str, en: str) -> str:
+    return en if lang() == "en" else fr
+
+
+def number(n: int | float | None, digits: int = 0) -> str:
+    """12 345 in French (narrow no-break space), 12,345 in English."""
+    if n is None:
+        return "—"
+    text = f"{n:,.{digits}f}"
+    if lang() == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+def pct(x: float | None, digits: int = 0) -> str:
+    if x is None:
+        return "—"
+    value = number(x * 100, digits)
+    return f"{value}\u202f%" if lang() == "fr" else f"{value}%"
+
+
+def signed_pct(x: float | None) -> str:
+    """Net satisfaction: a signed share, e.g. +52 %."""
+    if x is None:
+        return "—"
+    value = round(x * 100)
+    sign = "+" if value > 0 else "−" if value < 0 else ""
+    return f"{sign}{abs(value)}\u202f%" if lang() == "fr" else f"{sign}{abs(value)}%"
+
+
+def points(delta: float | None) -> str:
+    """A difference of two rates, in percentage points, signed."""
+    if delta is None:
+        return "—"
+    value = round(delta * 100)
+    sign = "+" if value > 0 else "−" if value < 0 else "±"
+    return f"{sign}{abs(value)}\u202fpt" + ("s" if abs(value) > 1 else "")
+
+
+def day_label(d: date, *, year: bool = False) -> str:
+    month = MONTHS[lang()][d.month - 1]
+    text = f"{d.day} {month}"
+    return f"{text} {d.year}" if year else text
+
+
+def moment(value: str | None) -> str:
+    """An ISO timestamp as local-ish 'dd/mm HH:MM' (UTC stamps shown in the server's zone)."""
+    if not value:
+        return "—"
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return value
+    return stamp.strftime("%d/%m %H:%M") if lang() == "fr" else stamp.strftime("%d %b %H:%M")
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals.update(t=t, lang=lang, number=number, pct=pct, points=points, signed_pct=signed_pct,
+                                 day_label=day_label, moment=moment, WEEKDAYS=WEEKDAYS,
+                                 WEEKDAYS_SHORT=WEEKDAYS_SHORT, CHANNELS=CHANNELS)

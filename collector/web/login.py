@@ -1,0 +1,51 @@
+"""Login and logout: hashed passwords, a fresh session, and rate limiting per login and address."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from collector.users import ATTEMPT_WINDOW, authenticate, record_attempt, too_many_failures
+from collector.web import get_db
+from collector.web.access import current_user, login_user, logout_user
+from collector.web.i18n import t
+
+bp = Blueprint("login", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("dashboard.overview")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    next_url = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_user() is not None:
+            return redirect(next_url)
+        return render_template("login/login.html", next=next_url, error=None, login="")
+    db = get_db()
+    login_name = request.form.get("login", "").strip()[:64]
+    password = request.form.get("password", "")
+    address = request.remote_addr or "unknown"
+    if too_many_failures(db, login_name, address):
+        minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
+        error = t(f"Trop d'essais infructueux. Réessayez dans {minutes} minutes.",
+                  f"Too many failed attempts. Try again in {minutes} minutes.")
+        response = render_template("login/login.html", next=next_url, error=error, login=login_name)
+        return response, 429, {"Retry-After": str(int(ATTEMPT_WINDOW.total_seconds()))}
+    user = authenticate(db, login_name, password)
+    record_attempt(db, login_name, address, ok=user is not None)
+    if user is None:
+        error = t("Identifiant ou mot de passe incorrect.", "Wrong login or password.")
+        return render_template("login/login.html", next=next_url, error=error, login=login_name), 401
+    login_user(user)
+    return redirect(next_url)
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    return redirect(url_for("login.login"))
