@@ -128,7 +128,7 @@ def _nice_max(value: float) -> tuple[float, float]:
     return value, value
 
 
-W, H, LEFT, RIGHT, TOP, BOTTOM = 960, 330, 78, 16, 16, 44
+W, H, LEFT, RIGHT, TOP, BOTTOM = 960, 340, 78, 16, 16, 56
 
 
 def _svg_open(title: str, desc: str) -> str:
@@ -142,7 +142,7 @@ def _x_labels(items: list[Bucket], step_w: float) -> str:
     for i, b in enumerate(items):
         if i % every == 0:
             x = LEFT + step_w * (i + 0.5)
-            out.append(f'<text x="{x:.1f}" y="{H - BOTTOM + 20}" class="axis" text-anchor="middle">'
+            out.append(f'<text x="{x:.1f}" y="{H - BOTTOM + 34}" class="axis" text-anchor="middle">'
                        f"{escape(b.label)}</text>")
     return "".join(out)
 

@@ -1,0 +1,143 @@
+"""Admin pages: registry forms, wall links, users, and kiosk settings pushed to a real kiosk over Mosquitto."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from web_support import PASSWORD, login, post_form, quick_user
+
+from collector.db import connect
+from collector.registry import get_site, list_kiosks
+from collector.users import find_user
+
+
+@pytest.fixture
+def admin(client, app):
+    db = connect(app.config["DATABASE"])
+    quick_user(db, "alice", "admin")
+    db.close()
+    login(client, "alice")
+    return client
+
+
+def flashes(response) -> str:
+    return html.unescape(" ".join(re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', response.get_data(as_text=True))))
+
+
+def test_sites_and_kiosks_through_the_forms(admin, app):
+    saved = post_form(admin, "/admin/sites", "/admin/sites", {
+        "id": "mairie", "name": "Mairie", "org": "ville", "tz": "Europe/Paris", "scale": "3",
+        "hours_mon": "08:30-12:00,13:30-17:00", "hours_tue": "08:30-12:00"})
+    assert saved.status_code == 302
+    db = connect(app.config["DATABASE"])
+    site = get_site(db, "mairie")
+    assert site.scale == 3 and site.org == "ville" and len(site.opening_hours["mon"]) == 2
+    assert "wed" not in site.opening_hours, "an empty day is closed"
+    edit = admin.get("/admin/sites?edit=mairie").get_data(as_text=True)
+    assert 'value="08:30-12:00,13:30-17:00"' in edit
+    bad = post_form(admin, "/admin/sites", "/admin/sites", {"id": "Mairie Deux", "name": "x"})
+    assert "lower-case" in flashes(admin.get(bad.headers["Location"]))
+
+    post_form(admin, "/admin/kiosks", "/admin/kiosks", {"id": "borne-1", "site": "mairie", "name": "Entrée"})
+    post_form(admin, "/admin/sites", "/admin/sites", {"id": "annexe", "name": "Annexe", "org": "ville"})
+    post_form(admin, "/admin/kiosks", "/admin/kiosks/borne-1/move", {"site": "annexe"})
+    post_form(admin, "/admin/kiosks", "/admin/kiosks/borne-1/retire", {})
+    [kiosk] = list_kiosks(db)
+    assert kiosk["site"] == "annexe" and kiosk["retired"]
+
+
+def test_wall_links_are_shown_once_and_can_be_revoked(admin, app):
+    post_form(admin, "/admin/sites", "/admin/sites", {"id": "mairie", "name": "Mairie", "org": "ville"})
+    made = post_form(admin, "/admin/walls", "/admin/walls", {"label": "Salle de pause", "sites": ["mairie"]})
+    assert made.status_code == 201
+    url = re.search(r'value="(http://localhost/wall/[^"]+)" data-testid="new-wall-url"', made.get_data(as_text=True))
+    path = url.group(1).removeprefix("http://localhost")
+    assert admin.get(path).status_code == 200
+    listing = admin.get("/admin/walls").get_data(as_text=True)
+    assert path.rsplit("/", 1)[1] not in listing, "the secret is never shown again"
+    token_id = re.search(r'action="/admin/walls/(\d+)/revoke"', listing).group(1)
+    revoked = post_form(admin, "/admin/walls", f"/admin/walls/{token_id}/revoke", {})
+    assert "révoqué" in flashes(admin.get(revoked.headers["Location"])).lower()
+    assert admin.get(path).status_code == 410
+
+
+def test_users_page_adds_a_scoped_manager(admin, app):
+    post_form(admin, "/admin/sites", "/admin/sites", {"id": "mairie", "name": "Mairie", "org": "ville"})
+    post_form(admin, "/admin/users", "/admin/users", {"login": "manon", "password": PASSWORD, "role": "manager",
+                                                      "scope": ["site:mairie"]})
+    db = connect(app.config["DATABASE"])
+    assert find_user(db, "manon").scope == ("site:mairie",)
+    refused = post_form(admin, "/admin/users", "/admin/users", {"login": "max", "password": PASSWORD,
+                                                                "role": "manager"})
+    assert "needs a scope" in flashes(admin.get(refused.headers["Location"]))
+    manon = find_user(db, "manon")
+    post_form(admin, "/admin/users", f"/admin/users/{manon.id}/disabled", {})
+    assert find_user(db, "manon").disabled
+
+
+def test_config_push_without_a_broker_says_so(admin, app):
+    post_form(admin, "/admin/sites", "/admin/sites", {"id": "mairie", "name": "Mairie"})
+    post_form(admin, "/admin/kiosks", "/admin/kiosks", {"id": "borne-1", "site": "mairie"})
+    page = admin.get("/admin/config?site=mairie").get_data(as_text=True)
+    assert "RESSENTI_BROKER_URL" in page
+    pushed = post_form(admin, "/admin/config?site=mairie", "/admin/config", {
+        "site": "mairie", "target": "site", "scale": "4", "question_fr": "Alors ?", "response_interval_s": "4"})
+    assert "nothing was pushed" in flashes(admin.get(pushed.headers["Location"]))
+
+
+FOLLOWUP = {"followup_enabled": "1", "followup_fr": "Qu'est-ce qui n'a pas été ?", "followup_en": "What went wrong?",
+            "when_rating_at_most": "2", "followup_timeout_s": "15",
+            "choice_0_id": "wait", "choice_0_fr": "Temps d'attente", "choice_0_en": "Waiting time",
+            "choice_1_id": "answer", "choice_1_fr": "Réponse apportée", "choice_1_en": "The answer",
+            "choice_2_id": "welcome", "choice_2_fr": "Accueil", "choice_2_en": "Welcome"}
+
+
+@pytest.mark.mosquitto
+def test_settings_are_pushed_retained_and_the_fleet_shows_who_applied_them(collector_stack, kiosk_factory,
+                                                                           mosquitto, wait):
+    collector_stack.register("borne-1")
+    collector_stack.register("borne-2")
+    collector_stack.start()
+    app = collector_stack.web.app
+    app.config["SESSION_COOKIE_SECURE"] = False  # the test client speaks plain http
+    db = connect(collector_stack.db_path)
+    quick_user(db, "alice", "admin")
+    client = app.test_client()
+    login(client, "alice")
+    first = kiosk_factory("borne-1", mosquitto.address)
+    wait(first.link.connected.is_set, what="kiosk connected")
+    wait(lambda: app.extensions["ressenti_live"].client.is_connected(), what="web connected to the broker")
+
+    form = {"site": "mairie", "target": "site", "scale": "4", "question_fr": "Comment s'est passé votre accueil ?",
+            "question_en": "How was your visit?", "response_interval_s": "6", **FOLLOWUP}
+    pushed = post_form(client, "/admin/config?site=mairie", "/admin/config", form)
+    assert "2 borne(s) (rev 1)" in flashes(client.get(pushed.headers["Location"]))
+    wait(lambda: first.kiosk.settings.rev == 1, what="the running kiosk applies rev 1")
+    settings = first.kiosk.settings
+    assert settings.response_interval_s == 6
+    assert [c["id"] for c in settings.followup["choices"]] == ["wait", "answer", "welcome"]
+    assert settings.followup["question"]["en"] == "What went wrong?"
+
+    def fleet_cell(kiosk: str) -> str:
+        page = client.get("/fleet").get_data(as_text=True)
+        return re.search(rf'data-testid="config-{kiosk}">(.*?)</td>', page, re.S).group(1)
+
+    wait(lambda: "à jour" in fleet_cell("borne-1"), what="the fleet shows borne-1 applied it")
+    assert "en attente de la rev 1" in fleet_cell("borne-2"), "borne-2 has not started yet"
+    second = kiosk_factory("borne-2", mosquitto.address)  # started after the push: the message was retained
+    wait(lambda: second.kiosk.settings.rev == 1, what="a kiosk that was off gets the retained config")
+    wait(lambda: "à jour" in fleet_cell("borne-2"), what="the fleet shows borne-2 applied it")
+
+    again = post_form(client, "/admin/config?site=mairie", "/admin/config",
+                      {**form, "target": "borne-2", "response_interval_s": "3"})
+    assert "1 borne(s) (rev 2)" in flashes(client.get(again.headers["Location"]))
+    wait(lambda: second.kiosk.settings.rev == 2 and second.kiosk.settings.response_interval_s == 3,
+         what="rev 2 on borne-2 only")
+    assert first.kiosk.settings.rev == 1
+
+    bad = post_form(client, "/admin/config?site=mairie", "/admin/config",
+                    {**form, "choice_2_id": "", "choice_2_fr": ""})
+    assert "3 to 6 choices" in flashes(client.get(bad.headers["Location"]))
+    db.close()
