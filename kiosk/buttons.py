@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from types import EllipsisType
 
 from gpiozero import LED, Button, Buzzer
 from gpiozero.pins import Factory
@@ -37,7 +38,7 @@ __all__ = ["ButtonBox", "StatusLight", "CONFIRM_S"]
 class ButtonBox:
     def __init__(self, kiosk: Kiosk, *, pin_factory: Factory | None = None,
                  pinmap: PinMap | None = None, buzzer: bool = False,
-                 bounce_time: float | None | type[...] = ...,
+                 bounce_time: float | None | EllipsisType = ...,
                  is_online: Callable[[], bool] = lambda: False,
                  hold_s: float = HOLD_S, selftest_inactivity_s: float = INACTIVITY_S) -> None:
         self.kiosk = kiosk
@@ -142,7 +143,7 @@ class ButtonBox:
             return StatusLight.SELFTEST
         if self.kiosk.faults:
             return StatusLight.FAST
-        if self.is_online() and self.kiosk.outbox.state().pending == 0:
+        if self.is_online() and self.kiosk.outbox.pending == 0:
             return StatusLight.STEADY
         return StatusLight.SLOW
 

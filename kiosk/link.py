@@ -222,9 +222,9 @@ class Link:
         try:
             kind = parse_topic(message.topic).kind
             if kind is Kind.ACK:
-                self._handle_ack(message.payload)
+                self._handle_ack(bytes(message.payload))
             elif kind is Kind.CONFIG:
-                self._handle_config(message.payload)
+                self._handle_config(bytes(message.payload))
         except OutboxError as exc:
             log.error("%s", exc)
             self.kiosk.report_fault(Fault.STORAGE, str(exc))

@@ -195,7 +195,8 @@ class Outbox:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT body FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
-        events, size = [], 0
+        events: list[dict[str, Any]] = []
+        size = 0
         for (body,) in rows:
             size += len(body) + 1
             if max_bytes is not None and size > max_bytes and events:
@@ -219,11 +220,19 @@ class Outbox:
     def dropped_through(self) -> int:
         return self._dropped_through
 
+    @property
+    def pending(self) -> int:
+        """Events not yet acked, from the counters: no query (the status LED asks twice a second)."""
+        with self._lock:
+            return max(0, self._last_seq - self._first_seq + 1)
+
     def state(self) -> QueueState:
         with self._lock:
-            row = self._conn.execute("SELECT MIN(created) FROM outbox").fetchone()
+            # The first pending seq's row, found by primary key: MIN(created)
+            # would scan the whole table under the lock, blocking presses.
+            row = self._conn.execute("SELECT created FROM outbox ORDER BY seq LIMIT 1").fetchone()
             pending = max(0, self._last_seq - self._first_seq + 1)
-            return QueueState(pending, row[0], self._dropped, self._last_seq)
+            return QueueState(pending, row[0] if row else None, self._dropped, self._last_seq)
 
     # -- settings persisted beside the queue -----------------------------------
 
@@ -260,7 +269,9 @@ def peek(path: str | Path) -> OutboxSnapshot | None:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        pending, oldest = conn.execute("SELECT COUNT(*), MIN(created) FROM outbox").fetchone()
+        pending = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        row = conn.execute("SELECT created FROM outbox ORDER BY seq LIMIT 1").fetchone()
+        oldest = row[0] if row else None
     finally:
         conn.close()
     settings = json.loads(meta["json:settings"]) if meta.get("json:settings") else None

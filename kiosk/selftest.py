@@ -73,8 +73,15 @@ def check_buttons(pinmap: PinMap, scale: int, pin_factory: Factory | None, *,
                       "still running? systemctl stop ressenti-kiosk, then try again")]
     pressed: list[int] = []
     press = threading.Event()
+
+    def handler(position: int) -> Callable[[], None]:
+        def on_press() -> None:
+            pressed.append(position)
+            press.set()
+        return on_press
+
     for slot, button, _ in pairs:
-        button.when_pressed = lambda position=slot.position: (pressed.append(position), press.set())
+        button.when_pressed = handler(slot.position)
     checks = []
     try:
         for slot, _, led in pairs:

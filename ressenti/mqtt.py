@@ -13,6 +13,11 @@ import paho.mqtt.client as mqtt
 
 from ressenti.errors import BadConfig
 
+# Reconnect delays (seconds): paho's own backoff for every client, and the
+# bounds of the kiosks' jittered one.
+RECONNECT_MIN_S = 1
+RECONNECT_MAX_S = 60
+
 
 @dataclass(frozen=True)
 class BrokerAddress:
@@ -72,10 +77,6 @@ def make_client(client_id: str, address: BrokerAddress, *, clean_session: bool =
     # Kiosks add jitter on top (Backoff below, installed by kiosk/link.py).
     client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
     return client
-
-
-RECONNECT_MIN_S = 1.0
-RECONNECT_MAX_S = 60.0
 
 
 def backoff_delay(attempt: int, draw: float, *, min_s: float = RECONNECT_MIN_S,
