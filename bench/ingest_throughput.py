@@ -86,8 +86,9 @@ def ingest_run(broker, plan, site, processes: int, workdir: Path) -> tuple[float
     db.close()
     cmd = [sys.executable, "-m", "ressenti.cli", "collector", "ingest", "--db", str(db_path), "--broker",
            f"mqtt://{broker.host}:{broker.port}"]
+    logs = [open(workdir / f"ingest-{processes}-{i}.log", "w") for i in range(processes)]  # noqa: SIM115
     procs = [subprocess.Popen(cmd + (["--shared", "--instance", f"bench{processes}-{i}"] if processes > 1
-                                     else ["--instance", "bench1"]), stderr=subprocess.DEVNULL)
+                                     else ["--instance", "bench1"]), stderr=logs[i])
              for i in range(processes)]
     try:
         # Probe until the ingest processes answer: then they are subscribed.
@@ -111,7 +112,8 @@ def ingest_run(broker, plan, site, processes: int, workdir: Path) -> tuple[float
         sampler.start()
         start = publish_all(broker, plan, site)
         if not watcher.done.wait(600):
-            raise SystemExit(f"ingest: acks stopped at {watcher.through}")
+            tails = "\n".join(Path(f.name).read_text()[-3000:] for f in logs)
+            raise SystemExit(f"ingest: acks stopped at {watcher.through}\n{tails}")
         elapsed = time.perf_counter() - start
         stop.set()
         sampler.join()
@@ -126,7 +128,11 @@ def ingest_run(broker, plan, site, processes: int, workdir: Path) -> tuple[float
     finally:
         for p in procs:
             p.terminate()
-            p.wait(10)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
 
 
 def plan_size(payloads: list[bytes]) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,7 +119,14 @@ def handle_message(db: Database, topic_name: str, payload: bytes,
 
 
 class IngestService:
-    """One MQTT subscriber with a persistent session; several may share one `$share` group."""
+    """One MQTT subscriber with a persistent session; several may share one `$share` group.
+
+    paho's network thread only queues messages; a worker thread stores them and
+    then sends the PUBACK (paho's manual ack), so a crash before the commit
+    leaves the message with the broker, and the network thread stays free to
+    answer keepalives however long a backlog takes to store. The broker's
+    in-flight window (`max_inflight_messages`) bounds the queue.
+    """
 
     def __init__(self, db_path: str | Path, broker: BrokerAddress, *, instance: str = "1",
                  shared: bool = False, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> None:
@@ -132,9 +140,13 @@ class IngestService:
         # A fixed client id with clean_session=False: the broker keeps our
         # subscription and queues events while this process restarts.
         self.client = make_client(f"ressenti-ingest-{instance}", broker, clean_session=False)
+        self.client.manual_ack_set(True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage] | None] = queue.Queue()
+        self._connection = 0  # acks are only valid on the connection a message came in on
+        self._worker = threading.Thread(target=self._work, name=f"ingest-{instance}", daemon=True)
 
     @property
     def subscription(self) -> str:
@@ -147,38 +159,56 @@ class IngestService:
         return f"$share/{SHARE_GROUP}/{status}" if self.shared else status
 
     def start(self) -> None:
+        self._worker.start()
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
 
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        self._queue.put(None)
+        self._worker.join(30)
         self.db.close()
+
+    # -- paho's network thread ------------------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any) -> None:
         if reason_code.is_failure:
             log.error("broker %s refused ingest: %s", self.broker.url, reason_code)
             return
+        self._connection += 1
         client.subscribe([(self.subscription, 1), (self.status_subscription, 1)])
         log.info("ingest connected to %s, subscribed to %s", self.broker.url, self.subscription)
         self.ready.set()
 
-    def _on_disconnect(self, *args: Any) -> None:
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                       properties: Any) -> None:
         self.ready.clear()
-        log.warning("ingest disconnected from %s; paho reconnects", self.broker.url)
+        log.warning("ingest disconnected from %s (%s); paho reconnects", self.broker.url, reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if message.topic.endswith("/" + Kind.STATUS.value):
-            self._on_status(client, message)
-            return
-        # paho sends the PUBACK when this returns, so a crash before the commit
-        # leaves the message with the broker for redelivery.
-        try:
-            stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks)
-        except Exception:
-            log.exception("could not store message on %s; the kiosk will resend", message.topic)
-            return
+        self._queue.put((self._connection, message))
+
+    # -- the worker thread -------------------------------------------------------------
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            connection, message = item
+            try:
+                if message.topic.endswith("/" + Kind.STATUS.value):
+                    self._on_status(message)
+                else:
+                    self._on_events(message)
+            except Exception:
+                # Not acked: the broker redelivers on reconnect, and the kiosk resends anyway.
+                log.exception("could not store message on %s; the kiosk will resend", message.topic)
+                continue
+            if connection == self._connection and message.qos > 0:
+                self.client.ack(message.mid, message.qos)
+
+    def _on_events(self, message: mqtt.MQTTMessage) -> None:
+        stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks)
         self.counters.batches += 1
         if stored is None:
             self.counters.rejected += 1
@@ -188,15 +218,12 @@ class IngestService:
         log.debug("stored batch of %s: %d new, %d duplicate, ack through %d",
                   message.topic, len(stored.new_ratings), stored.duplicates, stored.ack.through)
         parts = parse_topic(message.topic)
-        client.publish(topic(parts.site, parts.kiosk, Kind.ACK), encode_ack(stored.ack), qos=1)
+        self.client.publish(topic(parts.site, parts.kiosk, Kind.ACK), encode_ack(stored.ack), qos=1)
         if stored.new_ratings:
-            client.publish(live_topic(stored.site), json.dumps(
+            self.client.publish(live_topic(stored.site), json.dumps(
                 {"site": stored.site, "ratings": stored.new_ratings}), qos=0)
 
-    def _on_status(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
-        try:
-            parts = parse_topic(message.topic)
-            if record_status(self.db, parts.kiosk, parts.site, message.payload, utc_now()):
-                client.publish(live_topic(parts.site), json.dumps({"site": parts.site, "ratings": []}), qos=0)
-        except Exception:
-            log.exception("could not record status on %s", message.topic)
+    def _on_status(self, message: mqtt.MQTTMessage) -> None:
+        parts = parse_topic(message.topic)
+        if record_status(self.db, parts.kiosk, parts.site, message.payload, utc_now()):
+            self.client.publish(live_topic(parts.site), json.dumps({"site": parts.site, "ratings": []}), qos=0)
