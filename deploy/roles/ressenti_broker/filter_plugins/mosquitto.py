@@ -11,14 +11,20 @@ import base64
 import hashlib
 
 ITERATIONS = 101  # mosquitto_passwd 2.0's default
+SALT_BYTES = 12  # mosquitto_passwd's salt length
 
 
-def ressenti_mosquitto_hash(password: str, salt: str, iterations: int = ITERATIONS) -> str:
-    salt_bytes = salt.encode()[:12]
-    if len(salt_bytes) < 12:
-        raise ValueError("the salt must be at least 12 characters")
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt_bytes, iterations)
-    return f"$7${iterations}${base64.b64encode(salt_bytes).decode()}${base64.b64encode(digest).decode()}"
+def mosquitto_hash(password: str, salt: bytes, iterations: int = ITERATIONS) -> str:
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def ressenti_mosquitto_hash(password: str, salt: str) -> str:
+    """The filter: `password | ressenti_mosquitto_hash(salt)`, salt a string of 12+ characters."""
+    salt_bytes = salt.strip().encode()[:SALT_BYTES]
+    if len(salt_bytes) < SALT_BYTES:
+        raise ValueError(f"the salt must be at least {SALT_BYTES} characters")
+    return mosquitto_hash(password.strip(), salt_bytes)
 
 
 class FilterModule:

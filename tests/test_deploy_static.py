@@ -1,0 +1,136 @@
+"""deploy/ and systemd/ checked without a target: lint, syntax, unit file hardening, hash format.
+
+The real runs against Debian chroots are in test_deploy_chroot.py; this file
+holds what needs no chroot, so a broken role or unit is named in seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import configparser
+import importlib.util
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from deploy_support.ansible import DEPLOY, REPO, tool
+
+SYSTEMD = REPO / "systemd"
+SERVICES = sorted(SYSTEMD.glob("*.service"))
+PLAYBOOKS = ["site.yml", "collector.yml", "kiosks.yml", "secrets.yml"]
+# Long-running services (not the oneshot backup and maintenance jobs).
+DAEMONS = ["ressenti-kiosk.service", "ressenti-collector-ingest.service", "ressenti-collector-web.service"]
+HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
+             "CapabilityBoundingSet": "", "RestrictNamespaces": "yes", "RestrictSUIDSGID": "yes"}
+
+
+def read_unit(path: Path) -> configparser.ConfigParser:
+    unit = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
+    unit.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    unit.read(path)
+    return unit
+
+
+def test_ansible_lint_production_profile_is_clean() -> None:
+    result = subprocess.run([tool("ansible-lint"), "--profile", "production", "--offline", "--nocolor"],
+                            cwd=DEPLOY, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"ansible-lint:\n{result.stdout}\n{result.stderr}"
+    assert "Profile 'production' was required, and it passed" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_playbook_syntax(playbook: str) -> None:
+    result = subprocess.run([tool("ansible-playbook"), "--syntax-check", "-i", "inventory/example/hosts.ini",
+                             playbook], cwd=DEPLOY, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_example_inventory_gives_every_kiosk_an_id_site_and_frontend() -> None:
+    result = subprocess.run([tool("ansible-inventory"), "-i", "inventory/example/hosts.ini", "--list"],
+                            cwd=DEPLOY, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    inventory = json.loads(result.stdout)
+    kiosks = inventory["kiosks"]["hosts"]
+    hostvars = inventory["_meta"]["hostvars"]
+    sites = {s["id"] for s in hostvars[kiosks[0]]["ressenti_sites"]}
+    assert len(kiosks) >= 2 and inventory["collector"]["hosts"]
+    for host in kiosks:
+        assert hostvars[host]["ressenti_kiosk_site"] in sites
+        assert hostvars[host]["ressenti_kiosk_frontend"] in ("buttons", "touch", "both")
+    assert len({hostvars[h]["ressenti_kiosk_id"] for h in kiosks}) == len(kiosks)
+
+
+@pytest.mark.parametrize("name", DAEMONS)
+def test_daemon_units_are_notify_restarting_and_run_as_the_service_user(name: str) -> None:
+    service = read_unit(SYSTEMD / name)["Service"]
+    assert service["Type"] == "notify"
+    assert service["Restart"] == "always"
+    assert service["User"] == service["Group"] == "ressenti"
+
+
+@pytest.mark.parametrize("path", SERVICES, ids=lambda p: p.name)
+def test_services_are_hardened(path: Path) -> None:
+    service = read_unit(path)["Service"]
+    for key, value in HARDENING.items():
+        assert service.get(key) == value, f"{path.name}: {key}={service.get(key)!r}, want {value!r}"
+    assert service["ReadWritePaths"].split()[0] == "/var/lib/ressenti", "ProtectSystem=strict needs ReadWritePaths"
+    assert service["User"] == "ressenti"
+
+
+def test_watchdog_only_where_the_process_pings_it() -> None:
+    # The kiosk sends WATCHDOG=1 (kiosk/runner.py); ingest and gunicorn only READY=1,
+    # and a WatchdogSec= without pings would kill them every period.
+    assert read_unit(SYSTEMD / "ressenti-kiosk.service")["Service"]["WatchdogSec"] == "30s"
+    for name in ("ressenti-collector-ingest.service", "ressenti-collector-web.service"):
+        assert "WatchdogSec" not in read_unit(SYSTEMD / name)["Service"]
+
+
+def test_every_timer_has_a_service_and_every_unit_an_install_section() -> None:
+    for timer in SYSTEMD.glob("*.timer"):
+        assert timer.with_suffix(".service").exists(), timer.name
+        assert read_unit(timer)["Install"]["WantedBy"] == "timers.target"
+    for name in DAEMONS:
+        assert read_unit(SYSTEMD / name)["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_roles_install_the_unit_files_of_systemd_and_not_copies() -> None:
+    copies = [p for p in (DEPLOY / "roles").rglob("*") if p.name.startswith("ressenti-")
+              and p.suffix in (".service", ".timer", ".conf") and "templates" not in p.parts]
+    assert copies == []
+    tasks = "".join(p.read_text() for p in (DEPLOY / "roles").rglob("tasks/*.yml"))
+    for unit in SYSTEMD.rglob("*"):
+        if unit.is_file():
+            assert unit.name in tasks or unit.name in (DEPLOY / "roles/ressenti_collector/vars/main.yml").read_text(), \
+                f"no role installs systemd/{unit.relative_to(SYSTEMD)}"
+
+
+def _load_filter_plugin():  # type: ignore[no-untyped-def]
+    path = DEPLOY / "roles/ressenti_broker/filter_plugins/mosquitto.py"
+    spec = importlib.util.spec_from_file_location("ressenti_mosquitto_filter", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_password_hash_matches_mosquitto_passwd(tmp_path: Path) -> None:
+    """The broker role writes hashes itself; they must be what mosquitto_passwd writes."""
+    binary = shutil.which("mosquitto_passwd")
+    if binary is None:
+        pytest.fail("mosquitto_passwd is missing: apt-get install -y mosquitto (see .ci/run)")
+    passwd = tmp_path / "passwd"
+    subprocess.run([binary, "-c", "-b", str(passwd), "kiosk-1", "s3cret-Pa55"], check=True)
+    user, line = passwd.read_text().strip().split(":", 1)
+    _, kind, iterations, salt_b64, _ = line.split("$")
+    plugin = _load_filter_plugin()
+    assert (kind, int(iterations)) == ("7", plugin.ITERATIONS)
+    assert plugin.mosquitto_hash("s3cret-Pa55", base64.b64decode(salt_b64)) == line
+    assert plugin.mosquitto_hash("wrong", base64.b64decode(salt_b64)) != line
+    # The filter itself: deterministic for one salt file, different for another.
+    first = plugin.ressenti_mosquitto_hash("pw", "abcdefghijklmnop\n")
+    assert first == plugin.ressenti_mosquitto_hash("pw", "abcdefghijklmnop")
+    assert first != plugin.ressenti_mosquitto_hash("pw", "ponmlkjihgfedcba")
+    with pytest.raises(ValueError):
+        plugin.ressenti_mosquitto_hash("pw", "short")
