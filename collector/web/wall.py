@@ -63,6 +63,31 @@ def check(token: str):  # type: ignore[no-untyped-def]
     return ("", 204, WALL_HEADERS) if _token(token) else _gone(True)
 
 
+MAX_BATCH = 64
+_GOING = ""  # `_next_messages` found no end marker
+
+
+def _next_messages(inbox: queue.Queue[str | None]) -> tuple[list[str], str | None]:
+    """Wait up to CHECK_S for a message, then take whatever else is already waiting.
+
+    Returns the messages and what ended the batch: `_GOING` (nothing special), None (the hub
+    ended the stream) or REVOKED.
+    """
+    messages: list[str] = []
+    try:
+        item = inbox.get(timeout=CHECK_S)
+        while True:
+            if item is None or item == REVOKED:
+                return messages, item
+            messages.append(item)
+            if len(messages) >= MAX_BATCH:
+                break
+            item = inbox.get_nowait()
+    except queue.Empty:
+        pass
+    return messages, _GOING
+
+
 @bp.get("/<token>/stream")
 def stream(token: str):  # type: ignore[no-untyped-def]
     wall = _token(token)
@@ -81,19 +106,16 @@ def stream(token: str):  # type: ignore[no-untyped-def]
             yield sse("snapshot", hub.snapshot(sub.sites))
             last_sent = last_snapshot = time.monotonic()
             while not sub.closed.is_set():
-                try:
-                    message = sub.queue.get(timeout=CHECK_S)
-                except queue.Empty:
-                    message = ""
-                if message is None:
-                    return
-                if message == REVOKED or not hub.token_active(wall.id):
-                    yield sse("revoked", {})
+                messages, end = _next_messages(sub.queue)
+                if end == REVOKED or not hub.token_active(wall.id):
+                    yield "".join(messages) + sse("revoked", {})
                     return
                 now = time.monotonic()
-                if message:
-                    yield message
+                if messages:
+                    yield "".join(messages)  # one write for all that waited: a busy wall costs less
                     last_sent = now
+                if end is None:
+                    return  # the hub stopped or cut this display off: it reconnects
                 if now - last_snapshot >= RESNAPSHOT_S:
                     sub.sites = {s.id for s in hub.wall_sites(wall.subject)}  # an organisation may grow
                     yield sse("snapshot", hub.snapshot(sub.sites))

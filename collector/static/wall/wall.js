@@ -97,6 +97,40 @@
       when.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: s.tz });
   }
 
+  // A card is built once per site (and again if its name or scale changes); updates then only
+  // touch the texts that changed, so 30 updates a second cost the TV next to nothing.
+  function skeleton(card, s) {
+    const labels = config.labels[s.scale];
+    const ratings = Object.keys(s.counts).map(Number).sort((a, b) => b - a);
+    const faces = ratings.map((r) => `<div class="face" data-rating="${r}">
+        ${faceSvg(s.scale, r)}
+        <div class="count" data-testid="count-${s.site}-${r}" data-slot="count-${r}"></div>
+        <div class="share" data-slot="share-${r}"></div>
+        <div class="label">${labels[r][en ? 1 : 0]}</div></div>`).join("");
+    card.innerHTML = `<header class="site-head"><h2 id="name-${s.site}">${escapeHtml(s.name)}</h2>
+        <p class="kiosks" data-testid="kiosks-${s.site}" data-slot="kiosks"></p></header>
+      <div class="headline">
+        <div class="rate"><span class="rate-value" data-testid="rate-${s.site}" data-slot="rate"></span>
+          <span class="rate-label">${t("de satisfaction aujourd'hui", "satisfied today")}</span></div>
+        <div class="side">
+          <div data-slot="trend"></div>
+          <div class="figures"><span>${t("Satisfaction nette", "Net satisfaction")} <strong data-slot="net"></strong></span>
+            <span>${t("Réponses", "Answers")} <strong data-testid="total-${s.site}" data-slot="total"></strong></span></div>
+        </div>
+      </div>
+      <div class="faces">${faces}</div>
+      <p class="site-foot"><span data-testid="last-${s.site}" data-slot="last"></span>
+        · ${t("appuis trop rapprochés, comptés à part : ", "presses too close together, counted apart: ")}<span data-slot="flagged"></span></p>`;
+    card.slots = {};
+    card.querySelectorAll("[data-slot]").forEach((el) => { card.slots[el.dataset.slot] = el; });
+    card.shape = `${s.scale}|${s.name}`;
+  }
+
+  function put(card, slot, html) {
+    const el = card.slots[slot];
+    if (el && el.__html !== html) { el.innerHTML = html; el.__html = html; }
+  }
+
   function render(s) {
     let card = cards.get(s.site);
     if (!card) {
@@ -106,39 +140,34 @@
       card.setAttribute("aria-labelledby", `name-${s.site}`);
       cards.set(s.site, card);
     }
-    const labels = config.labels[s.scale];
-    const ratings = Object.keys(s.counts).map(Number).sort((a, b) => b - a);
-    const faces = ratings.map((r) => {
-      const n = s.counts[r];
-      const name = labels[r][en ? 1 : 0];
-      return `<div class="face" data-rating="${r}">
-        ${faceSvg(s.scale, r)}
-        <div class="count" data-testid="count-${s.site}-${r}">${n}</div>
-        <div class="share">${pct(s.total ? n / s.total : null)}</div>
-        <div class="label">${name}</div></div>`;
-    }).join("");
-    card.innerHTML = `<header class="site-head"><h2 id="name-${s.site}">${escapeHtml(s.name)}</h2>
-        <p class="kiosks" data-testid="kiosks-${s.site}">${kiosksHtml(s)}</p></header>
-      <div class="headline">
-        <div class="rate"><span class="rate-value" data-testid="rate-${s.site}">${pct(s.satisfaction)}</span>
-          <span class="rate-label">${t("de satisfaction aujourd'hui", "satisfied today")}</span></div>
-        <div class="side">
-          ${trendHtml(s)}
-          <div class="figures"><span>${t("Satisfaction nette", "Net satisfaction")} <strong>${signedPct(s.net_satisfaction)}</strong></span>
-            <span>${t("Réponses", "Answers")} <strong data-testid="total-${s.site}">${s.total}</strong></span></div>
-        </div>
-      </div>
-      <div class="faces">${faces}</div>
-      <p class="site-foot"><span data-testid="last-${s.site}">${lastAnswerText(s)}</span>
-        · ${t("appuis trop rapprochés, comptés à part : ", "presses too close together, counted apart: ")}${s.flagged}</p>`;
+    if (card.shape !== `${s.scale}|${s.name}`) skeleton(card, s);
+    for (const [r, n] of Object.entries(s.counts)) {
+      put(card, `count-${r}`, String(n));
+      put(card, `share-${r}`, pct(s.total ? n / s.total : null));
+    }
+    put(card, "kiosks", kiosksHtml(s));
+    put(card, "rate", pct(s.satisfaction));
+    put(card, "trend", trendHtml(s));
+    put(card, "net", signedPct(s.net_satisfaction));
+    put(card, "total", String(s.total));
+    put(card, "last", escapeHtml(lastAnswerText(s)));
+    put(card, "flagged", String(s.flagged));
   }
 
+  const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   function pulse(site, ratings) {
+    // Only the face's icon moves (a small area to repaint, even on a TV without a GPU), through the
+    // Web Animations API: no forced layout on the main thread.
     const card = cards.get(site);
-    if (!card) return;
+    if (!card || card.hidden) return;
     for (const r of new Set(ratings)) {
       const face = card.querySelector(`.face[data-rating="${r}"]`);
-      if (face) { face.classList.remove("pulse"); void face.offsetWidth; face.classList.add("pulse"); }
+      if (!face) continue;
+      const icon = face.querySelector("svg");
+      if (!calm) icon.animate([{ transform: "scale(1.35)" }, { transform: "scale(1)" }], { duration: 900, easing: "ease-out" });
+      face.classList.add("pulse");
+      clearTimeout(face.pulseTimer);
+      face.pulseTimer = setTimeout(() => face.classList.remove("pulse"), 1500);
     }
   }
 
@@ -244,12 +273,14 @@
       fresh();
     });
     source.addEventListener("update", (e) => {
+      const received = Date.now();
       const data = JSON.parse(e.data);
       const isNew = !cards.has(data.site.site);
       render(data.site);
       if (isNew) { order.push(data.site.site); layout(); }
       pulse(data.site.site, data.pressed);
-      renders.push({ site: data.site.site, total: data.site.total, t: Date.now(), kind: "update" });
+      renders.push({ site: data.site.site, total: data.site.total, t: Date.now(), received,
+                     computed: Date.parse(data.site.computed), kind: "update" });
       if (renders.length > 200000) renders.splice(0, 100000);
       fresh();
     });
