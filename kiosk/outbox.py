@@ -163,6 +163,11 @@ class Outbox:
         """Drop pending events older than max_age_days; return how many."""
         cutoff = (now or time.time()) - self.max_age_s
         with self._lock:
+            # The first pending event is the oldest: when it is young enough
+            # (nearly always), no scan of the table under the lock.
+            first = self._conn.execute("SELECT created FROM outbox ORDER BY seq LIMIT 1").fetchone()
+            if first is None or first[0] >= cutoff:
+                return 0
             row = self._conn.execute(
                 "SELECT MAX(seq) FROM outbox WHERE created < ?", (cutoff,)).fetchone()
             if row[0] is None:
