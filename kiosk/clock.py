@@ -51,13 +51,30 @@ def _kernel_synchronized() -> bool | None:
     return state != _TIME_ERROR
 
 
-def _has_rtc() -> bool:
-    """A battery RTC (DS3231) set the system clock at boot."""
-    hctosys = Path("/sys/class/rtc/rtc0/hctosys")
-    try:
-        return hctosys.read_text().strip() == "1"
-    except OSError:
+RTC_DIR = Path("/sys/class/rtc/rtc0")
+_RTC_AGREEMENT_S = 2.0
+_EARLIEST_PLAUSIBLE = 1_704_067_200  # 2024-01-01: a dead RTC battery reads 2000-01-01
+
+
+def _has_rtc(rtc_dir: Path | None = None, now: float | None = None) -> bool:
+    """A battery RTC (DS3231) holds a plausible time that the system clock agrees with.
+
+    The kernel's `hctosys` is 1 only if it set the clock from this RTC at boot.
+    On Raspberry Pi OS a DS3231's driver loads too late for that and `hwclock`
+    sets the clock from it instead (hardware/notes.md), leaving `hctosys` at 0;
+    so an RTC whose `since_epoch` agrees with the system clock counts too.
+    """
+    rtc_dir = rtc_dir or RTC_DIR
+    now = time.time() if now is None else now
+    if now < _EARLIEST_PLAUSIBLE:
         return False
+    try:
+        if (rtc_dir / "hctosys").read_text().strip() == "1":
+            return True
+        since_epoch = int((rtc_dir / "since_epoch").read_text().strip())
+    except (OSError, ValueError):
+        return False
+    return abs(since_epoch - now) <= _RTC_AGREEMENT_S
 
 
 class ClockState:

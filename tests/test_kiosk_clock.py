@@ -49,14 +49,21 @@ def test_real_probes_answer_on_this_machine():
     assert read_clock_state() in set(Clock)
 
 
-def test_rtc_probe_reads_hctosys(monkeypatch, tmp_path):
-    hctosys = tmp_path / "hctosys"
-    monkeypatch.setattr(clock, "Path", lambda _p: hctosys)
-    assert clock._has_rtc() is False, "no file: no RTC"
-    hctosys.write_text("1\n")
-    assert clock._has_rtc() is True
-    hctosys.write_text("0\n")
-    assert clock._has_rtc() is False
+NOW = 1_795_000_000.0  # 2026-11
+
+
+@pytest.mark.parametrize("files, now, expected", [
+    ({}, NOW, False),  # no RTC at all
+    ({"hctosys": "1\n"}, NOW, True),  # the kernel set the clock from it at boot
+    ({"hctosys": "0\n", "since_epoch": f"{int(NOW)}\n"}, NOW, True),  # hwclock set it (Pi OS + DS3231)
+    ({"hctosys": "0\n", "since_epoch": f"{int(NOW) - 3600}\n"}, NOW, False),  # RTC and system disagree
+    ({"hctosys": "0\n", "since_epoch": "garbage"}, NOW, False),
+    ({"hctosys": "1\n", "since_epoch": "946684800"}, 946684800.0, False),  # dead battery: year 2000
+])
+def test_rtc_probe(tmp_path, files, now, expected):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert clock._has_rtc(tmp_path, now) is expected
 
 
 def test_forced_state_and_cache(monkeypatch):
