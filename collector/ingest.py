@@ -123,10 +123,13 @@ class IngestService:
 
     paho's network thread only queues messages; a worker thread stores them and
     then sends the PUBACK (paho's manual ack), so a crash before the commit
-    leaves the message with the broker, and the network thread stays free to
-    answer keepalives however long a backlog takes to store. The broker's
-    in-flight window (`max_inflight_messages`) bounds the queue.
+    leaves the message with the broker. The queue is bounded: when it is
+    full the network thread waits, stops reading the socket, and TCP holds the
+    broker back (Mosquitto pushes a persistent session's whole backlog at
+    once, whatever `max_inflight_messages` says), so memory stays flat.
     """
+
+    QUEUE_SIZE = 32
 
     def __init__(self, db_path: str | Path, broker: BrokerAddress, *, instance: str = "1",
                  shared: bool = False, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> None:
@@ -144,8 +147,9 @@ class IngestService:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
-        self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage] | None] = queue.Queue(self.QUEUE_SIZE)
         self._connection = 0  # acks are only valid on the connection a message came in on
+        self._stopping = False
         self._worker = threading.Thread(target=self._work, name=f"ingest-{instance}", daemon=True)
 
     @property
@@ -164,9 +168,15 @@ class IngestService:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
-        self._queue.put(None)
+        while True:  # make room for the stop marker; what is dropped was not acked
+            try:
+                self._queue.put_nowait(None)
+                break
+            except queue.Full:
+                self._queue.get_nowait()
         self._worker.join(30)
         self.db.close()
 
@@ -188,7 +198,12 @@ class IngestService:
         log.warning("ingest disconnected from %s (%s); paho reconnects", self.broker.url, reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._queue.put((self._connection, message))
+        while not self._stopping:  # blocks while the worker is behind: back-pressure
+            try:
+                self._queue.put((self._connection, message), timeout=1)
+                return
+            except queue.Full:
+                continue
 
     # -- the worker thread -------------------------------------------------------------
 
