@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -334,6 +335,7 @@ def test_idle_screen_after_inactivity_then_back(make_touch):
     wait_screen(touch, "idle")
     assert touch.lang == "fr", "the next visitor starts in French"
     assert "Votre avis nous intéresse" in texts(touch.idle)
+    touch.options = replace(touch.options, idle_after_s=600)  # not idle again while we look
     testing.tap(touch.idle)
     assert touch.screen == "question"
     assert events(touch) == [], "waking the screen is not a rating"

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.core import Kiosk
 from kiosk.touch import theme
@@ -26,6 +25,7 @@ from kiosk.touch.screens import (
     FaultScreen,
     FollowupScreen,
     IdleScreen,
+    Pages,
     PinScreen,
     QuestionScreen,
     TechScreen,
@@ -110,17 +110,17 @@ class TouchController:
         self._timers: dict[str, ClockEvent] = {}
         self._redraw: Callable[[], None] = lambda: None
 
-        self.screens = ScreenManager(transition=NoTransition())
-        self.question = QuestionScreen(name=Screen.QUESTION)
-        self.followup_screen = FollowupScreen(name=Screen.FOLLOWUP)
-        self.thanks = ThanksScreen(name=Screen.THANKS)
-        self.fault = FaultScreen(name=Screen.FAULT)
-        self.idle = IdleScreen(name=Screen.IDLE)
-        self.pin = PinScreen(name=Screen.PIN)
-        self.tech = TechScreen(name=Screen.TECH)
+        self.screens = Pages()
+        self.question = QuestionScreen(Screen.QUESTION)
+        self.followup_screen = FollowupScreen(Screen.FOLLOWUP)
+        self.thanks = ThanksScreen(Screen.THANKS)
+        self.fault = FaultScreen(Screen.FAULT)
+        self.idle = IdleScreen(Screen.IDLE)
+        self.pin = PinScreen(Screen.PIN)
+        self.tech = TechScreen(Screen.TECH)
         for screen in (self.question, self.followup_screen, self.thanks, self.fault, self.idle,
                        self.pin, self.tech):
-            self.screens.add_widget(screen)
+            self.screens.add_page(screen)
         self.corner = CornerGesture(self.open_pin, self.options.gesture_s, size_hint=(None, None))
         self.root = FloatLayout()
         self.root.add_widget(self.screens)

@@ -53,6 +53,10 @@ def prepare(*, fullscreen: bool | None = None, size: tuple[int, int] = (800, 480
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     Config.set("graphics", "allow_screensaver", "0")
     Config.set("graphics", "maxfps", "60")
+    # No multisampling: under a software renderer (CI, a Pi without its GPU
+    # driver) it made every frame 4-6x slower, and the faces' thick outlines
+    # read well without it (docs/touch.md, "Benchmarks").
+    Config.set("graphics", "multisamples", "0")
     # One input path only: SDL2 turns the touch panel into a left mouse button.
     # Kivy's probesysfs provider would read the same panel again from
     # /dev/input and every tap would arrive twice.

@@ -1,8 +1,10 @@
 """The touch screens, as layouts only: the controller decides what they show and when.
 
-Each `show(...)` rebuilds its screen for a window size, so the same code lays
-out the 7" 800x480 panel and a 1920x1080 monitor. Sizes are px at 800x480
-times `theme.unit(size)`; every touch target is at least 80 px (15 mm) there.
+Each `show(...)` lays its screen out for a window size, so the same code lays
+out the 7" 800x480 panel and a 1920x1080 monitor, and skips the work when
+nothing changed since last time (building widgets and text textures is most
+of a frame on a Pi). Sizes are px at 800x480 times `theme.unit(size)`; every
+touch target is at least 84 px (15 mm on the 7" panel) there.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kivy.graphics import Color, Line, Rectangle
+from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
-from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk.touch import theme
@@ -26,13 +29,15 @@ Size = tuple[float, float]
 MARGIN, GAP, TOP_BAR, SIDE_BUTTON = 16, 12, 104, 172  # px at 800x480
 
 
-class Page(Screen):
+class Page(FloatLayout):
     """A screen with a flat background colour."""
 
     background = theme.PAGE
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.name = name
+        self._shown: object = None
         with self.canvas.before:
             self._colour = Color(*theme.rgba(self.background))
             self._rect = Rectangle()
@@ -41,11 +46,43 @@ class Page(Screen):
     def _fill(self, *_: Any) -> None:
         self._rect.pos, self._rect.size = self.pos, self.size
 
+    def _unchanged(self, *what: object) -> bool:
+        """True if the screen already shows `what`; otherwise remember it (and rebuild)."""
+        if what == self._shown:
+            return True
+        self._shown = what
+        return False
+
     def _page(self, u: float, orientation: str = "vertical") -> BoxLayout:
         self.clear_widgets()
         page = BoxLayout(orientation=orientation, padding=MARGIN * u, spacing=GAP * u)
         self.add_widget(page)
         return page
+
+
+class Pages(FloatLayout):
+    """Shows one page at a time and switches at once.
+
+    Not a ScreenManager: its transitions, even NoTransition, ignore touches
+    until the next frame, which dropped taps right after the thank-you.
+    """
+
+    current = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pages: dict[str, Page] = {}
+
+    def add_page(self, page: Page) -> None:
+        self._pages[page.name] = page
+
+    @property
+    def current_screen(self) -> Page:
+        return self._pages[self.current]
+
+    def on_current(self, _instance: Any, name: str) -> None:
+        self.clear_widgets()
+        self.add_widget(self._pages[name])
 
 
 def _top_bar(u: float, title: str, size: Size, button: PlainButton | None) -> BoxLayout:
@@ -61,11 +98,18 @@ def _top_bar(u: float, title: str, size: Size, button: PlainButton | None) -> Bo
 class QuestionScreen(Page):
     """The question and 3, 4 or 5 faces, best on the left; a language button if several."""
 
+    language_button: PlainButton | None = None
+    tiles: list[FaceTile]
+
     def show(self, size: Size, *, question: str, scale: int, lang: str, next_lang: str | None,
              on_rate: Callable[[int], None], on_language: Callable[[], None]) -> None:
+        if self._unchanged(size, question, scale, lang, next_lang):
+            for tile in self.tiles:
+                tile.highlighted = False
+            return
         u = theme.unit(size)
         page = self._page(u)
-        self.language_button: PlainButton | None = None
+        self.language_button = None
         if next_lang:
             self.language_button = PlainButton(
                 LANGUAGE_NAMES[next_lang], font_px=theme.font_px("button", size),
@@ -73,7 +117,7 @@ class QuestionScreen(Page):
             self.language_button.bind(on_release=lambda *_: on_language())
         page.add_widget(_top_bar(u, question, size, self.language_button))
         row = BoxLayout(spacing=GAP * u)
-        self.tiles: list[FaceTile] = []
+        self.tiles = []
         for position in range(1, scale + 1):
             tile = FaceTile(scale, scale + 1 - position, lang,
                             font_px=theme.font_px("face label", size))
@@ -83,16 +127,26 @@ class QuestionScreen(Page):
         page.add_widget(row)
 
 
+def _keep_pressed(button: PlainButton, action: Callable[..., None], *args: Any) -> None:
+    """The chosen button stays pressed-looking until the thank-you replaces the screen."""
+    button.highlighted = True
+    action(*args)
+
+
 class FollowupScreen(Page):
     """One question with 3-6 large choices and a skip button; no free text."""
 
     def show(self, size: Size, *, followup: Followup, lang: str,
              on_choice: Callable[[str], None], on_skip: Callable[[], None]) -> None:
+        if self._unchanged(size, followup, lang):
+            for button in (*self.choice_buttons, self.skip_button):
+                button.highlighted = False
+            return
         u = theme.unit(size)
         page = self._page(u)
         self.skip_button = PlainButton(text("skip", lang), font_px=theme.font_px("button", size),
                                        fill=theme.WHITE, ink=theme.NAVY, border=theme.NAVY)
-        self.skip_button.bind(on_release=lambda *_: on_skip())
+        self.skip_button.bind(on_release=lambda b: _keep_pressed(b, on_skip))
         page.add_widget(_top_bar(u, followup.question_text(lang), size, self.skip_button))
         count = len(followup.choices)
         grid = GridLayout(cols=2 if count == 4 else 3, spacing=GAP * u)
@@ -100,7 +154,7 @@ class FollowupScreen(Page):
         for choice in followup.choices:
             button = PlainButton(choice.label(lang), font_px=theme.font_px("choice", size),
                                  bold=True, padding=(10 * u, 6 * u))
-            button.bind(on_release=lambda _b, cid=choice.id: on_choice(cid))
+            button.bind(on_release=lambda b, cid=choice.id: _keep_pressed(b, on_choice, cid))
             self.choice_buttons.append(button)
             grid.add_widget(button)
         page.add_widget(grid)
@@ -128,6 +182,8 @@ class ThanksScreen(Page):
     background = theme.NAVY
 
     def show(self, size: Size, *, lang: str) -> None:
+        if self._unchanged(size, lang):
+            return
         u = theme.unit(size)
         page = self._page(u)
         first, second = both("thanks", lang)
@@ -142,6 +198,8 @@ class FaultScreen(Page):
     """The press was not saved: say so, French first, English second; never "merci"."""
 
     def show(self, size: Size) -> None:
+        if self._unchanged(size):
+            return
         page = self._page(theme.unit(size))
         for message in both("fault", "fr"):
             page.add_widget(Text(message, font_px=theme.font_px("body", size) * 1.15,
@@ -152,9 +210,11 @@ class IdleScreen(Page):
     """After inactivity: an invitation; a touch anywhere brings the question back."""
 
     def show(self, size: Size, *, question: str, scale: int, on_wake: Callable[[], None]) -> None:
+        self._on_wake = on_wake
+        if self._unchanged(size, question, scale):
+            return
         u = theme.unit(size)
         page = self._page(u)
-        self._on_wake = on_wake
         title_fr, title_en = both("idle title")
         hint_fr, hint_en = both("idle hint")
         page.add_widget(Text(title_fr, font_px=theme.font_px("question", size) * 1.2, bold=True,
@@ -170,7 +230,7 @@ class IdleScreen(Page):
                              colour=theme.MUTED_INK, size_hint=(1, 0.18)))
 
     def on_touch_down(self, touch: Any) -> bool:
-        if self.collide_point(*touch.pos) and self.manager and self.manager.current == self.name:
+        if self.parent is not None and self.collide_point(*touch.pos):
             self._on_wake()
             return True
         return super().on_touch_down(touch)

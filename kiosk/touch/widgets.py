@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line, RoundedRectangle
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -36,7 +37,34 @@ class Text(Label):
         self.text_size = self.size
 
 
-class PlainButton(ButtonBehavior, Text):
+class Pressable(ButtonBehavior):
+    """Pressed look while the finger is down, kept after release while `highlighted`.
+
+    The look is applied once per frame (a -1 Clock trigger): on release the
+    state goes 'normal' and the controller sets `highlighted` in the same tick,
+    so nothing changes on screen and no frame is spent before the thank-you.
+    """
+
+    highlighted = BooleanProperty(False)
+
+    def _watch_look(self) -> None:
+        self._look: tuple[bool, float] | None = None
+        self._look_trigger = Clock.create_trigger(lambda _dt: self._apply_look(), -1)
+        self.bind(state=self._look_trigger, highlighted=self._look_trigger,
+                  size=self._look_trigger)
+
+    def _apply_look(self) -> None:
+        on = self.state == "down" or self.highlighted
+        look = (on, float(self.width))
+        if look != self._look:
+            self._look = look
+            self.show_pressed(on)
+
+    def show_pressed(self, on: bool) -> None:
+        raise NotImplementedError
+
+
+class PlainButton(Pressable, Text):
     """A flat rounded button: one colour, one border, text of high contrast."""
 
     def __init__(self, text: str, *, font_px: float, fill: str = theme.TILE, ink: str = theme.INK,
@@ -48,7 +76,8 @@ class PlainButton(ButtonBehavior, Text):
             self._box = RoundedRectangle(radius=[12])
             self._border_colour = Color(*theme.rgba(border))
             self._outline = Line(width=2)
-        self.bind(pos=self._redraw, size=self._redraw, state=self._on_state)
+        self.bind(pos=self._redraw, size=self._redraw)
+        self._watch_look()
 
     def _redraw(self, *_: Any) -> None:
         self._box.pos, self._box.size = self.pos, self.size
@@ -57,8 +86,8 @@ class PlainButton(ButtonBehavior, Text):
         self._outline.rounded_rectangle = (*self.pos, *self.size, radius)
         self._outline.width = max(1.5, self.height / 40)
 
-    def _on_state(self, *_: Any) -> None:
-        pressed = self.state == "down" and self._fill == theme.TILE
+    def show_pressed(self, on: bool) -> None:
+        pressed = on and self._fill == theme.TILE
         self._fill_colour.rgba = theme.rgba(theme.PRESSED if pressed else self._fill)
 
 
@@ -118,12 +147,11 @@ class FaceDrawing(Widget):
         return points
 
 
-class FaceTile(ButtonBehavior, BoxLayout):
+class FaceTile(Pressable, BoxLayout):
     """One face and its written label: the whole tile is the touch target."""
 
     rating = NumericProperty(0)
     text = StringProperty("")
-    highlighted = BooleanProperty(False)
 
     def __init__(self, scale: int, rating: int, lang: str, *, font_px: float,
                  **kwargs: Any) -> None:
@@ -140,16 +168,14 @@ class FaceTile(ButtonBehavior, BoxLayout):
             self._box = RoundedRectangle(radius=[14])
             self._border_colour = Color(*theme.rgba(theme.TILE_BORDER))
             self._outline = Line(width=2)
-        self.bind(pos=self._redraw, size=self._redraw, state=self._restyle,
-                  highlighted=self._restyle)
+        self.bind(pos=self._redraw, size=self._redraw)
+        self._watch_look()
 
     def _redraw(self, *_: Any) -> None:
         self._box.pos, self._box.size = self.pos, self.size
         self._outline.rounded_rectangle = (*self.pos, *self.size, 14)
-        self._restyle()
 
-    def _restyle(self, *_: Any) -> None:
-        on = self.state == "down" or self.highlighted
+    def show_pressed(self, on: bool) -> None:
         self._fill_colour.rgba = theme.rgba(theme.PRESSED if on else theme.TILE)
         self._border_colour.rgba = theme.rgba(theme.NAVY if on else theme.TILE_BORDER)
         self._outline.width = max(2.0, self.width / (18 if on else 60))
