@@ -142,7 +142,9 @@ def machine() -> str:
                 if line.startswith("model name")), platform.processor())
     mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal"))) // 1024
-    return f"{os.cpu_count()} CPU ({cpu}), {mem} MB RAM, Python {platform.python_version()}, {platform.platform()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} CPU ({cpu}), {mem} MB RAM, Python {platform.python_version()},"
+            f" {platform.platform()}; load average at start {load}")
 
 
 # -- simulated kiosks, spread over processes --------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,41 +33,65 @@ def group_of(scale: int, rating: int) -> str:
 
 @dataclass
 class Tally:
-    """Counts of one cell: per group, and per face when the scope has one scale."""
+    """Counts of one cell, per (scale, rating); groups and faces are derived when read.
 
-    top: int = 0
-    middle: int = 0
-    bottom: int = 0
-    faces: dict[int, int] = field(default_factory=dict)
+    Adding is one dict increment: a year of an organisation's rollups goes through here.
+    """
+
+    counts: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def add(self, scale: int, rating: int, n: int) -> None:
-        setattr(self, group := group_of(scale, rating), getattr(self, group) + n)
-        self.faces[rating] = self.faces.get(rating, 0) + n
+        self.counts[(scale, rating)] = self.counts.get((scale, rating), 0) + n
+
+    def merge(self, other: Tally) -> None:
+        for (scale, rating), n in other.counts.items():
+            self.add(scale, rating, n)
+
+    @classmethod
+    def of_count(cls, n: int) -> Tally:
+        """A cell that has only a number of answers (a follow-up reason)."""
+        return cls({(0, 0): n})
+
+    def _group(self, group: str) -> int:
+        return sum(n for (scale, rating), n in self.counts.items() if scale and group_of(scale, rating) == group)
+
+    @property
+    def top(self) -> int:
+        return self._group("top")
+
+    @property
+    def middle(self) -> int:
+        return self._group("middle")
+
+    @property
+    def bottom(self) -> int:
+        return self._group("bottom")
+
+    @property
+    def faces(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for (scale, rating), n in self.counts.items():
+            if scale and n:
+                out[rating] = out.get(rating, 0) + n
+        return out
 
     @property
     def total(self) -> int:
-        return self.top + self.middle + self.bottom
+        return sum(self.counts.values())
 
     @property
     def satisfaction(self) -> float | None:
-        return self.top / self.total if self.total else None
+        total = self.total
+        return self.top / total if total else None
 
     @property
     def net(self) -> float | None:
-        return (self.top - self.bottom) / self.total if self.total else None
+        total = self.total
+        return (self.top - self.bottom) / total if total else None
 
     def share(self, n: int) -> float | None:
-        return n / self.total if self.total else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "top": self.top, "middle": self.middle, "bottom": self.bottom,
-                "satisfaction": self.satisfaction, "net_satisfaction": self.net,
-                "faces": {str(r): n for r, n in sorted(self.faces.items())}}
-
-
-@lru_cache(maxsize=200_000)
-def _local(hour: str, tz: str) -> datetime:
-    return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
+        total = self.total
+        return n / total if total else None
 
 
 @dataclass
@@ -110,49 +133,85 @@ class Report:
 
 def build_report(db: Database, sites: list[Site], start: date, end: date, *, hours: str = "all",
                  counts: str = "filtered", min_cell: int = DEFAULT_MIN_CELL) -> Report:
+    """Every breakdown of the dashboard, aggregated by SQLite (three grouped scans of the rollups).
+
+    Rollups are per UTC hour; a temporary table maps each UTC hour of the period to the local
+    day, weekday and hour of one time zone, so sites are grouped by zone and SQLite sums in C.
+    """
     if hours not in HOURS:
         raise ValueError(f"hours must be one of {', '.join(HOURS)}")
     if counts not in ("filtered", "raw"):
         raise ValueError("counts must be filtered or raw")
     report = Report(sites, start, end, hours, counts, min_cell)
-    scales: set[int] = set()
-    rows_by_site = {}
+    zones: dict[str, list[Site]] = defaultdict(list)
     for site in sites:
-        lo, hi = day_range_utc(site, start, end)
-        rows_by_site[site.id] = list(db.conn.execute(
-            "SELECT hour, channel, scale, rating, in_hours, SUM(n_raw), SUM(n_filtered) FROM rollup_hourly"
-            " WHERE site = ? AND hour >= ? AND hour < ? GROUP BY hour, channel, scale, rating, in_hours",
-            (site.id, lo, hi)))
-        scales.update(r[2] for r in rows_by_site[site.id])
-        if not rows_by_site[site.id]:
-            scales.add(site.scale)
-    report.scale = scales.pop() if len(scales) == 1 else None
-    for site in sites:
+        zones[site.tz].append(site)
         report.by_site[site.id] = Tally()
-        for hour, channel, scale, rating, in_hours, n_raw, n_filtered in rows_by_site[site.id]:
+    scales: set[int] = set()
+    chosen = "n_filtered" if counts == "filtered" else "n_raw"
+    open_only = " AND r.in_hours = 1" if hours == "open" else ""
+    for zone_sites in zones.values():
+        lo, hi = day_range_utc(zone_sites[0], start, end)
+        _local_hours(db, zone_sites[0].tz, lo, hi)
+        where = f"r.site IN ({','.join('?' * len(zone_sites))}) AND r.hour >= ? AND r.hour < ?"
+        params = [*(s.id for s in zone_sites), lo, hi]
+        for site_id, day, scale, rating, in_hours, n_raw, n_filtered in db.conn.execute(
+            "SELECT r.site, m.day, r.scale, r.rating, r.in_hours, SUM(r.n_raw), SUM(r.n_filtered)"
+            f" FROM rollup_hourly r JOIN temp.local_hours m ON m.hour = r.hour WHERE {where}"
+            " GROUP BY r.site, m.day, r.scale, r.rating, r.in_hours", params):
+            scales.add(scale)
             if not in_hours:
                 report.outside_hours += n_raw
                 if hours == "open":
                     continue
-            _add_row(report, site, hour, channel, scale, rating, n_raw, n_filtered)
+            _add_day(report, site_id, date.fromisoformat(day), scale, rating, n_raw, n_filtered)
+        for weekday, local_hour, scale, rating, n in db.conn.execute(
+            f"SELECT m.weekday, m.local_hour, r.scale, r.rating, SUM(r.{chosen})"
+            f" FROM rollup_hourly r JOIN temp.local_hours m ON m.hour = r.hour WHERE {where}{open_only}"
+            " GROUP BY m.weekday, m.local_hour, r.scale, r.rating", params):
+            report.heat.setdefault((weekday, local_hour), Tally()).add(scale, rating, n)
+        for channel, scale, rating, n in db.conn.execute(
+            f"SELECT r.channel, r.scale, r.rating, SUM(r.{chosen}) FROM rollup_hourly r"
+            f" WHERE {where}{open_only} GROUP BY r.channel, r.scale, r.rating", params):
+            report.by_channel.setdefault(channel, Tally()).add(scale, rating, n)
+    if not scales:
+        scales = {s.scale for s in sites}
+    report.scale = scales.pop() if len(scales) == 1 else None
     return report
 
 
-def _add_row(report: Report, site: Site, hour: str, channel: str, scale: int, rating: int,
-             n_raw: int, n_filtered: int) -> None:
+def _add_day(report: Report, site_id: str, day: date, scale: int, rating: int, n_raw: int,
+             n_filtered: int) -> None:
     n = n_filtered if report.counts == "filtered" else n_raw
-    local = _local(hour, site.tz)
-    day = local.date()
     report.raw.add(scale, rating, n_raw)
     report.filtered.add(scale, rating, n_filtered)
     report.days.setdefault(day, Tally()).add(scale, rating, n)
     report.days_raw_total[day] = report.days_raw_total.get(day, 0) + n_raw
-    report.heat.setdefault((local.weekday(), local.hour), Tally()).add(scale, rating, n)
-    report.by_site[site.id].add(scale, rating, n)
-    report.by_channel.setdefault(channel, Tally()).add(scale, rating, n)
-    raw_day, filtered_day = report.site_days.setdefault((site.id, day), (Tally(), Tally()))
+    report.by_site[site_id].add(scale, rating, n)
+    raw_day, filtered_day = report.site_days.setdefault((site_id, day), (Tally(), Tally()))
     raw_day.add(scale, rating, n_raw)
     filtered_day.add(scale, rating, n_filtered)
+
+
+def _local_hours(db: Database, tz: str, lo: str, hi: str) -> None:
+    """temp.local_hours: each UTC hour bucket in [lo, hi) with its local day, weekday and hour in `tz`."""
+    zone = ZoneInfo(tz)
+    moment = datetime.strptime(lo, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    last = datetime.strptime(hi, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    rows = []
+    while moment < last:
+        local = moment.astimezone(zone)
+        rows.append((hour_bucket(moment), local.date().isoformat(), local.weekday(), local.hour))
+        moment += timedelta(hours=1)
+    db.conn.execute("PRAGMA temp_store = MEMORY")  # a scratch table: never worth a disk write
+    db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS local_hours"
+                    " (hour TEXT PRIMARY KEY, day TEXT, weekday INTEGER, local_hour INTEGER)")
+    db.conn.execute("BEGIN")
+    try:
+        db.conn.execute("DELETE FROM temp.local_hours")
+        db.conn.executemany("INSERT INTO temp.local_hours VALUES (?, ?, ?, ?)", rows)
+    finally:
+        db.conn.execute("COMMIT")
 
 
 def previous_satisfaction(db: Database, sites: list[Site], start: date, end: date, *,

@@ -26,7 +26,8 @@ PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_events"
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Config keys: DATABASE (path), BROKER_URL (for live updates and config pushes), SECRET_KEY,
-    MIN_CELL (smallest breakdown cell shown), SESSION_COOKIE_SECURE, PROXY_HOPS (proxies in front).
+    MIN_CELL (smallest breakdown cell shown), SESSION_COOKIE_SECURE, PROXY_HOPS (proxies in front, for
+    the client address the login rate limit counts), TIME_ZONE (times not tied to a site).
 
     They come from `test_config`, else from RESSENTI_* environment variables
     (RESSENTI_DATABASE, RESSENTI_BROKER_URL, RESSENTI_SECRET_KEY, RESSENTI_MIN_CELL, ...).
@@ -35,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(root / "templates"), static_folder=str(root / "static"))
     app.config.from_mapping(
         DATABASE="ressenti.db", BROKER_URL=None, SECRET_KEY=None, START_LIVE=True,
-        MAX_CONTENT_LENGTH=1024 * 1024, MIN_CELL=DEFAULT_MIN_CELL, PROXY_HOPS=0,
+        MAX_CONTENT_LENGTH=1024 * 1024, MIN_CELL=DEFAULT_MIN_CELL, PROXY_HOPS=0, TIME_ZONE="Europe/Paris",
         SESSION_COOKIE_SECURE=None, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="ressenti_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),

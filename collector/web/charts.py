@@ -96,11 +96,7 @@ def buckets(report: Report) -> tuple[str, list[Bucket]]:
         tally, raw = grouped.setdefault(key(d), (Tally(), 0))
         day_tally = report.days.get(d)
         if day_tally:
-            for r, n in day_tally.faces.items():
-                tally.faces[r] = tally.faces.get(r, 0) + n
-            tally.top += day_tally.top
-            tally.middle += day_tally.middle
-            tally.bottom += day_tally.bottom
+            tally.merge(day_tally)
         grouped[key(d)] = (tally, raw + report.days_raw_total.get(d, 0))
     out = []
     for start, (tally, raw) in grouped.items():

@@ -77,7 +77,7 @@ def followups(db: Any, report: Report) -> list[Row]:
     for (question, choice), n in sorted(answers.items(), key=lambda kv: -kv[1]):
         fr, en = labels.get((question, choice), (choice, choice))
         ok = n >= report.min_cell
-        tally = Tally(bottom=n) if ok else None
+        tally = Tally.of_count(n) if ok else None
         rows.append(Row(f"{question}:{choice}", en if lang() == "en" else fr, tally,
                         n / total if ok and total else None))
     return rows
@@ -92,9 +92,7 @@ def heat_hours(report: Report) -> list[int]:
 def previous_total(previous: dict[str, Tally]) -> Tally:
     total = Tally()
     for tally in previous.values():
-        total.top += tally.top
-        total.middle += tally.middle
-        total.bottom += tally.bottom
+        total.merge(tally)
     return total
 
 

@@ -7,8 +7,9 @@ two languages do not need a catalogue, and a page reads the same in both.
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 
 LANGS = ("fr", "en")
 WEEKDAYS = {"fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
@@ -82,13 +83,14 @@ def day_label(d: date, *, year: bool = False) -> str:
     return f"{text} {d.year}" if year else text
 
 
-def moment(value: str | None) -> str:
-    """An ISO timestamp as local-ish 'dd/mm HH:MM' (UTC stamps shown in the server's zone)."""
+def moment(value: str | None, tz: str | None = None) -> str:
+    """A UTC timestamp as 'dd/mm HH:MM' in a site's zone, else the collector's TIME_ZONE."""
     if not value:
         return "—"
     try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone()
-    except ValueError:
+        zone = ZoneInfo(tz or current_app.config["TIME_ZONE"])
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(zone)
+    except (ValueError, KeyError):
         return value
     return stamp.strftime("%d/%m %H:%M") if lang() == "fr" else stamp.strftime("%d %b %H:%M")
 

@@ -25,7 +25,8 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         if current_user() is not None:
             return redirect(next_url)
-        return render_template("login/login.html", next=next_url, error=None, login="")
+        first_run = get_db()["users"].count == 0
+        return render_template("login/login.html", next=next_url, error=None, login="", first_run=first_run)
     db = get_db()
     login_name = request.form.get("login", "").strip()[:64]
     password = request.form.get("password", "")

@@ -11,6 +11,7 @@
   const sitesEl = document.getElementById("sites");
   const banner = document.getElementById("banner");
   const pager = document.getElementById("pager");
+  const empty = document.getElementById("empty");
   const cards = new Map();
   let order = [];
   let page = 0;
@@ -186,6 +187,8 @@
     pager.textContent = pages < 2 ? "" : t(`Sites ${page * perPage + 1}–${Math.min(n, (page + 1) * perPage)} sur ${n}`,
                                             `Sites ${page * perPage + 1}–${Math.min(n, (page + 1) * perPage)} of ${n}`);
     pager.dataset.pages = String(pages);
+    empty.hidden = n > 0 || status.invalid;
+    sitesEl.hidden = n === 0 || status.invalid;
   }
 
   setInterval(() => {
@@ -232,6 +235,7 @@
     clearTimeout(retryTimer);
     banner.hidden = true;
     sitesEl.hidden = true;
+    empty.hidden = true;
     pager.hidden = true;
     document.getElementById("invalid").hidden = false;
   }
