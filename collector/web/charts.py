@@ -145,7 +145,7 @@ def _x_labels(items: list[Bucket], step_w: float) -> str:
 
 def stacked_bars(report: Report, items: list[Bucket], series: Series, title: str) -> Markup:
     show_flagged = report.counts == "filtered"
-    top_value = max([b.raw_total if show_flagged else b.tally.total for b in items] + [0])
+    top_value = max([(b.raw_total if show_flagged else b.tally.total) for b in items if report.enough(b.tally)] + [0])
     y_max, tick = _nice_max(top_value)
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
     step_w = plot_w / max(1, len(items))
@@ -163,8 +163,9 @@ def stacked_bars(report: Report, items: list[Bucket], series: Series, title: str
     for i, b in enumerate(items):
         x = LEFT + step_w * i + (step_w - bar_w) / 2
         y = TOP + plot_h
-        if b.tally.total and not report.enough(b.tally):
-            h = plot_h * b.tally.total / y_max
+        masked = b.raw_total > 0 and not report.enough(b.tally)
+        if masked:
+            h = 10.0  # a marker, not a quantity: a small cell's count is not shown
             y -= h
             note = t("pas assez de réponses", "not enough responses")
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{SMALL_COLOUR}">'
@@ -178,7 +179,7 @@ def stacked_bars(report: Report, items: list[Bucket], series: Series, title: str
                 y -= h
                 parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{colour}">'
                              f"<title>{escape(b.long_label)} — {escape(name)} : {n}</title></rect>")
-        flagged = b.raw_total - b.tally.total if show_flagged else 0
+        flagged = b.raw_total - b.tally.total if show_flagged and not masked else 0
         if flagged > 0:
             h = plot_h * flagged / y_max
             y -= h
