@@ -109,7 +109,18 @@ def provision(base: Path) -> Deployment:
         })
     deployment = Deployment(base, roots, secrets, ports)
     deployment.timings["chroots"] = time.monotonic() - started
-    logs = base / "logs"
+    try:
+        _run_playbooks(deployment, inventory)
+    except BaseException:
+        deployment.remove()  # the logs stay in base/logs
+        raise
+    deployment.timings["total"] = time.monotonic() - started
+    deployment.save()
+    return deployment
+
+
+def _run_playbooks(deployment: Deployment, inventory: Path) -> None:
+    logs = deployment.base / "logs"
     # The secrets first (the CA every kiosk trusts, one password per account); then
     # the collector and the kiosks side by side, as two technicians could.
     deployment.timings["secrets.yml"] = require_success(
@@ -119,6 +130,3 @@ def provision(base: Path) -> Deployment:
         for name, run in runs.items():
             require_success(run)
             deployment.timings[f"{name} run {number}"] = run.seconds
-    deployment.timings["total"] = time.monotonic() - started
-    deployment.save()
-    return deployment
