@@ -18,12 +18,14 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
 import threading
 import time
 import tomllib
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -36,7 +38,7 @@ from deploy_support.deployment import KIOSKS, SITES, Deployment, provision
 from deploy_support.mqtt_clients import TestClient
 
 from ressenti.mqtt import parse_broker_url
-from ressenti.protocol import encode_batch, format_ts, utc_now
+from ressenti.protocol import encode_batch, encode_status, format_ts, utc_now
 
 SYSTEMD = REPO / "systemd"
 KIOSK_A, KIOSK_B = (KIOSKS[name]["ressenti_kiosk_id"] for name in ("kiosk-a", "kiosk-b"))
@@ -279,6 +281,12 @@ def test_collector_registers_the_inventory(deployment: Deployment) -> None:
     assert owner(root, "/var/lib/ressenti/collector.db")[:2] == ("ressenti", "ressenti")
 
 
+def test_collector_has_a_first_admin_with_the_password_of_the_secrets(deployment: Deployment) -> None:
+    users = run_in(deployment.collector, "/opt/ressenti/venv/bin/ressenti", "collector", "user", "list",
+                   "--db", "/var/lib/ressenti/collector.db", user="ressenti").stdout
+    assert users.startswith("admin\tadmin\t"), users  # the password is checked by logging in, below
+
+
 def test_collector_environment_is_private_and_complete(deployment: Deployment) -> None:
     root = deployment.collector
     assert owner(root, "/etc/ressenti/collector.env") == ("root", "root", "0600")
@@ -288,6 +296,8 @@ def test_collector_environment_is_private_and_complete(deployment: Deployment) -
     broker = parse_broker_url(env["RESSENTI_BROKER_URL"])
     assert (broker.host, broker.port, broker.username) == ("127.0.0.1", deployment.ports["broker_local"],
                                                            "ressenti_collector")
+    # Plain HTTP in the test inventory: no Secure cookie; nginx is one proxy hop.
+    assert (env["RESSENTI_SESSION_COOKIE_SECURE"], env["RESSENTI_PROXY_HOPS"]) == ("false", "1")
     gunicorn = (root / "etc/ressenti/gunicorn.conf.py").read_text()
     assert 'worker_class = "gthread"' in gunicorn and "threads = 32" in gunicorn
 
@@ -470,12 +480,41 @@ def test_a_kiosk_cannot_take_over_the_collectors_session(fleet: Fleet) -> None:
     assert not collector.disconnected.wait(1.5), "the kiosk's connection threw the collector off"
 
 
-def test_installed_ingest_stores_a_kiosks_batch_and_acks_it(deployment: Deployment, fleet: Fleet) -> None:
-    """The collector's ingest from the chroot, with its EnvironmentFile, against the broker."""
+class Session:
+    """A browser's cookies and forms, enough to log in to the collector's pages."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base_url + path, timeout=10) as response:
+            return response.read().decode()
+
+    def login(self, login: str, password: str) -> None:
+        form = self.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token, f"no CSRF token in the login form:\n{form[:2000]}"
+        data = urllib.parse.urlencode({"csrf_token": token[1], "login": login, "password": password}).encode()
+        with self.opener.open(self.base_url + "/login", data=data, timeout=10) as response:
+            assert response.status == 200, response.status
+
+
+def test_installed_collector_acks_a_kiosk_and_shows_it_online_on_the_fleet_page(
+        deployment: Deployment, fleet: Fleet) -> None:
+    """The runbook's last step, with the installed services: ingest with its EnvironmentFile,
+    gunicorn (gthread) with its settings, nginx in front; the admin made by the playbook logs in."""
     root = deployment.collector
     env = env_file(root / "etc/ressenti/collector.env")
-    ingest = start_in_chroot(root, ["/opt/ressenti/venv/bin/ressenti", "collector", "ingest"],
-                             user="ressenti", env=env)
+    run_in(root, "install", "-d", "-o", "ressenti", "-m", "0750", "/run/ressenti-web")
+    services = [
+        start_in_chroot(root, ["/opt/ressenti/venv/bin/ressenti", "collector", "ingest"], user="ressenti", env=env),
+        start_in_chroot(root, ["/opt/ressenti/venv/bin/gunicorn", "--config", "/etc/ressenti/gunicorn.conf.py",
+                               "--chdir", "/var/lib/ressenti", "collector.web.wsgi:app"],
+                        user="ressenti", env={**env, "HOME": "/var/lib/ressenti"}),
+        start_in_chroot(root, ["nginx", "-g", "daemon off;"]),
+    ]
+    ingest, web, nginx = services
     try:
         kiosk = fleet.kiosk("kiosk-a")
         kiosk.subscribe(topic(SITE_A, KIOSK_A, "ack"))
@@ -495,34 +534,32 @@ def test_installed_ingest_stores_a_kiosks_batch_and_acks_it(deployment: Deployme
             assert ingest.poll() is None, "the installed ingest exited"
             assert time.monotonic() < deadline, f"no ack from the installed ingest: {kiosk.messages}"
             kiosk.publish(topic(SITE_A, KIOSK_A, "events"), batch)
+        kiosk.publish(topic(SITE_A, KIOSK_A, "status"), retain=True, payload=encode_status(
+            state="online", ts=format_ts(utc_now()), version="test", config_rev=0, clock="ntp", uptime_s=60,
+            queue={"pending": 0, "oldest_ts": None, "dropped": 0}))
+
+        wait_for_port(deployment.ports["web"], web, "gunicorn", timeout=60)
+        wait_for_port(deployment.ports["nginx"], nginx, "nginx")
+        browser = Session(f"http://127.0.0.1:{deployment.ports['nginx']}")
+        assert {s["id"] for s in json.loads(browser.get("/api/v1/sites"))} == {s["id"] for s in SITES}
+        admin_password = (deployment.secrets / "collector/admin.password").read_text().strip()
+        browser.login("admin", admin_password)
+        deadline = time.monotonic() + 20
+        while True:
+            page = browser.get("/fleet")
+            row = re.search(rf'<tr data-kiosk="{KIOSK_A}">(.*?)</tr>', page, re.S)
+            assert row, f"kiosk {KIOSK_A} is not on the fleet page:\n{page[:3000]}"
+            if 'class="state online"' in row[1]:
+                break
+            assert time.monotonic() < deadline, f"kiosk {KIOSK_A} never shows online:\n{row[1]}"
+            threading.Event().wait(0.5)
     finally:
-        stop(ingest)
-        errors = ingest.stderr.read() if ingest.stderr else ""
+        for process in reversed(services):
+            stop(process)
     db = sqlite3.connect(root / "var/lib/ressenti/collector.db")
     stored = db.execute("SELECT count(*) FROM events WHERE kiosk = ? AND epoch = ?", (KIOSK_A, epoch)).fetchone()
     db.close()
-    assert stored == (1,), errors[-3000:]
-
-
-def test_installed_web_answers_through_nginx(deployment: Deployment, broker: subprocess.Popen) -> None:
-    """gunicorn (gthread) from the chroot with its config and environment, nginx in front."""
-    root = deployment.collector
-    env = env_file(root / "etc/ressenti/collector.env")
-    run_in(root, "install", "-d", "-o", "ressenti", "-m", "0750", "/run/ressenti-web")
-    web = start_in_chroot(root, ["/opt/ressenti/venv/bin/gunicorn", "--config", "/etc/ressenti/gunicorn.conf.py",
-                                 "--chdir", "/var/lib/ressenti", "collector.web.wsgi:app"],
-                          user="ressenti", env={**env, "HOME": "/var/lib/ressenti"})
-    nginx = start_in_chroot(root, ["nginx", "-g", "daemon off;"])
-    try:
-        wait_for_port(deployment.ports["web"], web, "gunicorn", timeout=60)
-        wait_for_port(deployment.ports["nginx"], nginx, "nginx")
-        with urllib.request.urlopen(f"http://127.0.0.1:{deployment.ports['nginx']}/api/v1/sites",
-                                    timeout=10) as response:
-            sites = json.load(response)
-        assert {s["id"] for s in sites} == {s["id"] for s in SITES}
-    finally:
-        stop(nginx)
-        stop(web)
+    assert stored == (1,)
 
 
 class DripServer:
