@@ -207,6 +207,30 @@ def test_thank_you_only_after_the_commit_and_the_ui_keeps_drawing(make_touch):
     back_to_question(touch)
 
 
+def test_lifting_the_finger_draws_no_frame_before_the_thank_you(make_touch, window):
+    """The pressed look stays on release, so the next frame drawn is the thank-you."""
+    touch = make_touch(outbox_class=GatedOutbox)
+    touch.kiosk.outbox.gate.clear()
+    tile = touch.question.tiles[2]
+    finger = testing.touch_at(*tile.to_window(*tile.center))
+    testing.pump(frames=5)  # the pressed face is drawn while the finger is down
+    flips: list[str] = []
+
+    def record(*_: Any) -> None:
+        flips.append(touch.screen)
+
+    window.bind(on_flip=record)
+    try:
+        finger.touch_up()
+        testing.pump(frames=10)
+        assert flips == [], "a frame was drawn between the release and the commit"
+        touch.kiosk.outbox.gate.set()
+        testing.pump(lambda: flips, what="the next frame")
+        assert flips[0] == "thanks"
+    finally:
+        window.unbind(on_flip=record)
+
+
 def test_every_face_records_its_rating(make_touch):
     touch = make_touch(scale=5)
     for position in range(5):
@@ -252,6 +276,13 @@ def test_english_is_recorded_and_the_next_visitor_starts_in_french(make_touch):
     back_to_question(touch)
     assert touch.lang == "fr" and "Très bien" in texts(touch.question)
     assert events(touch)[0]["lang"] == "en"
+
+
+def test_sound_switched_on_without_a_sound_device_still_thanks(make_touch):
+    touch = make_touch(sound=True)  # Xvfb has no audio device: the chime is skipped
+    testing.tap(touch.question.tiles[0])
+    wait_screen(touch, "thanks")
+    assert len(events(touch)) == 1
 
 
 def test_one_language_means_no_language_button(make_touch):

@@ -46,7 +46,9 @@ class ConfirmSound:
         try:
             from kivy.core.audio import SoundLoader
 
-            self._sound = SoundLoader.load(str(write_chime(Path(name))))
+            sound = SoundLoader.load(str(write_chime(Path(name))))
+            # Without a sound device SDL still returns a sound, of length 0.
+            self._sound = sound if sound is not None and sound.length > 0 else None
         except Exception:
             log.exception("confirmation sound unavailable")
         finally:
