@@ -120,7 +120,7 @@ def tap_latencies(directory: Path, taps: int, width: int, scale: int) -> dict[st
                     switched.append(time.perf_counter() - state["tapped_at"])
                 show_thanks(lang)
 
-            self.controller.show_thanks = switched_to_thanks
+            self.controller.show_thanks = switched_to_thanks  # type: ignore[method-assign]
             KivyClock.schedule_once(lambda _dt: state.update(rss_window_kb=status_kb("VmRSS")), 0)
             # Clock times count from the import of Kivy, so a delay given here
             # could expire at the very first tick, before any layout: poll.

@@ -136,6 +136,9 @@ def _keep_pressed(button: PlainButton, action: Callable[..., None], *args: Any) 
 class FollowupScreen(Page):
     """One question with 3-6 large choices and a skip button; no free text."""
 
+    skip_button: PlainButton
+    choice_buttons: list[PlainButton]
+
     def show(self, size: Size, *, followup: Followup, lang: str,
              on_choice: Callable[[str], None], on_skip: Callable[[], None]) -> None:
         if self._unchanged(size, followup, lang):
