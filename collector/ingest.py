@@ -10,6 +10,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -150,6 +151,7 @@ class IngestService:
         self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage] | None] = queue.Queue(self.QUEUE_SIZE)
         self._connection = 0  # acks are only valid on the connection a message came in on
         self._stopping = False
+        self._last_tick = time.monotonic()
         self._worker = threading.Thread(target=self._work, name=f"ingest-{instance}", daemon=True)
 
     @property
@@ -207,8 +209,19 @@ class IngestService:
 
     # -- the worker thread -------------------------------------------------------------
 
+    def alive(self, within_s: float = 20.0) -> bool:
+        """The worker loop turned recently (it turns at least once a second, even idle)."""
+        return self._worker.is_alive() and time.monotonic() - self._last_tick < within_s
+
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
+        while True:
+            self._last_tick = time.monotonic()
+            try:
+                item = self._queue.get(timeout=1)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
             connection, message = item
             try:
                 if message.topic.endswith("/" + Kind.STATUS.value):

@@ -91,3 +91,24 @@ def test_garbage_on_the_bus_is_recorded_and_the_loop_goes_on(collector_stack, ki
     reasons = [r["reason"] for r in connect(collector_stack.db_path).query("SELECT reason FROM rejected")]
     assert len(reasons) >= 4
     assert any("not JSON" in r for r in reasons) and any("over the" in r for r in reasons)
+
+
+def test_ingest_tells_systemd_it_is_ready_then_pets_the_watchdog(tmp_path, collector_stack, mosquitto):
+    import os
+    import socket
+
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        sock.settimeout(20)
+        env = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ressenti.cli", "collector", "ingest", "--db", str(collector_stack.db_path),
+             "--broker", mosquitto.url], env=env, stderr=subprocess.DEVNULL)
+        try:
+            messages = [sock.recv(256).decode() for _ in range(3)]
+        finally:
+            process.terminate()
+            process.wait(20)
+    assert messages[0] == "READY=1\nSTATUS=subscribed"
+    assert messages[1:] == ["WATCHDOG=1", "WATCHDOG=1"]

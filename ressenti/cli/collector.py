@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 
 import click
 
@@ -61,14 +63,25 @@ def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str,
     logging_setup(verbose)
     from collector.ingest import IngestService
     from ressenti.mqtt import parse_broker_url
-    from ressenti.systemd import sd_notify
+    from ressenti.systemd import sd_notify, watchdog_interval_s
 
     service = IngestService(db_path, parse_broker_url(broker_url), instance=instance, shared=shared,
                             unknown_kiosks=unknown_kiosks)
     service.start()
-    sd_notify("READY=1")
+    # Ready once subscribed; a broker still down at boot must not fail the start
+    # (paho keeps retrying), so after a minute say ready anyway, and why.
+    if service.ready.wait(60):
+        sd_notify("READY=1\nSTATUS=subscribed")
+    else:
+        sd_notify(f"READY=1\nSTATUS=waiting for the broker {broker_url.split('@')[-1]}")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    interval = watchdog_interval_s() or 5.0
     try:
-        wait_for_signal()
+        while not stop.wait(interval):
+            if service.alive():  # a stuck store loop stops the pings, and systemd restarts us
+                sd_notify("WATCHDOG=1")
     finally:
         service.stop()
 
