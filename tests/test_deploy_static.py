@@ -80,11 +80,12 @@ def test_services_are_hardened(path: Path) -> None:
 
 
 def test_watchdog_only_where_the_process_pings_it() -> None:
-    # The kiosk sends WATCHDOG=1 (kiosk/runner.py); ingest and gunicorn only READY=1,
-    # and a WatchdogSec= without pings would kill them every period.
+    # The kiosk (kiosk/runner.py) and ingest (ressenti/cli/collector.py) send
+    # WATCHDOG=1; gunicorn only READY=1, and a WatchdogSec= without pings would
+    # kill it every period.
     assert read_unit(SYSTEMD / "ressenti-kiosk.service")["Service"]["WatchdogSec"] == "30s"
-    for name in ("ressenti-collector-ingest.service", "ressenti-collector-web.service"):
-        assert "WatchdogSec" not in read_unit(SYSTEMD / name)["Service"]
+    assert read_unit(SYSTEMD / "ressenti-collector-ingest.service")["Service"]["WatchdogSec"] == "60s"
+    assert "WatchdogSec" not in read_unit(SYSTEMD / "ressenti-collector-web.service")["Service"]
 
 
 def test_every_timer_has_a_service_and_every_unit_an_install_section() -> None:
