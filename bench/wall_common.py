@@ -105,6 +105,24 @@ def start_stack(directory: Path, *, sites: int, kiosks: int, threads: int = 128)
     return Stack(directory, mosquitto, ingest, web, port, secret)
 
 
+def cpu_seconds(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each group of processes (and their children)."""
+    import psutil
+    out = {}
+    for name, pids in groups.items():
+        total = 0.0
+        for pid in pids:
+            try:
+                process = psutil.Process(pid)
+                for p in [process, *process.children(recursive=True)]:
+                    times = p.cpu_times()
+                    total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        out[name] = total
+    return out
+
+
 def latencies(presses: dict[str, list[float]], seen: dict[str, list[tuple[float, int]]]) -> tuple[list[float], int]:
     """Per press, ms from the press until a display showed its site's total including it.
 
@@ -179,8 +197,9 @@ def _kiosk_worker(numbers: list[int], sites: int, broker_url: str, workdir: str,
     while (command := commands.get()) is not None:
         n, rating = command
         kiosk = kiosks[n][0]
-        presses.append((kiosk.site, time.time()))  # the moment of the press, on this machine's clock
-        kiosk.press(rating, Input.BUTTON)
+        moment = time.time()  # the moment of the press, on this machine's clock
+        event = kiosk.press(rating, Input.BUTTON)
+        presses.append((kiosk.site, moment, kiosk.kiosk_id, event["seq"]))
     results.put(("presses", presses))
     for _, link in kiosks.values():
         link.stop(2)
@@ -210,14 +229,36 @@ class KioskFleet:
         self.workers[n // PER_PROCESS][1].put((n, rating))
 
     def stop(self) -> dict[str, list[float]]:
-        """Stop every kiosk; return each site's press times, in order."""
+        """Stop every kiosk; return each site's press times, in order (and keep each press's
+        (kiosk, seq) -> time in `self.by_seq`, to find it in the collector's database)."""
         for _, commands, _ in self.workers:
             commands.put(None)
         presses: dict[str, list[float]] = {}
+        self.by_seq: dict[tuple[str, int], float] = {}
         for _ in self.workers:
             kind, items = self.results.get(timeout=60)
-            for site, moment in items:
+            for site, moment, kiosk, seq in items:
                 presses.setdefault(site, []).append(moment)
+                self.by_seq[(kiosk, seq)] = moment
         for _, _, process in self.workers:
             process.join(10)
         return {site: sorted(times) for site, times in presses.items()}
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for _, _, process in self.workers if process.pid]
+
+
+def to_ingest_ms(db_path: Path, by_seq: dict[tuple[str, int], float]) -> list[float]:
+    """Per press, ms from the press to the moment ingest received its batch (events.received_at)."""
+    from datetime import datetime
+
+    from collector.db import connect
+    db = connect(db_path)
+    out = []
+    for kiosk, seq, received in db.conn.execute("SELECT kiosk, seq, received_at FROM events"):
+        if (kiosk, seq) in by_seq:
+            moment = datetime.fromisoformat(received.replace("Z", "+00:00")).timestamp()
+            out.append((moment - by_seq[(kiosk, seq)]) * 1000)
+    db.close()
+    return out

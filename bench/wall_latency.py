@@ -29,10 +29,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import table
-from wall_common import KioskFleet, latencies, machine, start_stack, summary
+from wall_common import KioskFleet, cpu_seconds, latencies, machine, start_stack, summary, to_ingest_ms
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def browser_pid() -> int:
+    """The Chromium that Playwright started (a child of this process's Playwright driver)."""
+    import psutil
+    for child in psutil.Process().children(recursive=True):
+        if "chrom" in child.name() and child.parent() and "chrom" not in child.parent().name():
+            return child.pid
+    return 0
 
 
 def main() -> None:
@@ -47,6 +56,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
+    host = machine()  # before this benchmark adds its own load
     work = Path(tempfile.mkdtemp(prefix="ressenti-wall-latency-"))
     stack = start_stack(work, sites=args.sites, kiosks=args.kiosks)
     fleet = None
@@ -62,6 +72,10 @@ def main() -> None:
                 page.evaluate("Element.prototype.animate = function () { return null; }")
             time.sleep(3)  # the kiosks' first heartbeats reach the wall; then it is quiet
 
+            groups = {"web (gunicorn)": [stack.web.pid], "ingest": [stack.ingest.pid],
+                      "mosquitto": [stack.mosquitto.process.pid], "kiosks (4 processes)": fleet.pids,
+                      "chromium": [browser_pid()]}
+            cpu_before = cpu_seconds(groups)
             rng = random.Random(1)
             started = time.monotonic()
             next_at = started
@@ -74,10 +88,12 @@ def main() -> None:
                 fleet.press(rng.randrange(args.kiosks), rng.randint(1, 4))
                 count += 1
             elapsed = time.monotonic() - started
+            cpu_after = cpu_seconds(groups)
             time.sleep(5)  # the last presses travel
             renders = page.evaluate("window.__wallRenders")
             browser.close()
         presses = fleet.stop()
+        ingest_ms = to_ingest_ms(work / "collector.db", fleet.by_seq)
         fleet = None
         seen: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for r in renders:
@@ -87,11 +103,13 @@ def main() -> None:
         # From the moment the web process computed the figures to the page's event handler.
         delivery_ms = [r["received"] - r["computed"] for r in renders if r.get("computed")]
         result = {
-            "date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "kiosks": args.kiosks,
+            "date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": host, "kiosks": args.kiosks,
             "sites": args.sites, "presses": count, "rate_per_s": round(count / elapsed, 1),
             "renders": len(renders), "not_shown": missing,
             "latency_ms": {k: round(v, 1) for k, v in summary(values).items()},
             "render_ms": {k: round(v, 1) for k, v in summary(render_ms).items()},
+            "cpu_share_of_one_core": {k: round((cpu_after[k] - cpu_before[k]) / elapsed, 2) for k in groups},
+            "press_to_ingest_ms": {k: round(v, 1) for k, v in summary(ingest_ms).items()},
             "delivery_ms": {k: round(v, 1) for k, v in summary(delivery_ms).items()},
         }
     finally:

@@ -165,7 +165,7 @@
       const face = card.querySelector(`.face[data-rating="${r}"]`);
       if (!face) continue;
       const icon = face.querySelector("svg");
-      if (!calm) icon.animate([{ transform: "scale(1.35)" }, { transform: "scale(1)" }], { duration: 900, easing: "ease-out" });
+      if (!calm) icon.animate([{ transform: "scale(1.35)" }, { transform: "scale(1)" }], { duration: 900, easing: "steps(4, end)" });
       face.classList.add("pulse");
       clearTimeout(face.pulseTimer);
       face.pulseTimer = setTimeout(() => face.classList.remove("pulse"), 1500);
@@ -237,6 +237,7 @@
     sitesEl.hidden = true;
     empty.hidden = true;
     pager.hidden = true;
+    document.getElementById("updated").textContent = "";
     document.getElementById("invalid").hidden = false;
   }
 
