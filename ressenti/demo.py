@@ -188,6 +188,9 @@ class Demo:
                                    secret_key=secrets.token_hex(32))
         # The demo serves plain http on this machine: a Secure cookie would never come back.
         self.collector.web.app.config["SESSION_COOKIE_SECURE"] = False
+        # The demo runs on 127.0.0.1 for whoever started it: /wall shows every site
+        # without a link or login (production walls need a token, /wall/<token>).
+        self.collector.web.app.config["PUBLIC_WALL"] = True
         self.collector.start()
         load_pinmap()  # fail early on a broken pin map
         for kiosk_id, site_id, scale in placements:

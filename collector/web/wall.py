@@ -46,15 +46,55 @@ def _gone(as_json: bool):  # type: ignore[no-untyped-def]
     return render_template("wall/invalid.html", lang=_lang()), 410, WALL_HEADERS
 
 
-@bp.get("/<token>")
-def page(token: str):  # type: ignore[no-untyped-def]
-    wall = _token(token)
-    if wall is None:
-        return _gone(False)
+def _page():  # type: ignore[no-untyped-def]
     labels = {scale: {r: list(names) for r, names in faces.items()} for scale, faces in FACE_LABELS.items()}
     # Seconds each page of sites stays up when they do not fit on one screen (?rotate=20).
     rotate_s = min(max(request.args.get("rotate", ROTATE_S, type=int), 3), 300)
     return render_template("wall/wall.html", lang=_lang(), labels=labels, rotate_s=rotate_s), 200, WALL_HEADERS
+
+
+@bp.get("/<token>")
+def page(token: str):  # type: ignore[no-untyped-def]
+    return _page() if _token(token) else _gone(False)
+
+
+# `/wall` without a token: the wall of the logged-in user's sites (a manager's
+# own screen), or of every site where PUBLIC_WALL is set (the demo on
+# 127.0.0.1). Anyone else is sent to the login page.
+
+def _own_sites() -> set[str] | None:
+    """The sites of `/wall` for this request; None if it may not see any."""
+    from flask import current_app
+
+    from collector.web.access import current_user
+    from collector.web.scope import visible_sites
+
+    if current_app.config.get("PUBLIC_WALL"):
+        from collector.registry import list_sites
+        return {s.id for s in list_sites(get_db())}
+    user = current_user()
+    return {s.id for s in visible_sites(get_db(), user)} if user else None
+
+
+@bp.get("")
+def own_page():  # type: ignore[no-untyped-def]
+    from flask import redirect, url_for
+    if _own_sites() is None:
+        return redirect(url_for("login.login", next=request.path))
+    return _page()
+
+
+@bp.get("/check")
+def own_check():  # type: ignore[no-untyped-def]
+    return ("", 204, WALL_HEADERS) if _own_sites() is not None else _gone(True)
+
+
+@bp.get("/stream")
+def own_stream():  # type: ignore[no-untyped-def]
+    sites = _own_sites()
+    if sites is None:
+        return _gone(True)
+    return _stream(sites, token_id=None, subject=None)
 
 
 @bp.get("/<token>/check")
@@ -93,21 +133,25 @@ def stream(token: str):  # type: ignore[no-untyped-def]
     wall = _token(token)
     if wall is None:
         return _gone(True)
+    return _stream({s.id for s in live_hub().wall_sites(wall.subject)}, token_id=wall.id, subject=wall.subject)
+
+
+def _stream(site_ids: set[str], *, token_id: int | None, subject: str | None):  # type: ignore[no-untyped-def]
+    """The SSE response: snapshot, then updates; ends when its wall token is revoked."""
     hub = live_hub()
-    site_ids = {s.id for s in hub.wall_sites(wall.subject)}
     db = g.pop("db", None)
     if db is not None:
         db.close()  # a stream lasts hours; it needs no connection of its own (the hub reads for it)
 
     def events() -> Iterator[str]:
-        sub = hub.subscribe(site_ids, token_id=wall.id)  # before the snapshot, so nothing falls between
+        sub = hub.subscribe(site_ids, token_id=token_id)  # before the snapshot, so nothing falls between
         try:
             yield "retry: 5000\n\n"
             yield sse("snapshot", hub.snapshot(sub.sites))
             last_sent = last_snapshot = time.monotonic()
             while not sub.closed.is_set():
                 messages, end = _next_messages(sub.queue)
-                if end == REVOKED or not hub.token_active(wall.id):
+                if end == REVOKED or (token_id is not None and not hub.token_active(token_id)):
                     yield "".join(messages) + sse("revoked", {})
                     return
                 now = time.monotonic()
@@ -117,7 +161,8 @@ def stream(token: str):  # type: ignore[no-untyped-def]
                 if end is None:
                     return  # the hub stopped or cut this display off: it reconnects
                 if now - last_snapshot >= RESNAPSHOT_S:
-                    sub.sites = {s.id for s in hub.wall_sites(wall.subject)}  # an organisation may grow
+                    if subject is not None:  # an organisation may grow
+                        sub.sites = {s.id for s in hub.wall_sites(subject)}
                     yield sse("snapshot", hub.snapshot(sub.sites))
                     last_sent = last_snapshot = now
                 elif now - last_sent >= KEEPALIVE_S:

@@ -1,0 +1,57 @@
+"""`/wall` without a token: a logged-in user's own wall, the demo's public wall, else the login page."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.db import connect
+from collector.registry import add_site
+
+
+@pytest.fixture
+def sites(app):
+    db = connect(app.config["DATABASE"])
+    add_site(db, "mairie", "Mairie")
+    db.close()
+
+
+def test_anonymous_goes_to_login(client, sites):
+    response = client.get("/wall")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/wall/check").status_code == 410
+    assert client.get("/wall/stream").status_code == 410
+
+
+def test_public_wall_in_the_demo(app, client, sites):
+    app.config["PUBLIC_WALL"] = True
+    assert client.get("/wall").status_code == 200
+    assert client.get("/wall/check").status_code == 204
+    response = client.get("/wall/stream", buffered=False)
+    first = b""
+    for chunk in response.response:
+        first += chunk if isinstance(chunk, bytes) else chunk.encode()
+        if b"event: snapshot" in first and b"\n\n" in first.split(b"event: snapshot", 1)[1]:
+            break
+    response.close()
+    assert b'"site":"mairie"' in first
+
+
+def test_logged_in_user_gets_the_wall_of_their_sites(app, client, sites):
+    from web_support import login, quick_user
+
+    db = connect(app.config["DATABASE"])
+    add_site(db, "ccas", "CCAS")
+    quick_user(db, "camille", "manager", scope=("site:mairie",))
+    db.close()
+    login(client, "camille")
+    assert client.get("/wall").status_code == 200
+    assert client.get("/wall/check").status_code == 204
+    response = client.get("/wall/stream", buffered=False)
+    text = b""
+    for chunk in response.response:
+        text += chunk if isinstance(chunk, bytes) else chunk.encode()
+        if b"event: snapshot" in text and b"\n\n" in text.split(b"event: snapshot", 1)[1]:
+            break
+    response.close()
+    assert b'"site":"mairie"' in text
+    assert b'"site":"ccas"' not in text, "a manager's wall shows only their own sites"
