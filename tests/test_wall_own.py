@@ -8,6 +8,18 @@ from collector.db import connect
 from collector.registry import add_site
 
 
+def first_snapshot(client) -> bytes:
+    """Read /wall/stream until its first snapshot event is complete."""
+    response = client.get("/wall/stream", buffered=False)
+    text = b""
+    for chunk in response.response:
+        text += chunk if isinstance(chunk, bytes) else chunk.encode()
+        if b"event: snapshot" in text and b"\n\n" in text.split(b"event: snapshot", 1)[1]:
+            break
+    response.close()
+    return text
+
+
 @pytest.fixture
 def sites(app):
     db = connect(app.config["DATABASE"])
@@ -26,14 +38,7 @@ def test_public_wall_in_the_demo(app, client, sites):
     app.config["PUBLIC_WALL"] = True
     assert client.get("/wall").status_code == 200
     assert client.get("/wall/check").status_code == 204
-    response = client.get("/wall/stream", buffered=False)
-    first = b""
-    for chunk in response.response:
-        first += chunk if isinstance(chunk, bytes) else chunk.encode()
-        if b"event: snapshot" in first and b"\n\n" in first.split(b"event: snapshot", 1)[1]:
-            break
-    response.close()
-    assert b'"site":"mairie"' in first
+    assert b'"site":"mairie"' in first_snapshot(client)
 
 
 def test_logged_in_user_gets_the_wall_of_their_sites(app, client, sites):
@@ -46,12 +51,6 @@ def test_logged_in_user_gets_the_wall_of_their_sites(app, client, sites):
     login(client, "camille")
     assert client.get("/wall").status_code == 200
     assert client.get("/wall/check").status_code == 204
-    response = client.get("/wall/stream", buffered=False)
-    text = b""
-    for chunk in response.response:
-        text += chunk if isinstance(chunk, bytes) else chunk.encode()
-        if b"event: snapshot" in text and b"\n\n" in text.split(b"event: snapshot", 1)[1]:
-            break
-    response.close()
+    text = first_snapshot(client)
     assert b'"site":"mairie"' in text
     assert b'"site":"ccas"' not in text, "a manager's wall shows only their own sites"
