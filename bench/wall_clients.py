@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psutil
 from common import mean, table
-from wall_common import KioskFleet, latencies, machine, start_stack, summary
+from wall_common import KioskFleet, latencies, machine, press_poisson, start_stack, summary
 
 DISPLAY_PROCESSES = 4
 
@@ -147,16 +147,7 @@ def main() -> None:
         time.sleep(10)
         sampler.phase = "under presses"
         rng = random.Random(2)
-        t0 = time.monotonic()
-        next_at, count = t0, 0
-        while next_at - t0 < args.seconds:
-            next_at += rng.expovariate(args.rate)
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            fleet.press(rng.randrange(args.kiosks), rng.randint(1, 4))
-            count += 1
-        elapsed = time.monotonic() - t0
+        count, elapsed = press_poisson(fleet, rate=args.rate, seconds=args.seconds, kiosks=args.kiosks, rng=rng)
         time.sleep(5)
         sampler.phase = "after"
         presses = fleet.stop()

@@ -262,3 +262,17 @@ def to_ingest_ms(db_path: Path, by_seq: dict[tuple[str, int], float]) -> list[fl
             out.append((moment - by_seq[(kiosk, seq)]) * 1000)
     db.close()
     return out
+
+
+def press_poisson(fleet, *, rate: float, seconds: float, kiosks: int, rng) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """Press random kiosks at random (Poisson) moments, `rate` a second for `seconds`; return (presses, elapsed)."""
+    started = time.monotonic()
+    next_at, count = started, 0
+    while next_at - started < seconds:
+        next_at += rng.expovariate(rate)
+        delay = next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        fleet.press(rng.randrange(kiosks), rng.randint(1, 4))
+        count += 1
+    return count, time.monotonic() - started

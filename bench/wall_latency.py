@@ -29,7 +29,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import table
-from wall_common import KioskFleet, cpu_seconds, latencies, machine, start_stack, summary, to_ingest_ms
+from wall_common import (
+    KioskFleet,
+    cpu_seconds,
+    latencies,
+    machine,
+    press_poisson,
+    start_stack,
+    summary,
+    to_ingest_ms,
+)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -77,17 +86,7 @@ def main() -> None:
                       "chromium": [browser_pid()]}
             cpu_before = cpu_seconds(groups)
             rng = random.Random(1)
-            started = time.monotonic()
-            next_at = started
-            count = 0
-            while next_at - started < args.seconds:
-                next_at += rng.expovariate(args.rate)
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                fleet.press(rng.randrange(args.kiosks), rng.randint(1, 4))
-                count += 1
-            elapsed = time.monotonic() - started
+            count, elapsed = press_poisson(fleet, rate=args.rate, seconds=args.seconds, kiosks=args.kiosks, rng=rng)
             cpu_after = cpu_seconds(groups)
             time.sleep(5)  # the last presses travel
             renders = page.evaluate("window.__wallRenders")
