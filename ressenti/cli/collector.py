@@ -321,19 +321,27 @@ def user_list(db_path: str) -> None:
         click.echo(f"{u.login}\t{u.role.value}\t{','.join(u.scope) or '*'}\t{'disabled' if u.disabled else 'active'}")
 
 
+def _existing_user(db_path: str, login: str):  # type: ignore[no-untyped-def]
+    """The database and the user with this login, or a clear error."""
+    from collector.db import connect
+    from collector.users import UserError, find_user
+
+    db = connect(db_path)
+    user = find_user(db, login)
+    if user is None:
+        raise UserError(f"no user {login!r}")
+    return db, user
+
+
 @user_group.command("password")
 @db_option
 @click.argument("login")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def user_password(db_path: str, login: str, password_stdin: bool) -> None:
     """Set a user's password (their open sessions end)."""
-    from collector.db import connect
-    from collector.users import UserError, find_user, set_password
+    from collector.users import set_password
 
-    db = connect(db_path)
-    user = find_user(db, login)
-    if user is None:
-        raise UserError(f"no user {login!r}")
+    db, user = _existing_user(db_path, login)
     set_password(db, user.id, _read_password(password_stdin))
     click.echo(f"password of {login} changed")
 
@@ -344,12 +352,8 @@ def user_password(db_path: str, login: str, password_stdin: bool) -> None:
 @click.option("--enable", is_flag=True, help="Enable the account again instead.")
 def user_disable(db_path: str, login: str, enable: bool) -> None:
     """Disable a user (their sessions end at once), or enable them again."""
-    from collector.db import connect
-    from collector.users import UserError, find_user, set_disabled
+    from collector.users import set_disabled
 
-    db = connect(db_path)
-    user = find_user(db, login)
-    if user is None:
-        raise UserError(f"no user {login!r}")
+    db, user = _existing_user(db_path, login)
     set_disabled(db, user.id, not enable)
     click.echo(f"user {login} {'enabled' if enable else 'disabled'}")
