@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
+from collector.db import write_transaction
 from collector.registry import Site
 from collector.rollups import RollupKey, add_to_rollups
 from ressenti.protocol import Ack, Batch, Event, TimeSource, format_ts, place_in_time
@@ -65,15 +66,8 @@ def store_batch(db: Database, batch: Batch, *, site: Site, received_at: datetime
 
     `channel` replaces the events' own `input` (HTTP sources: web, phone).
     """
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        stored = _store_locked(db, batch, site, received_at, topic, channel)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return stored
+    with write_transaction(db):
+        return _store_locked(db, batch, site, received_at, topic, channel)
 
 
 def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime, topic: str,
@@ -128,14 +122,16 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
         if source is TimeSource.RECEIVED:
             log.warning("event %s of %s: clock %s ts %s implausible; counted at receive time",
                         e.id, batch.kiosk, e.clock.value, format_ts(e.ts))
-        hour = hour_bucket(ts)
+        kiosk_text = e.ts_wire()
+        ts_text = kiosk_text if ts is e.ts else format_ts(ts)
+        hour = ts_text[:13]  # hour_bucket(ts), from the text already made
         event_channel = channel or e.input.value
         in_hours = int(site.is_open(ts))
         flags = json.dumps(list(e.flags)) if e.flags else "[]"
         rows.append((
             e.id, batch.kiosk, batch.epoch, e.seq, site.id, e.question, e.scale, e.rating,
             event_channel, flags, json.dumps(e.followup) if e.followup else None,
-            e.lang, format_ts(ts), source.value, format_ts(e.ts), e.clock.value, e.boot, e.up_ms,
+            e.lang, ts_text, source.value, kiosk_text, e.clock.value, e.boot, e.up_ms,
             received, hour, in_hours,
         ))
         key = (site.id, hour, e.question, event_channel, e.scale, e.rating, in_hours)
