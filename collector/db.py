@@ -7,7 +7,8 @@ says how many have run.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -28,6 +29,29 @@ def connect(path: str | Path) -> Database:
     db = Database(conn)
     migrate(db)
     return db
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """`BEGIN IMMEDIATE` ... `COMMIT`; inside an open transaction, a savepoint.
+
+    The immediate lock makes the check-then-insert of exactly-once safe across
+    processes. Nested, it lets the ingest worker store several messages in one
+    transaction (one fsync) while a message that fails rolls back alone.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _m1_initial(db: Database) -> None:
