@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -12,7 +14,7 @@ from kiosk.clock import ClockState, boot_id, uptime_ms
 from kiosk.filter import PressFilter
 from kiosk.outbox import Outbox, OutboxError
 from ressenti.errors import BadConfig
-from ressenti.protocol import Input, KioskSettings, decode_settings, format_ts, utc_now
+from ressenti.protocol import SCALES, Input, KioskSettings, decode_settings, format_ts, is_slug, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +30,21 @@ class Kiosk:
     """Takes presses from any front-end; knows nothing of GPIO, Kivy or MQTT."""
 
     def __init__(self, kiosk_id: str, site: str, outbox: Outbox, *,
-                 settings: KioskSettings | None = None, clock: ClockState | None = None) -> None:
+                 settings: KioskSettings | None = None, clock: ClockState | None = None,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = utc_now) -> None:
         self.kiosk_id = kiosk_id
         self.site = site
         self.outbox = outbox
         self.clock = clock or ClockState()
         self.boot = boot_id()
+        # Front-ends stamp a press with `monotonic()` when it is made (pressed_at);
+        # tests pass clocks they move by hand.
+        self.monotonic = monotonic
+        self._wall = wall
         self._settings = self._restore_settings(settings or KioskSettings())
-        self.filter = PressFilter(self._settings.response_interval_s, self._settings.burst_per_minute)
+        self.filter = PressFilter(self._settings.response_interval_s, self._settings.burst_per_minute,
+                                  clock=monotonic)
         self._lock = threading.Lock()
         self._on_press: list[Callable[[dict[str, Any]], None]] = []
         self._on_settings: list[Callable[[KioskSettings], None]] = []
@@ -92,22 +101,42 @@ class Kiosk:
                 log.exception("fault callback failed")
 
     def press(self, rating: int, source: Input, *, followup: dict[str, str] | None = None,
-              lang: str = "fr") -> dict[str, Any]:
-        """Record a rating durably; return the event once committed (then show "merci")."""
+              lang: str = "fr", pressed_at: float | None = None, scale: int | None = None,
+              question_id: str | None = None) -> dict[str, Any]:
+        """Record a rating durably; return the event once committed (then show "merci").
+
+        `pressed_at` is `self.monotonic()` when the citizen pressed; the event's
+        time and the filter's flags are taken from it, so a touch rating that
+        waited for its follow-up answer is counted when it was given (issue 4).
+        `scale` and `question_id` are those the citizen was shown; a config
+        pushed in between does not change what they answered (default: the
+        current settings).
+        """
         settings = self._settings
-        if not 1 <= rating <= settings.scale:
-            raise ValueError(f"rating {rating} outside scale {settings.scale}")
+        scale = settings.scale if scale is None else scale
+        question_id = settings.question_id if question_id is None else question_id
+        if scale not in SCALES:
+            raise ValueError(f"scale {scale!r} is not one of {SCALES}")
+        if not is_slug(question_id):
+            raise ValueError(f"question id {question_id!r} is not a slug")
+        if not 1 <= rating <= scale:
+            raise ValueError(f"rating {rating} outside scale {scale}")
         with self._lock:
+            now = self.monotonic()
+            at = now if pressed_at is None else pressed_at
+            if at > now:
+                raise ValueError(f"pressed_at {at} is after now ({now}): not from kiosk.monotonic()")
+            age = timedelta(seconds=now - at)
             fields = {
-                "ts": format_ts(utc_now()),
+                "ts": format_ts(self._wall() - age),
                 "clock": self.clock.current().value,
                 "boot": self.boot,
-                "up_ms": uptime_ms(),
-                "question": settings.question_id,
-                "scale": settings.scale,
+                "up_ms": max(0, uptime_ms() - round(age.total_seconds() * 1000)),
+                "question": question_id,
+                "scale": scale,
                 "rating": rating,
                 "input": Input(source).value,
-                "flags": self.filter.flags_for_press(),
+                "flags": self.filter.flags_for_press(at),
                 "followup": followup,
                 "lang": lang,
             }

@@ -1,4 +1,4 @@
-"""The commit worker of the touch front-end, without Kivy: order, failures, stale questions."""
+"""The commit worker of the touch front-end, without Kivy: order, failures, changed questions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from kiosk.clock import ClockState
 from kiosk.core import Kiosk
 from kiosk.outbox import Outbox, OutboxError
 from kiosk.touch.presser import Outcome, Presser, Result, Tap
-from ressenti.protocol import Clock, Input, KioskSettings
+from ressenti.protocol import Clock, Input, KioskSettings, decode_event, utc_now
 
 
 class UiThread:
@@ -73,12 +73,25 @@ def test_a_failed_commit_is_reported_not_thanked(kiosk, mocker):
     assert result.outcome is Outcome.FAILED and "disk full" in (result.error or "")
 
 
-def test_a_tap_on_an_outdated_question_is_not_recorded(kiosk):
-    """Rating 2 of 5 is not rating 2 of 4: after a config change the citizen is asked again."""
+def test_a_tap_is_recorded_under_the_question_it_was_shown_under(kiosk):
+    """Rating 2 of 5 stays "2 of 5" when a config push made it 4 faces before the commit."""
     ui = UiThread()
     presser = Presser(kiosk, ui.post)
     presser.submit(Tap(2, 5, "overall", "fr"), ui.collect)
     presser.submit(Tap(2, 4, "old-question", "fr"), ui.collect)
+    presser.submit(Tap(5, 4, "overall", "fr"), ui.collect)  # not a face of what was shown
     presser.close()
-    assert [r.outcome for r in ui.results] == [Outcome.STALE, Outcome.STALE]
-    assert kiosk.outbox.state().pending == 0
+    assert [r.outcome for r in ui.results] == [Outcome.SAVED, Outcome.SAVED, Outcome.FAILED]
+    assert [(e["question"], e["scale"], e["rating"]) for e in kiosk.outbox.batch()] == [
+        ("overall", 5, 2), ("old-question", 4, 2)]
+
+
+def test_the_event_is_stamped_at_the_tap(kiosk):
+    ui = UiThread()
+    presser = Presser(kiosk, ui.post)
+    tapped_at = kiosk.monotonic() - 10  # the follow-up took 10 s
+    presser.submit(Tap(1, 4, "overall", "fr", pressed_at=tapped_at), ui.collect)
+    presser.close()
+    (result,) = ui.results
+    moment = decode_event(result.event).ts
+    assert 9.5 < (utc_now() - moment).total_seconds() < 11

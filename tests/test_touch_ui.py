@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from kiosk.core import Kiosk
 from kiosk.outbox import Outbox, OutboxError
 from kiosk.touch import testing, theme
 from ressenti.faces import label
-from ressenti.protocol import Clock, KioskSettings
+from ressenti.protocol import Clock, Input, KioskSettings, format_ts
 
 WHY: dict[str, Any] = {
     "id": "why", "when_rating_at_most": 2, "timeout_s": 3,
@@ -78,12 +79,13 @@ def make_touch(tmp_path, window) -> Iterator[Callable[..., Any]]:
 
     def factory(*, scale: int = 4, followup: dict[str, Any] | None = None,
                 outbox_class: type[Outbox] = Outbox, languages: tuple[str, ...] = ("fr", "en"),
-                size: tuple[int, int] = (800, 480), **options: Any) -> Any:
+                size: tuple[int, int] = (800, 480), clocks: dict[str, Any] | None = None,
+                **options: Any) -> Any:
         window.size = size
         outbox = outbox_class(tmp_path / f"outbox-{len(made)}.db")
         kiosk = Kiosk("borne-1", "mairie", outbox, clock=ClockState(Clock.NTP),
                       settings=KioskSettings(rev=1, scale=scale, followup=followup,
-                                             languages=languages))
+                                             languages=languages), **(clocks or {}))
         timings = {"thanks_s": 0.3, "fault_s": 0.3, "idle_after_s": 600, "gesture_s": 0.3}
         controller = TouchController(kiosk, options=TouchOptions(**{**timings, **options}))
         window.add_widget(controller.root)
@@ -322,6 +324,26 @@ def test_followup_in_english_and_by_key(make_touch):
     assert event["followup"] == {"question": "why", "choice": "other"}
 
 
+def test_followup_answered_10_s_later_is_stamped_at_the_tap(make_touch):
+    """The event's time and flags are the tap's, not the commit's (issue 4)."""
+    mono = [7000.0]
+    start = datetime(2026, 11, 22, 9, 14, 3, 120000, tzinfo=UTC)
+    touch = make_touch(followup={**WHY, "timeout_s": 60}, clocks={
+        "monotonic": lambda: mono[0],
+        "wall": lambda: start + timedelta(seconds=mono[0] - 7000.0)})
+    touch.kiosk.press(4, Input.BUTTON)  # a button press 3 s before the tap
+    mono[0] += 3
+    testing.tap(touch.question.tiles[-1])
+    wait_screen(touch, "followup")
+    mono[0] += 10  # the citizen reads and chooses
+    testing.tap(touch.followup_screen.choice_buttons[0])
+    wait_screen(touch, "thanks")
+    _, event = events(touch)
+    assert event["ts"] == format_ts(start + timedelta(seconds=3))
+    assert event["flags"] == ["rapid_repeat"], "3 s after the button press, not 13 s"
+    assert event["followup"] == {"question": "why", "choice": "wait"}
+
+
 @pytest.mark.parametrize("how", ["skip button", "escape key", "timeout"])
 def test_skipped_followup_still_records_the_rating_once(make_touch, how):
     touch = make_touch(followup=WHY)
@@ -390,6 +412,22 @@ def test_pushed_config_is_applied_live(make_touch, caplog):
     testing.tap(touch.question.tiles[-1])
     wait_screen(touch, "thanks")  # no follow-up: the bad one was dropped
     assert (events(touch)[0]["scale"], events(touch)[0]["rating"]) == (3, 1)
+
+
+def test_config_pushed_during_the_followup_keeps_what_the_citizen_answered(make_touch):
+    """Rating 2 of 4 on "overall" stays so, though 3 faces on "accueil" are shown next."""
+    touch = make_touch(scale=4, followup=WHY)
+    testing.tap(touch.question.tiles[2])  # rating 2 of 4
+    wait_screen(touch, "followup")
+    touch.kiosk.apply_settings(KioskSettings(rev=2, scale=3, question_id="accueil"))
+    testing.pump(frames=2)
+    testing.tap(touch.followup_screen.choice_buttons[0])
+    wait_screen(touch, "thanks")
+    back_to_question(touch)
+    (event,) = events(touch)
+    assert (event["question"], event["scale"], event["rating"]) == ("overall", 4, 2)
+    assert event["followup"] == {"question": "why", "choice": "wait"}
+    assert len(touch.question.tiles) == 3, "the next citizen sees the new question"
 
 
 # -- technician ----------------------------------------------------------------------------

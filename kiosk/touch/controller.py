@@ -203,7 +203,8 @@ class TouchController:
         if self.screen not in (Screen.QUESTION, Screen.IDLE) or self._committing or self._pending:
             return
         self._cancel("idle")
-        tap = Tap(rating, self.settings.scale, self.settings.question_id, self.lang, source)
+        tap = Tap(rating, self.settings.scale, self.settings.question_id, self.lang, source,
+                  pressed_at=self.kiosk.monotonic())
         for tile in getattr(self.question, "tiles", []):
             tile.highlighted = tile.rating == rating
         if self.followup is not None and self.followup.applies_to(rating):
@@ -236,10 +237,8 @@ class TouchController:
         self.last_result = result
         if result.outcome is Outcome.SAVED:
             self.show_thanks(result.tap.lang)  # the event is on disk: now, and only now
-        elif result.outcome is Outcome.FAILED:
-            self.show_fault()
         else:
-            self.show_question()
+            self.show_fault()
 
     def show_thanks(self, lang: str) -> None:
         self._go(Screen.THANKS, lambda: self.thanks.show(self.size, lang=lang))

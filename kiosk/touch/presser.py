@@ -28,13 +28,12 @@ Post = Callable[[Callable[[], None]], None]
 
 class Outcome(StrEnum):
     SAVED = "saved"  # committed: say thank you
-    STALE = "stale"  # the settings changed under the citizen's finger: ask again
     FAILED = "failed"  # not committed (disk full, I/O error): say so, never "merci"
 
 
 @dataclass(frozen=True)
 class Tap:
-    """A rating as the citizen gave it, with the question they were shown."""
+    """A rating as the citizen gave it, with the question they were shown and when."""
 
     rating: int
     scale: int
@@ -42,6 +41,7 @@ class Tap:
     lang: str
     source: Input = Input.TOUCH
     followup: dict[str, str] | None = None
+    pressed_at: float | None = None  # Kiosk.monotonic() at the tap; None: at the commit
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,13 @@ class Presser:
         self._pool.submit(work).add_done_callback(call_done)
 
     def _commit(self, tap: Tap) -> Result:
-        settings = self.kiosk.settings
-        if (settings.scale, settings.question_id) != (tap.scale, tap.question_id):
-            # A pushed config changed the question or the number of faces after
-            # the citizen tapped: rating 2 of 5 is not rating 2 of 3. Ask again.
-            log.warning("tap on %s (%d faces) dropped: the settings now ask %s (%d faces)",
-                        tap.question_id, tap.scale, settings.question_id, settings.scale)
-            return Result(tap, Outcome.STALE)
+        # Recorded under the question and scale the citizen was shown, at the
+        # moment of the tap, even if a pushed config changed them since:
+        # "2 of 5" stays "2 of 5" (issue 4).
         try:
-            event = self.kiosk.press(tap.rating, tap.source, followup=tap.followup, lang=tap.lang)
+            event = self.kiosk.press(tap.rating, tap.source, followup=tap.followup, lang=tap.lang,
+                                     pressed_at=tap.pressed_at, scale=tap.scale,
+                                     question_id=tap.question_id)
         except OutboxError as exc:
             log.error("press not recorded: %s", exc)
             return Result(tap, Outcome.FAILED, error=str(exc))
