@@ -17,6 +17,9 @@ from sqlite_utils import Database
 
 from ressenti.errors import BadConfig, RessentiError
 from ressenti.protocol import (
+    FOLLOWUP_LABEL_CHARS,
+    FOLLOWUP_MAX_CHOICES,
+    FOLLOWUP_MIN_CHOICES,
     Kind,
     KioskSettings,
     decode_settings,
@@ -30,9 +33,6 @@ from ressenti.protocol import (
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 5.0
-# What the touch kiosks accept (kiosk/touch/followup.py, docs/touch.md).
-FOLLOWUP_CHOICES = (3, 6)
-FOLLOWUP_LABEL_CHARS = 40
 # A starting point for the follow-up form: the reasons French services hear most.
 DEFAULT_FOLLOWUP: dict[str, Any] = {
     "id": "why", "when_rating_at_most": 2, "timeout_s": 15,
@@ -52,13 +52,13 @@ class PushError(RessentiError, RuntimeError):
 
 def build_followup(*, question_fr: str, question_en: str, when_rating_at_most: int, scale: int,
                    choices: list[tuple[str, str, str]], timeout_s: float = 15) -> dict[str, Any]:
-    """A follow-up object in the touch kiosks' format, checked the way they check it."""
+    """A follow-up object in the touch kiosks' format (ressenti.protocol.parse_followup), from the form."""
     if not question_fr.strip():
         raise BadConfig("the follow-up question needs a French text")
     if not 1 <= when_rating_at_most < scale:
         raise BadConfig(f"ask the follow-up for ratings 1 to {scale - 1} at most")
-    if not FOLLOWUP_CHOICES[0] <= len(choices) <= FOLLOWUP_CHOICES[1]:
-        raise BadConfig(f"a follow-up has {FOLLOWUP_CHOICES[0]} to {FOLLOWUP_CHOICES[1]} choices")
+    if not FOLLOWUP_MIN_CHOICES <= len(choices) <= FOLLOWUP_MAX_CHOICES:
+        raise BadConfig(f"a follow-up has {FOLLOWUP_MIN_CHOICES} to {FOLLOWUP_MAX_CHOICES} choices")
     if not 3 <= timeout_s <= 120:
         raise BadConfig("the follow-up timeout is 3 to 120 seconds")
     out = []
@@ -99,11 +99,13 @@ def next_rev(db: Database, kiosk: str) -> int:
 def push_settings(db: Database, client: mqtt.Client | None, kiosks: list[tuple[str, str]],
                   settings: KioskSettings, pushed_by: str) -> dict[str, int]:
     """Publish `settings` retained (QoS 1) to each (kiosk, site) with its next rev; return the revs."""
+    # The kiosks' own validation (follow-up included), before anything leaves:
+    # a config they would refuse is never pushed.
+    decode_settings(settings.to_wire())
     if client is None:
         raise PushError("this web process has no broker (set RESSENTI_BROKER_URL): nothing was pushed")
     if not client.is_connected():
         raise PushError("the broker is not reachable right now: nothing was pushed; try again")
-    decode_settings(settings.to_wire())  # the kiosks' own validation, before anything leaves
     revs = {}
     for kiosk, site in kiosks:
         rev = next_rev(db, kiosk)

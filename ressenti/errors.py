@@ -32,3 +32,7 @@ class BadAck(ContractError):
 
 class BadConfig(RessentiError, ValueError):
     """A configuration file or a pushed config message is invalid; the message says what to fix."""
+
+
+class BadFollowup(BadConfig):
+    """The follow-up question of a config is not usable; the message says what to fix."""

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadTopic
+from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadFollowup, BadTopic
 
 VERSION = 1
 ROOT = f"ressenti/v{VERSION}"
@@ -413,6 +413,111 @@ def encode_status(**fields: Any) -> bytes:
 OFFLINE_STATUS = encode_status(state="offline")
 
 
+# -- follow-up question (in the config) -------------------------------------
+#
+# The optional question asked after a low rating on a touch kiosk; its answer
+# rides on the rating's own event (`followup`, above). The format is documented
+# in docs/touch.md; the collector checks it before a push, the kiosk on receipt.
+
+FOLLOWUP_MIN_CHOICES, FOLLOWUP_MAX_CHOICES = 3, 6
+FOLLOWUP_LABEL_CHARS = 40  # longer labels do not fit a 15 mm-high button at a readable size
+FOLLOWUP_TIMEOUT_S = 15.0
+_FOLLOWUP_KEYS = {"id", "when_rating_at_most", "question", "choices", "timeout_s"}
+_CHOICE_KEYS = {"id", "fr", "en"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    labels: dict[str, str]
+
+    def label(self, lang: str) -> str:
+        return self.labels.get(lang) or self.labels["fr"]
+
+
+@dataclass(frozen=True)
+class Followup:
+    id: str
+    when_rating_at_most: int
+    question: dict[str, str]
+    choices: tuple[Choice, ...]
+    timeout_s: float = FOLLOWUP_TIMEOUT_S
+
+    def applies_to(self, rating: int) -> bool:
+        return rating <= self.when_rating_at_most
+
+    def question_text(self, lang: str) -> str:
+        return self.question.get(lang) or self.question["fr"]
+
+    def answer(self, choice_id: str) -> dict[str, str]:
+        """The event's `followup` field for a chosen answer."""
+        if choice_id not in {c.id for c in self.choices}:
+            raise ValueError(f"{choice_id!r} is not a choice of follow-up {self.id!r}")
+        return {"question": self.id, "choice": choice_id}
+
+
+def _texts(value: object, where: str) -> dict[str, str]:
+    if not (isinstance(value, dict) and value and all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items())):
+        raise BadFollowup(f"{where} must map language codes to non-empty text, "
+                          "e.g. {\"fr\": \"...\", \"en\": \"...\"}")
+    if "fr" not in value:
+        raise BadFollowup(f"{where} needs a French text (\"fr\"): French is shown first")
+    return dict(value)
+
+
+def _choice(raw: object, index: int) -> Choice:
+    where = f"followup choices[{index}]"
+    if not isinstance(raw, dict):
+        raise BadFollowup(f"{where} must be an object like "
+                          "{\"id\": \"wait\", \"fr\": \"Temps d'attente\"}")
+    unknown = set(raw) - _CHOICE_KEYS
+    if unknown:
+        raise BadFollowup(f"{where} has unknown keys {sorted(unknown)}; "
+                          f"allowed: {sorted(_CHOICE_KEYS)}")
+    if not is_slug(raw.get("id")):
+        raise BadFollowup(f"{where} id {raw.get('id')!r} must be a slug [a-z0-9][a-z0-9-]{{0,62}}")
+    labels = _texts({k: v for k, v in raw.items() if k != "id"}, where)
+    for lang, label in labels.items():
+        if len(label) > FOLLOWUP_LABEL_CHARS:
+            raise BadFollowup(f"{where} {lang} label is {len(label)} characters; "
+                              f"keep it to {FOLLOWUP_LABEL_CHARS} so it fits the button")
+    return Choice(raw["id"], labels)
+
+
+def parse_followup(raw: object, scale: int) -> Followup | None:
+    """Validate a follow-up object (None means no follow-up); raise BadFollowup."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise BadFollowup("followup must be an object or null")
+    unknown = set(raw) - _FOLLOWUP_KEYS
+    if unknown:
+        raise BadFollowup(f"followup has unknown keys {sorted(unknown)}; "
+                          f"allowed: {sorted(_FOLLOWUP_KEYS)}")
+    if not is_slug(raw.get("id")):
+        raise BadFollowup(f"followup id {raw.get('id')!r} must be a slug [a-z0-9][a-z0-9-]{{0,62}}")
+    limit = raw.get("when_rating_at_most")
+    if not (_is_int(limit) and 1 <= limit < scale):
+        raise BadFollowup(f"followup when_rating_at_most {limit!r} must be an integer from 1 "
+                          f"to {scale - 1} (the scale has {scale} faces)")
+    choices_raw = raw.get("choices")
+    if not (isinstance(choices_raw, list)
+            and FOLLOWUP_MIN_CHOICES <= len(choices_raw) <= FOLLOWUP_MAX_CHOICES):
+        raise BadFollowup(f"followup choices must be a list of {FOLLOWUP_MIN_CHOICES} to "
+                          f"{FOLLOWUP_MAX_CHOICES} choices")
+    choices = tuple(_choice(c, i) for i, c in enumerate(choices_raw))
+    ids = [c.id for c in choices]
+    if len(set(ids)) != len(ids):
+        raise BadFollowup(f"followup choice ids {ids} must be unique")
+    timeout = raw.get("timeout_s", FOLLOWUP_TIMEOUT_S)
+    number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+    if not (number and 3 <= timeout <= 120):
+        raise BadFollowup(f"followup timeout_s {timeout!r} must be 3 to 120 seconds")
+    return Followup(raw["id"], limit, _texts(raw.get("question"), "followup question"),
+                    choices, float(timeout))
+
+
 # -- config (collector -> kiosk) --------------------------------------------
 
 
@@ -475,8 +580,10 @@ def decode_settings(body: object) -> KioskSettings:
     )):
         raise BadConfig("config languages must be a non-empty list of language codes")
     followup = body.get("followup")
-    if followup is not None and not isinstance(followup, dict):
-        raise BadConfig("config followup must be an object or null")
+    try:
+        parse_followup(followup, scale)
+    except BadFollowup as exc:
+        raise BadFollowup(f"config {exc}") from None
     return KioskSettings(
         rev=rev, scale=scale, question_id=question_id, question=dict(question),
         followup=followup, response_interval_s=float(interval), burst_per_minute=burst,

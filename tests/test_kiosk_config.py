@@ -82,6 +82,8 @@ BAD = [
      "[settings]: unknown key 'scales' (did you mean 'scale'?)"),
     (lambda t: t + "[settings]\nresponse_interval_s = -1\n",
      "[settings]: config response_interval_s -1 must be 0..3600 seconds"),
+    (lambda t: t + '[settings.followup]\nid = "why"\nwhen_rating_at_most = 2\ntimout_s = 10\n',
+     "[settings]: config followup has unknown keys ['timout_s']"),
     (lambda t: t.replace("[broker]", "broker = 3\n[broker]"),
      "not valid TOML"),
     (lambda t: 'kiosk = "a"\nsite = "b"\nbroker = "mqtt://x"\n',

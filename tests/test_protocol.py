@@ -19,12 +19,21 @@ from ressenti.protocol import (
     decode_settings,
     encode_ack,
     encode_batch,
+    encode_settings,
+    parse_followup,
     parse_topic,
     place_in_time,
     topic,
 )
 
 BOOT = "5f1c0a2e-0000-4000-8000-000000000001"
+WHY = {
+    "id": "why", "when_rating_at_most": 2, "timeout_s": 15,
+    "question": {"fr": "Qu'est-ce qui n'a pas été ?", "en": "What went wrong?"},
+    "choices": [{"id": "wait", "fr": "Temps d'attente", "en": "Waiting time"},
+                {"id": "unclear", "fr": "Information peu claire"},
+                {"id": "other", "fr": "Autre", "en": "Other"}],
+}
 
 
 def event(n: int = 1, **changes) -> dict:
@@ -153,10 +162,27 @@ def test_bad_acks(payload):
     ({"rev": -1}, "rev"), ({"scale": 6}, "scale"), ({"response_interval_s": "4"}, "response_interval_s"),
     ({"languages": []}, "languages"), ({"question": "hello"}, "question"), ({"v": 2}, "v"),
     ({"question_id": "Q 1"}, "question_id"),
+    # The follow-up is part of the config: what a touch kiosk would refuse, the contract refuses.
+    ({"followup": "why"}, "config followup must be an object or null"),
+    ({"followup": {**WHY, "timout_s": 10}}, r"config followup has unknown keys \['timout_s'\]"),
+    ({"followup": {**WHY, "id": "Why?"}}, "config followup id 'Why\\?' must be a slug"),
+    ({"scale": 3, "followup": {**WHY, "when_rating_at_most": 3}}, "from 1 to 2"),
+    ({"followup": {**WHY, "choices": WHY["choices"][:2]}}, "3 to 6 choices"),
+    ({"followup": {**WHY, "question": {"en": "Why?"}}}, "needs a French text"),
+    ({"followup": {**WHY, "timeout_s": 600}}, "3 to 120 seconds"),
 ])
 def test_bad_settings(body, message):
     with pytest.raises(BadConfig, match=message):
         decode_settings(body)
+
+
+@pytest.mark.parametrize("followup", [None, WHY, {**WHY, "timeout_s": 3, "when_rating_at_most": 1}])
+def test_good_followups_pass_and_round_trip(followup):
+    settings = decode_settings({"rev": 2, "scale": 4, "followup": followup})
+    assert settings.followup == followup
+    assert decode_settings(json.loads(encode_settings(settings))) == settings
+    parsed = parse_followup(settings.followup, settings.scale)
+    assert (parsed.id if parsed else None) == (followup["id"] if followup else None)
 
 
 def test_settings_defaults():

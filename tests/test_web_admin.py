@@ -8,9 +8,12 @@ import re
 import pytest
 from web_support import PASSWORD, login, post_form, quick_user
 
+from collector.config_push import push_settings
 from collector.db import connect
 from collector.registry import get_site, list_kiosks
 from collector.users import find_user
+from ressenti.errors import BadFollowup
+from ressenti.protocol import KioskSettings
 
 
 @pytest.fixture
@@ -85,6 +88,31 @@ def test_config_push_without_a_broker_says_so(admin, app):
     pushed = post_form(admin, "/admin/config?site=mairie", "/admin/config", {
         "site": "mairie", "target": "site", "scale": "4", "question_fr": "Alors ?", "response_interval_s": "4"})
     assert "nothing was pushed" in flashes(admin.get(pushed.headers["Location"]))
+
+
+
+def test_a_followup_the_kiosks_would_refuse_is_not_pushed(admin, mocker):
+    """The collector checks the follow-up as the kiosks do (ressenti.protocol.parse_followup)."""
+    bad = {"id": "why", "when_rating_at_most": 2, "question": {"fr": "Pourquoi ?"},
+           "choices": [{"id": "wait", "fr": "Attente"}, {"id": "other", "fr": "Autre"}]}
+    mocker.patch("collector.web.admin_config.build_followup", return_value=bad)
+    post_form(admin, "/admin/sites", "/admin/sites", {"id": "mairie", "name": "Mairie"})
+    post_form(admin, "/admin/kiosks", "/admin/kiosks", {"id": "borne-1", "site": "mairie"})
+    pushed = post_form(admin, "/admin/config?site=mairie", "/admin/config", {
+        **FOLLOWUP, "site": "mairie", "target": "site", "scale": "4", "question_fr": "Alors ?",
+        "response_interval_s": "4"})
+    message = flashes(admin.get(pushed.headers["Location"]))
+    assert "Question complémentaire refusée, rien n'a été envoyé" in message
+    assert "followup choices must be a list of 3 to 6 choices" in message
+
+
+def test_push_settings_refuses_a_bad_followup_before_the_broker(mocker):
+    client = mocker.Mock()
+    client.is_connected.return_value = True
+    settings = KioskSettings(scale=3, followup={"id": "why", "when_rating_at_most": 3})
+    with pytest.raises(BadFollowup, match="when_rating_at_most 3 must be an integer from 1 to 2"):
+        push_settings(connect(":memory:"), client, [("borne-1", "mairie")], settings, "alice")
+    client.publish.assert_not_called()
 
 
 FOLLOWUP = {"followup_enabled": "1", "followup_fr": "Qu'est-ce qui n'a pas été ?", "followup_en": "What went wrong?",

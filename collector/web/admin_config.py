@@ -14,12 +14,12 @@ from collector.web import get_db, live_hub
 from collector.web.access import current_user, require_role
 from collector.web.fleet_page import fleet_rows
 from collector.web.i18n import t
-from ressenti.errors import BadConfig
-from ressenti.protocol import KioskSettings
+from ressenti.errors import BadConfig, BadFollowup
+from ressenti.protocol import FOLLOWUP_MAX_CHOICES, KioskSettings
 
 bp = Blueprint("admin_config", __name__, url_prefix="/admin/config")
 bp.before_request(require_role(Role.ADMIN))
-MAX_CHOICES = 6
+MAX_CHOICES = FOLLOWUP_MAX_CHOICES
 
 
 def _kiosks_of(db: Any, site_id: str) -> list[str]:
@@ -86,6 +86,10 @@ def push():  # type: ignore[no-untyped-def]
         user = current_user()
         revs = push_settings(db, live_hub().client, [(k, site.id) for k in kiosks], settings,
                              user.login if user else "?")
+    except BadFollowup as exc:
+        flash(t("Question complémentaire refusée, rien n'a été envoyé : ",
+                "Follow-up question refused, nothing was pushed: ") + str(exc), "error")
+        return redirect(url_for(".config", site=site.id))
     except (BadConfig, PushError) as exc:
         flash(str(exc), "error")
         return redirect(url_for(".config", site=site.id))
