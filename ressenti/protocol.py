@@ -498,7 +498,7 @@ def parse_followup(raw: object, scale: int) -> Followup | None:
     if not is_slug(raw.get("id")):
         raise BadFollowup(f"followup id {raw.get('id')!r} must be a slug [a-z0-9][a-z0-9-]{{0,62}}")
     limit = raw.get("when_rating_at_most")
-    if not (_is_int(limit) and 1 <= limit < scale):
+    if not (isinstance(limit, int) and not isinstance(limit, bool) and 1 <= limit < scale):
         raise BadFollowup(f"followup when_rating_at_most {limit!r} must be an integer from 1 "
                           f"to {scale - 1} (the scale has {scale} faces)")
     choices_raw = raw.get("choices")
