@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.touch.options import Fullscreen, TouchOptions
 from ressenti.errors import BadConfig
 from ressenti.mqtt import BrokerAddress, parse_broker_url, read_secret
 from ressenti.protocol import Clock, KioskSettings, decode_settings, is_slug
@@ -32,7 +33,12 @@ BROKER_EXAMPLES = {
 }
 SETTINGS_KEYS = ("v", "rev", "scale", "question_id", "question", "followup", "response_interval_s",
                  "burst_per_minute", "languages", "quiet_hours")
-TABLES = ("broker", "settings")
+TOUCH_EXAMPLES = {
+    "pin_file": '"/etc/ressenti/touch-pin"', "sound": "false", "fullscreen": '"auto"',
+    "idle_after_s": "60", "thanks_s": "3",
+}
+TOUCH_RANGES = (("idle_after_s", 10, 3600), ("thanks_s", 1, 30))
+TABLES = ("broker", "settings", "touch")
 
 _KIND_NAMES = {str: "a string in quotes", int: "a whole number", bool: "true or false",
                list: "a list", dict: "a table"}
@@ -50,6 +56,7 @@ class KioskConfig:
     data_dir: Path
     frontends: tuple[str, ...] = ("buttons",)
     settings: KioskSettings = field(default_factory=KioskSettings)
+    touch: TouchOptions = field(default_factory=TouchOptions)
     clock: Clock | None = None  # None: read the system's sync state
     heartbeat_s: float = 60.0
     ack_timeout_s: float = 10.0
@@ -130,6 +137,28 @@ def _parse_settings(table: dict[str, Any], where: str) -> KioskSettings:
         raise BadConfig(f"{where}: {exc}") from None
 
 
+def _parse_touch(table: dict[str, Any], where: str) -> TouchOptions:
+    _check_known(table, list(TOUCH_EXAMPLES), where)
+    pin_file = Path(_get(table, "pin_file", str, where, str(TouchOptions.pin_file), TOUCH_EXAMPLES))
+    if not pin_file.is_absolute():
+        raise BadConfig(f"{where}: pin_file = {str(pin_file)!r} must be an absolute path "
+                        f"(e.g. pin_file = {TOUCH_EXAMPLES['pin_file']})")
+    fullscreen = table.get("fullscreen", "auto")
+    if fullscreen != "auto" and not isinstance(fullscreen, bool):
+        raise BadConfig(f"{where}: fullscreen = {fullscreen!r} must be \"auto\" (full screen on "
+                        "a console, a window under a desktop), true or false")
+    numbers = {key: _get(table, key, (int, float), where, float(TOUCH_EXAMPLES[key]),
+                         TOUCH_EXAMPLES) for key, _, _ in TOUCH_RANGES}
+    for key, low, high in TOUCH_RANGES:
+        if not low <= numbers[key] <= high:
+            raise BadConfig(f"{where}: {key} = {numbers[key]!r} must be between {low} and {high} "
+                            f"seconds (e.g. {key} = {TOUCH_EXAMPLES[key]})")
+    return TouchOptions(
+        pin_file=pin_file, sound=_get(table, "sound", bool, where, False, TOUCH_EXAMPLES),
+        fullscreen=Fullscreen(str(fullscreen).lower()),
+        idle_after_s=float(numbers["idle_after_s"]), thanks_s=float(numbers["thanks_s"]))
+
+
 def parse_config(data: dict[str, Any], where: str = "kiosk config") -> KioskConfig:
     _check_known(data, [*EXAMPLES, *TABLES], where)
     kiosk = _get(data, "kiosk", str, where)
@@ -161,6 +190,7 @@ def parse_config(data: dict[str, Any], where: str = "kiosk config") -> KioskConf
     return KioskConfig(
         kiosk=kiosk, site=site, broker=broker, data_dir=data_dir, frontends=frontends,
         settings=_parse_settings(_get(data, "settings", dict, where, {}), f"{where} [settings]"),
+        touch=_parse_touch(_get(data, "touch", dict, where, {}), f"{where} [touch]"),
         clock=None if clock_name == "auto" else Clock(clock_name),
         heartbeat_s=float(numbers["heartbeat_s"]), ack_timeout_s=float(numbers["ack_timeout_s"]),
         max_events=numbers["max_events"], max_age_days=float(numbers["max_age_days"]),

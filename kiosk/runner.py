@@ -59,7 +59,8 @@ class KioskProcess:
             # Kivy must own the main thread, so supervision moves to a thread;
             # Kivy is imported only here, when the touch front-end is used.
             from kiosk.touch.run import run_touch
-            run_touch(self.kiosk, self.link, stop=stop, background=lambda: self._supervise(stop))
+            run_touch(self.kiosk, self.link, stop=stop, background=lambda: self._supervise(stop),
+                      options=self.config.touch)
         else:
             self._supervise(stop)
         sd_notify("STOPPING=1")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kiosk.config import load_config
@@ -27,6 +29,18 @@ def test_good_file_and_the_shipped_example_load(tmp_path):
         "mairie-accueil-1", "mairie", 1883, 60.0)
     example = load_config("deploy/examples/kiosk.toml")
     assert example.kiosk == "mairie-accueil-1"
+
+
+def test_touch_table(tmp_path):
+    default = load_config(write(tmp_path, GOOD)).touch
+    assert (default.pin_file, default.sound, default.fullscreen, default.idle_after_s,
+            default.thanks_s) == (Path("/etc/ressenti/touch-pin"), False, "auto", 60.0, 3.0)
+    touch = load_config(write(tmp_path, GOOD + '[touch]\npin_file = "/srv/pin"\nsound = true\n'
+                              "fullscreen = false\nidle_after_s = 90\nthanks_s = 2.5\n")).touch
+    assert (touch.pin_file, touch.sound, touch.fullscreen_flag, touch.idle_after_s,
+            touch.thanks_s) == (Path("/srv/pin"), True, False, 90.0, 2.5)
+    assert touch.tech_pin is None, "the PIN itself is read when the touch screen starts"
+    assert load_config(write(tmp_path, GOOD + "[touch]\nfullscreen = true\n")).touch.fullscreen_flag
 
 
 def test_tls_and_password_files(tmp_path):
@@ -84,6 +98,23 @@ BAD = [
      "[settings]: config response_interval_s -1 must be 0..3600 seconds"),
     (lambda t: t + '[settings.followup]\nid = "why"\nwhen_rating_at_most = 2\ntimout_s = 10\n',
      "[settings]: config followup has unknown keys ['timout_s']"),
+    (lambda t: t + "[touch]\nthanks = 3\n",
+     "[touch]: unknown key 'thanks' (did you mean 'thanks_s'?)"),
+    (lambda t: t + '[touch]\nfullscreen = "yes"\n',
+     "[touch]: fullscreen = 'yes' must be \"auto\" (full screen on a console, a window under a "
+     "desktop), true or false"),
+    (lambda t: t + "[touch]\nthanks_s = 0\n",
+     "[touch]: thanks_s = 0 must be between 1 and 30 seconds (e.g. thanks_s = 3)"),
+    (lambda t: t + '[touch]\nidle_after_s = "60"\n',
+     "[touch]: idle_after_s = '60' must be a number (e.g. idle_after_s = 60)"),
+    (lambda t: t + "[touch]\nidle_after_s = 5\n",
+     "[touch]: idle_after_s = 5 must be between 10 and 3600 seconds"),
+    (lambda t: t + '[touch]\npin_file = "touch-pin"\n',
+     "[touch]: pin_file = 'touch-pin' must be an absolute path (e.g. pin_file = \"/etc/ressenti/touch-pin\")"),
+    (lambda t: t + "[touch]\nsound = 1\n",
+     "[touch]: sound = 1 must be true or false (e.g. sound = false)"),
+    (lambda t: t.replace("[broker]", "touch = true\n[broker]"),
+     "touch = True must be a table"),
     (lambda t: t.replace("[broker]", "broker = 3\n[broker]"),
      "not valid TOML"),
     (lambda t: 'kiosk = "a"\nsite = "b"\nbroker = "mqtt://x"\n',

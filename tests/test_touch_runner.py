@@ -15,12 +15,12 @@ from kiosk.touch import testing
 ROOT = Path(__file__).parent.parent
 
 
-def write_config(tmp_path: Path, frontends: str, broker_url: str) -> Path:
+def write_config(tmp_path: Path, frontends: str, broker_url: str, extra: str = "") -> Path:
     config = tmp_path / "kiosk.toml"
     config.write_text(
         f'kiosk = "borne-tactile-1"\nsite = "mairie"\ndata_dir = "{tmp_path / "data"}"\n'
         f"frontends = {frontends}\nclock = \"ntp\"\nmock_pins = true\n"
-        f'[broker]\nurl = "{broker_url}"\n')
+        f'[broker]\nurl = "{broker_url}"\n{extra}')
     return config
 
 
@@ -43,8 +43,11 @@ def test_buttons_only_kiosk_never_imports_kivy(tmp_path):
 def test_touch_kiosk_runs_and_stops_on_sigterm(tmp_path, mosquitto, wait):
     if not os.environ.get("DISPLAY"):
         pytest.fail("no DISPLAY: run the touch tests under Xvfb, as ./dev test does")
-    config = write_config(tmp_path, '["touch"]', mosquitto.url)
-    environment = {**os.environ, **testing.TEST_ENVIRONMENT, "RESSENTI_TOUCH_PIN": "97531"}
+    (tmp_path / "touch-pin").write_text("97531\n")
+    config = write_config(tmp_path, '["touch"]', mosquitto.url,
+                          f'[touch]\npin_file = "{tmp_path / "touch-pin"}"\nthanks_s = 2\n')
+    environment = {**os.environ, **testing.TEST_ENVIRONMENT}
+    environment.pop("RESSENTI_TOUCH_PIN", None)  # the PIN comes from the [touch] table's file
     log = tmp_path / "kiosk.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -64,3 +67,4 @@ def test_touch_kiosk_runs_and_stops_on_sigterm(tmp_path, mosquitto, wait):
     assert process.returncode == 0, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
     assert "touch screen ready: 800x480, 4 faces, languages fr,en" in text
+    assert "technician screen off" not in text and "RESSENTI_TOUCH_PIN" not in text

@@ -86,7 +86,8 @@ def make_touch(tmp_path, window) -> Iterator[Callable[..., Any]]:
         kiosk = Kiosk("borne-1", "mairie", outbox, clock=ClockState(Clock.NTP),
                       settings=KioskSettings(rev=1, scale=scale, followup=followup,
                                              languages=languages), **(clocks or {}))
-        timings = {"thanks_s": 0.3, "fault_s": 0.3, "idle_after_s": 600, "gesture_s": 0.3}
+        timings = {"thanks_s": 0.3, "fault_s": 0.3, "idle_after_s": 600, "gesture_s": 0.3,
+                   "tech_pin": "2580"}
         controller = TouchController(kiosk, options=TouchOptions(**{**timings, **options}))
         window.add_widget(controller.root)
         controller.history = []  # every screen shown, in order (wait_screen consumes it)
@@ -479,3 +480,12 @@ def test_pin_keyboard_and_lockout(make_touch):
     assert touch.screen == "question" and touch.pin_gate.locked
     hold_corner(touch)
     assert touch.screen == "question", "locked for a while after three wrong codes"
+
+
+def test_without_a_pin_the_technician_screen_stays_off(make_touch):
+    """No readable PIN file (kiosk/touch/options.py): citizens rate, the corner opens nothing."""
+    touch = make_touch(tech_pin=None)
+    hold_corner(touch)
+    assert touch.screen == "question"
+    testing.tap(touch.question.tiles[0])
+    wait_screen(touch, "thanks")

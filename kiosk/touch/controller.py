@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kiosk.core import Kiosk
 from kiosk.touch import theme
 from kiosk.touch.followup import Followup, followup_or_none
+from kiosk.touch.options import TouchOptions
 from kiosk.touch.presser import Outcome, Presser, Result, Tap
 from kiosk.touch.screens import (
     FaultScreen,
@@ -32,8 +33,8 @@ from kiosk.touch.screens import (
     ThanksScreen,
 )
 from kiosk.touch.sound import ConfirmSound
-from kiosk.touch.tech import DEFAULT_PIN, CornerGesture, PinGate, status_rows
 from kiosk.touch.tech import ROWS as TECH_ROWS
+from kiosk.touch.tech import CornerGesture, PinGate, status_rows
 from kiosk.touch.texts import localized, text, usable_languages
 from ressenti.protocol import Input, KioskSettings
 
@@ -55,19 +56,6 @@ class Screen(StrEnum):
     IDLE = "idle"
     PIN = "pin"
     TECH = "tech"
-
-
-@dataclass(frozen=True)
-class TouchOptions:
-    """Timings and switches of the touch front-end (docs/touch.md)."""
-
-    tech_pin: str = DEFAULT_PIN
-    thanks_s: float = 3.0
-    fault_s: float = 6.0
-    idle_after_s: float = 60.0
-    gesture_s: float = 3.0
-    tech_timeout_s: float = 60.0
-    sound: bool = False
 
 
 def post_to_ui(work: Callable[[], None]) -> None:
@@ -96,7 +84,8 @@ class TouchController:
         self.options = options or TouchOptions()
         self.post = post
         self.presser = Presser(kiosk, post)
-        self.pin_gate = PinGate(self.options.tech_pin)
+        # No PIN (no readable PIN file): the technician screen stays off (kiosk/touch/options.py).
+        self.pin_gate = PinGate(self.options.tech_pin) if self.options.tech_pin else None
         self.sound = ConfirmSound() if self.options.sound else None
         self.settings = kiosk.settings
         self.followup: Followup | None = followup_or_none(self.settings.followup,
@@ -307,7 +296,7 @@ class TouchController:
     def open_pin(self) -> None:
         if self.screen not in (Screen.QUESTION, Screen.IDLE) or self._committing:
             return
-        if self.pin_gate.locked:
+        if self.pin_gate is None or self.pin_gate.locked:
             return
         self._cancel("idle")
         self._pin = ""
@@ -320,7 +309,7 @@ class TouchController:
             on_key=self.pin_key, on_cancel=self.show_question))
 
     def pin_key(self, key: str) -> None:
-        if self.screen != Screen.PIN:
+        if self.screen != Screen.PIN or self.pin_gate is None:
             return
         self._later("pin-timeout", 30, self.show_question)
         if key == "erase":

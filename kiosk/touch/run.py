@@ -2,11 +2,12 @@
 
 Called by kiosk/runner.py when "touch" is in the config's frontends. The
 runner's supervision loop (watchdog, outbox expiry) moves to a thread, since
-Kivy must run on the main thread. Settings read from the environment:
+Kivy must run on the main thread. Its settings are the `[touch]` table of
+kiosk.toml (kiosk/touch/options.py); for development, the environment overrides:
 
-- RESSENTI_TOUCH_PIN: the technician PIN, 4-8 digits (default 2580, logged as a warning);
+- RESSENTI_TOUCH_PIN: the technician PIN, 4-8 digits, instead of the PIN file;
 - RESSENTI_TOUCH_SOUND=1: play the confirmation chime;
-- RESSENTI_TOUCH_FULLSCREEN=1: full screen even with a desktop (it is on a console anyway).
+- RESSENTI_TOUCH_FULLSCREEN=1: full screen even with a desktop (with fullscreen = "auto").
 """
 
 from __future__ import annotations
@@ -15,41 +16,36 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kiosk.touch import env
+from kiosk.touch.options import TouchOptions, technician_pin
 
 if TYPE_CHECKING:
     from kiosk.core import Kiosk
     from kiosk.link import Link
-    from kiosk.touch.controller import TouchOptions
 
 log = logging.getLogger(__name__)
 
 
-def options_from_environment() -> TouchOptions:
-    from kiosk.touch.controller import TouchOptions
-    from kiosk.touch.tech import DEFAULT_PIN, check_pin_format
-
-    pin = os.environ.get("RESSENTI_TOUCH_PIN")
-    if pin is None:
-        log.warning("technician PIN is the default (%s): set RESSENTI_TOUCH_PIN", DEFAULT_PIN)
-        pin = DEFAULT_PIN
-    return TouchOptions(tech_pin=check_pin_format(pin),
-                        sound=os.environ.get("RESSENTI_TOUCH_SOUND") == "1")
+def ready_options(options: TouchOptions) -> TouchOptions:
+    """`options` with the technician PIN read (unless given) and the environment's overrides."""
+    pin = options.tech_pin or technician_pin(options.pin_file)
+    return replace(options, tech_pin=pin,
+                   sound=options.sound or os.environ.get("RESSENTI_TOUCH_SOUND") == "1")
 
 
 def run_touch(kiosk: Kiosk, link: Link | None, *, stop: threading.Event,
               background: Callable[[], None] | None = None,
               options: TouchOptions | None = None) -> None:
     """Run the touch screens until `stop` is set or the window is closed (then set `stop`)."""
-    env.prepare()
+    options = ready_options(options or TouchOptions())
+    env.prepare(fullscreen=options.fullscreen_flag)
     from kivy.app import App
     from kivy.clock import Clock
 
     from kiosk.touch.controller import TouchController
-
-    options = options or options_from_environment()
 
     class TouchApp(App):
         title = "ressenti"

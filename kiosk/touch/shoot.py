@@ -52,7 +52,8 @@ def shoot(out: Path, size: tuple[int, int], scales: list[int], langs: list[str])
     out.mkdir(parents=True, exist_ok=True)
     tag = f"{size[0]}x{size[1]}"
     report: dict[str, Any] = {"size": list(size), "shots": {}}
-    slow = TouchOptions(thanks_s=600, fault_s=600, idle_after_s=600, tech_timeout_s=600)
+    slow = TouchOptions(thanks_s=600, fault_s=600, idle_after_s=600, tech_timeout_s=600,
+                        tech_pin="2580")
 
     def save(controller: TouchController, name: str) -> None:
         pump(frames=3)

@@ -8,7 +8,6 @@ minutes. The status is read on the commit worker (the outbox is on disk).
 from __future__ import annotations
 
 import hmac
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -18,31 +17,23 @@ from kivy.clock import Clock
 from kivy.uix.widget import Widget
 
 from kiosk.core import Kiosk
+from kiosk.touch.options import check_pin_format
 from ressenti import __version__
-from ressenti.errors import BadConfig
 
 if TYPE_CHECKING:
     from kivy.clock import ClockEvent
 
     from kiosk.link import Link
 
-DEFAULT_PIN = "2580"  # documented in docs/touch.md; set RESSENTI_TOUCH_PIN on every real kiosk
-_PIN_RE = re.compile(r"^[0-9]{4,8}$")
 MAX_ATTEMPTS = 3
 LOCKOUT_S = 300.0
-
-
-def check_pin_format(pin: str) -> str:
-    if not _PIN_RE.match(pin):
-        raise BadConfig("the technician PIN must be 4 to 8 digits (RESSENTI_TOUCH_PIN)")
-    return pin
 
 
 class PinGate:
     """Counts wrong codes and locks the way in for a while after too many."""
 
     def __init__(self, pin: str, clock: Callable[[], float] = time.monotonic) -> None:
-        self.pin = check_pin_format(pin)
+        self.pin = check_pin_format(pin, "technician PIN")
         self._clock = clock
         self.failures = 0
         self.locked_until = 0.0
