@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 from kiosk.clock import ClockState
 from kiosk.config import KioskConfig
@@ -20,6 +21,9 @@ class KioskProcess:
     # The link loop ticks every 0.5 s; silent this long, it is stuck (an SD
     # card's slowest fsync is seconds, not tens of seconds).
     link_stall_s = 20.0
+    # The touch screen's UI loop stamps `ui_alive_at` 5 times a second; silent
+    # this long, it is frozen (the screen no longer answers taps).
+    ui_stall_s = 20.0
 
     def __init__(self, config: KioskConfig, *, pin_factory=None) -> None:  # type: ignore[no-untyped-def]
         self.config = config
@@ -30,6 +34,7 @@ class KioskProcess:
         self.link = Link(self.kiosk, config.broker, heartbeat_s=config.heartbeat_s,
                          ack_timeout_s=config.ack_timeout_s)
         self.box = None
+        self.ui_alive_at: float | None = None  # monotonic; None: no UI loop to watch
         if "buttons" in config.frontends:
             from kiosk.buttons import ButtonBox
             if pin_factory is None and config.mock_pins:
@@ -48,7 +53,7 @@ class KioskProcess:
         self.outbox.close()
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
-        """Until `stop` is set (default: on SIGTERM/SIGINT); pets the watchdog while the link lives."""
+        """Until `stop` is set (default: on SIGTERM/SIGINT); pets the watchdog while the loops turn."""
         if stop is None:
             stop = threading.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -59,12 +64,25 @@ class KioskProcess:
             # Kivy must own the main thread, so supervision moves to a thread;
             # Kivy is imported only here, when the touch front-end is used.
             from kiosk.touch.run import run_touch
+            self.ui_tick()  # the window takes a few seconds to open
             run_touch(self.kiosk, self.link, stop=stop, background=lambda: self._supervise(stop),
-                      options=self.config.touch)
+                      options=self.config.touch, on_tick=self.ui_tick)
         else:
             self._supervise(stop)
         sd_notify("STOPPING=1")
         self.stop()
+
+    def ui_tick(self) -> None:
+        """Called on the UI thread by the touch front-end's clock: its loop is turning."""
+        self.ui_alive_at = time.monotonic()
+
+    def stalled(self) -> str | None:
+        """Which loop has been silent too long (then: no watchdog ping), or None."""
+        if not self.link.is_alive(self.link_stall_s):
+            return f"link loop silent for over {self.link_stall_s:.0f} s"
+        if self.ui_alive_at is not None and time.monotonic() - self.ui_alive_at >= self.ui_stall_s:
+            return f"touch screen's UI loop silent for over {self.ui_stall_s:.0f} s"
+        return None
 
     def _supervise(self, stop: threading.Event) -> None:
         interval = watchdog_interval_s() or 5.0
@@ -77,9 +95,10 @@ class KioskProcess:
                     self.outbox.expire()
                 except OutboxError as exc:
                     log.error("%s", exc)
-            # No ping while the link's sending loop is dead or stuck in a tick:
-            # systemd then kills and restarts the kiosk (WatchdogSec=).
-            if self.link.is_alive(self.link_stall_s):
+            # No ping while the link's sending loop or the touch screen's UI loop
+            # is dead or stuck: systemd then kills and restarts the kiosk (WatchdogSec=).
+            stalled = self.stalled()
+            if stalled is None:
                 sd_notify("WATCHDOG=1")
             else:
-                log.error("link loop silent for over %.0f s: no watchdog ping", self.link_stall_s)
+                log.error("%s: no watchdog ping", stalled)

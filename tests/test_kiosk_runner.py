@@ -186,3 +186,57 @@ def test_kiosk_run_with_a_bad_config_stays_up_for_systemd(tmp_path, systemd, wai
     text = log.read_text()
     assert "kiosk cannot start" in text and "frontends = ['screen'] must be" in text
     assert "Traceback" not in text
+
+
+TOUCH_UI_FREEZE = '''
+import logging, sys, threading, time
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+from kiosk.config import load_config
+from kiosk.runner import KioskProcess
+
+process = KioskProcess(load_config(sys.argv[1]))
+process.ui_stall_s = 1.0
+stop, pause = threading.Event(), threading.Event()
+
+def freeze_the_ui():
+    while process.ui_alive_at is None:
+        pause.wait(0.05)
+    started = process.ui_alive_at
+    while process.ui_alive_at == started:  # Kivy's loop turns
+        pause.wait(0.05)
+    pause.wait(1.0)  # pings with both loops alive
+    from kivy.clock import Clock
+
+    def freeze(_dt):
+        print(f"FROZEN {time.monotonic()}", flush=True)
+        time.sleep(3)  # the UI thread is stuck; the link loop goes on
+        print(f"THAWED {time.monotonic()}", flush=True)
+    Clock.schedule_once(freeze, 0)
+    pause.wait(6)
+    stop.set()
+
+threading.Thread(target=freeze_the_ui, daemon=True).start()
+process.run_forever(stop)
+'''
+
+
+def test_touch_kiosk_watchdog_pings_stop_while_the_ui_loop_is_frozen(tmp_path, systemd):
+    """Not only the link: a frozen Kivy loop (a screen that no longer answers) stops the pings."""
+    if not os.environ.get("DISPLAY"):
+        pytest.fail("no DISPLAY: run the touch tests under Xvfb, as ./dev test does")
+    from kiosk.touch import testing
+
+    config = write_config(tmp_path, 'frontends = ["touch"]\n')
+    environment = {**os.environ, **testing.TEST_ENVIRONMENT, "RESSENTI_TOUCH_PIN": "97531"}
+    done = subprocess.run([sys.executable, "-c", TOUCH_UI_FREEZE, str(config)], cwd=ROOT,
+                          env=environment, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    frozen = float(done.stdout.split("FROZEN ")[1].split()[0])
+    thawed = float(done.stdout.split("THAWED ")[1].split()[0])
+    pings = systemd.received("WATCHDOG=1")
+    assert [p for p in pings if p < frozen], "pings while both loops turn"
+    during = [p for p in pings if frozen < p < thawed]
+    assert during and max(during) < frozen + 1.0 + 0.3, "pings stop once the UI is silent for ui_stall_s"
+    assert [p for p in pings if p > thawed], "pings again once the UI loop turns"
+    assert "touch screen's UI loop silent for over 1 s: no watchdog ping" in done.stdout
+    assert "link loop silent" not in done.stdout, "the link loop kept turning"

@@ -38,8 +38,13 @@ def ready_options(options: TouchOptions) -> TouchOptions:
 
 def run_touch(kiosk: Kiosk, link: Link | None, *, stop: threading.Event,
               background: Callable[[], None] | None = None,
-              options: TouchOptions | None = None) -> None:
-    """Run the touch screens until `stop` is set or the window is closed (then set `stop`)."""
+              options: TouchOptions | None = None,
+              on_tick: Callable[[], None] = lambda: None) -> None:
+    """Run the touch screens until `stop` is set or the window is closed (then set `stop`).
+
+    `on_tick` is called on the UI thread 5 times a second while Kivy's loop turns
+    (the runner's watchdog stops pinging systemd when it stops).
+    """
     options = ready_options(options or TouchOptions())
     env.prepare(fullscreen=options.fullscreen_flag)
     from kivy.app import App
@@ -52,8 +57,13 @@ def run_touch(kiosk: Kiosk, link: Link | None, *, stop: threading.Event,
 
         def build(self) -> object:
             self.controller = TouchController(kiosk, link=link, options=options)
-            Clock.schedule_interval(lambda _dt: self.stop() if stop.is_set() else None, 0.2)
+            Clock.schedule_interval(self._tick, 0.2)
             return self.controller.root
+
+        def _tick(self, _dt: float) -> None:
+            on_tick()
+            if stop.is_set():
+                self.stop()
 
         def on_start(self) -> None:
             from kivy.core.window import Window
