@@ -6,7 +6,9 @@ Builds (once; reused when it exists with the same shape) a year of events for
 `--sites` sites, written straight into the events table with the same columns
 ingest writes, then the rollups with `rebuild_rollups` (the code a test proves
 equal to ingest's live rollups). Then times the API's queries, which read
-rollups only, and reports the database size per million events.
+rollups only, and the dashboard's figures for big scopes over a year (what
+`/dashboard` computes before rendering: `build_view`), and reports the
+database size per million events.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from collector.db import connect
 from collector.queries import site_series, site_summary
 from collector.registry import add_kiosk, add_site, get_site, list_sites
 from collector.rollups import rebuild_rollups
+from collector.web import create_app
+from collector.web.dashboard import build_view
+from collector.web.scope import Selection
 from ressenti.protocol import format_ts
 
 HOURS = {d: "08:30-12:00,13:30-17:30" for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -97,12 +102,35 @@ def timed(fn, runs: int) -> list[float]:
     return out
 
 
+def dashboard_cases(path: Path, db, sites, today: date) -> list[tuple[str, object]]:
+    """The dashboard's whole computation (report, previous period, follow-ups, charts) for big scopes."""
+    app = create_app({"DATABASE": str(path), "SECRET_KEY": "bench", "START_LIVE": False, "TESTING": True})
+    org = [s for s in sites if s.org == "org-0"]
+
+    def view(scope: str, chosen, start: date) -> object:
+        selection = Selection(scope, scope, chosen, start, today, "all", "filtered")
+
+        def run() -> None:
+            with app.test_request_context("/dashboard"):
+                build_view(db, selection)
+        return run
+
+    year_start = today.replace(month=1, day=1)
+    return [
+        (f"dashboard, all {len(sites)} sites, year to date", view("all", sites, year_start)),
+        (f"dashboard, all {len(sites)} sites, last 365 days", view("all", sites, today - timedelta(days=364))),
+        (f"dashboard, one organisation ({len(org)} sites), year to date", view("org:org-0", org, year_start)),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--sites", type=int, default=200)
     parser.add_argument("--db", type=Path, default=Path("/tmp/ressenti-bench/query.db"))
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--dashboard-runs", type=int, default=20,
+                        help="runs of each dashboard line (a year of 200 sites is slow to sum)")
     args = parser.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     shape = args.db.parent / (args.db.name + ".shape")
@@ -134,6 +162,10 @@ def main() -> None:
     for name, fn in cases:
         fn()  # warm
         ms = timed(fn, args.runs)
+        rows.append((name, f"{percentile(ms, 50):.2f}", f"{percentile(ms, 95):.2f}", f"{percentile(ms, 99):.2f}"))
+    for name, fn in dashboard_cases(args.db, db, sites, today):
+        fn()  # warm
+        ms = timed(fn, args.dashboard_runs)
         rows.append((name, f"{percentile(ms, 50):.2f}", f"{percentile(ms, 95):.2f}", f"{percentile(ms, 99):.2f}"))
     size = sum(Path(f"{args.db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{args.db}{s}").exists())
     events = db["events"].count
