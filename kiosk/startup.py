@@ -16,17 +16,19 @@ import threading
 import time
 import tomllib
 from pathlib import Path
-
-from gpiozero import LED
-from gpiozero.pins import Factory
+from typing import TYPE_CHECKING
 
 from kiosk.config import load_config
 from kiosk.outbox import Outbox, OutboxError
 from kiosk.pinmap import load_pinmap
 from kiosk.runner import KioskProcess
-from kiosk.status_light import StatusLed, StatusLight
 from ressenti.errors import BadConfig
 from ressenti.systemd import sd_notify, watchdog_interval_s
+
+if TYPE_CHECKING:
+    from gpiozero.pins import Factory
+
+    from kiosk.status_light import StatusLed
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,11 @@ class FaultDisplay:
     """The status LED blinking fast while the kiosk cannot start."""
 
     def __init__(self, pin_factory: Factory | None) -> None:
+        # gpiozero only here: a touch-only kiosk never loads it (about 2.5 MB, issue 4).
+        from gpiozero import LED
+
+        from kiosk.status_light import StatusLed, StatusLight
+
         self.status: StatusLed | None = None
         try:
             self.status = StatusLed(LED(load_pinmap().status_led.bcm, pin_factory=pin_factory))

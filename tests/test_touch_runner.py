@@ -39,6 +39,23 @@ def test_buttons_only_kiosk_never_imports_kivy(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+def test_touch_only_kiosk_never_imports_gpiozero(tmp_path):
+    """gpiozero is for the buttons and the fault LED: about 2.5 MB a touch kiosk need not carry (issue 4)."""
+    config = write_config(tmp_path, '["touch"]', "mqtt://127.0.0.1:1")
+    code = (
+        "import sys\n"
+        "import ressenti.cli, kiosk.startup\n"
+        "from kiosk.config import load_config\n"
+        "from kiosk.runner import KioskProcess\n"
+        f"process = KioskProcess(load_config({str(config)!r}))\n"
+        "process.stop()\n"
+        "assert 'gpiozero' not in sys.modules, 'gpiozero imported by a touch-only kiosk'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 @pytest.mark.mosquitto
 def test_touch_kiosk_runs_and_stops_on_sigterm(tmp_path, mosquitto, wait):
     if not os.environ.get("DISPLAY"):
