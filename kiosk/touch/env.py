@@ -38,6 +38,13 @@ def prepare(*, fullscreen: bool | None = None, size: tuple[int, int] = (800, 480
         "KIVY_NO_FILELOG": "1",
         "KIVY_LOG_MODE": "PYTHON",  # Kivy logs through `logging`, so to the journal
         "KIVY_WINDOW": "sdl2",
+        # SDL2 only, for text, images and the chime. Kivy tries PIL first for
+        # text and last for images, and ffpyplayer or GStreamer for sound: on a
+        # system where one of them is installed, that would load it too (more
+        # memory, another library to trust; issue 4, docs/touch.md).
+        "KIVY_TEXT": "sdl2",
+        "KIVY_IMAGE": "sdl2",
+        "KIVY_AUDIO": "sdl2",
     }
     if console:
         defaults["SDL_VIDEODRIVER"] = "kmsdrm"
