@@ -135,8 +135,27 @@ def _m5_kiosk_config(db: Database) -> None:
     }, pk="kiosk")
 
 
+def _m6_followup_rollups(db: Database) -> None:
+    """Follow-up answers in hourly rollups, filled from the events still kept (issue 5).
+
+    The dashboard's reasons then survive retention like every other figure.
+    """
+    db.table("rollup_followup").create({
+        "site": str, "hour": str, "question": str, "channel": str, "followup_question": str, "choice": str,
+        "in_hours": int, "n_raw": int, "n_filtered": int,
+    }, pk=("site", "hour", "question", "channel", "followup_question", "choice", "in_hours"))
+    db.conn.execute(
+        "INSERT INTO rollup_followup (site, hour, question, channel, followup_question, choice, in_hours,"
+        " n_raw, n_filtered)"
+        " SELECT site, hour, question, channel, json_extract(followup, '$.question') AS followup_question,"
+        " json_extract(followup, '$.choice') AS choice, in_hours, COUNT(*),"
+        " SUM(CASE WHEN flags = '[]' THEN 1 ELSE 0 END)"
+        " FROM events WHERE followup IS NOT NULL"
+        " GROUP BY site, hour, question, channel, followup_question, choice, in_hours")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
-                                                _m4_users, _m5_kiosk_config]
+                                                _m4_users, _m5_kiosk_config, _m6_followup_rollups]
 
 
 def migrate(db: Database) -> int:

@@ -236,22 +236,17 @@ def previous_satisfaction(db: Database, sites: list[Site], start: date, end: dat
 
 def followup_answers(db: Database, sites: list[Site], start: date, end: date, *, hours: str = "all",
                      counts: str = "filtered") -> dict[tuple[str, str], int]:
-    """(follow-up question, choice) -> answers.
-
-    Rollups have no follow-up dimension yet, so this one breakdown reads raw
-    events (through the (site, ts) index); see docs/dashboard.md.
-    """
+    """(follow-up question, choice) -> answers, from the follow-up rollups (kept after retention)."""
     out: dict[tuple[str, str], int] = defaultdict(int)
-    flag_clause = " AND flags = '[]'" if counts == "filtered" else ""
-    flag_clause += " AND in_hours = 1" if hours == "open" else ""
+    column = "n_filtered" if counts == "filtered" else "n_raw"
+    clause = " AND in_hours = 1" if hours == "open" else ""
     for site in sites:
         lo, hi = day_range_utc(site, start, end)
         for question, choice, n in db.conn.execute(
-            "SELECT json_extract(followup, '$.question'), json_extract(followup, '$.choice'), COUNT(*)"
-            f" FROM events WHERE site = ? AND ts >= ? AND ts < ? AND followup IS NOT NULL{flag_clause}"
-            " GROUP BY 1, 2", (site.id, lo, hi)):
-            if question and choice:
-                out[(str(question), str(choice))] += n
+            f"SELECT followup_question, choice, SUM({column}) FROM rollup_followup"
+            f" WHERE site = ? AND hour >= ? AND hour < ?{clause} GROUP BY 1, 2", (site.id, lo, hi)):
+            if n:
+                out[(question, choice)] += n
     return dict(out)
 
 

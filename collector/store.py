@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from collector.db import write_transaction
 from collector.registry import Site
-from collector.rollups import RollupKey, add_to_rollups
+from collector.rollups import FollowupKey, RollupKey, add_followups_to_rollups, add_to_rollups
 from ressenti.protocol import Ack, Batch, Event, TimeSource, format_ts, place_in_time
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,8 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
     rows = []
     raw: Counter[RollupKey] = Counter()
     filtered: Counter[RollupKey] = Counter()
+    followups_raw: Counter[FollowupKey] = Counter()
+    followups_filtered: Counter[FollowupKey] = Counter()
     received = format_ts(received_at)
     for e in events:
         ts, source = place_in_time(e, batch, received_at)
@@ -138,11 +140,19 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
         raw[key] += 1
         if not e.flags:
             filtered[key] += 1
+        if e.followup:
+            answer = (site.id, hour, e.question, event_channel, e.followup["question"], e.followup["choice"],
+                      in_hours)
+            followups_raw[answer] += 1
+            if not e.flags:
+                followups_filtered[answer] += 1
     db.conn.executemany(
         "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags,"
         " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
         " VALUES (" + ",".join("?" * 21) + ")", rows)
     add_to_rollups(db, raw, filtered)
+    if followups_raw:
+        add_followups_to_rollups(db, followups_raw, followups_filtered)
 
 
 def _advance_stream(db: Database, batch: Batch, received_at: datetime) -> int:

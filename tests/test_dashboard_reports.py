@@ -14,6 +14,7 @@ from web_support import Press, login, quick_user, store_presses
 from collector.db import connect
 from collector.registry import add_kiosk, add_site, get_site
 from collector.reports import build_report, followup_answers, trend_reference
+from collector.retention import purge_raw_events
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY = date(2026, 10, 6)
@@ -163,3 +164,19 @@ def test_follow_up_answers_leave_out_flagged_presses(db):
     site = get_site(db, "mairie")
     assert followup_answers(db, [site], TUESDAY, TUESDAY) == {("why", "wait"): 1}
     assert followup_answers(db, [site], TUESDAY, TUESDAY, counts="raw") == {("why", "wait"): 2}
+
+
+def test_follow_up_reasons_survive_retention(app, admin_client):
+    def reasons() -> str:
+        page = admin_client.get(f"/dashboard?{PERIOD}").get_data(as_text=True)
+        return page.split('data-testid="followups"')[1].split("</table>")[0]
+
+    before = reasons()
+    assert "Temps d&#39;attente" in before and "<td class=\"num\">11</td>" in before
+    db = connect(app.config["DATABASE"])
+    site = get_site(db, "mairie")
+    answers = followup_answers(db, [site], TUESDAY, TUESDAY)
+    assert purge_raw_events(db, 1) == 28 and db["events"].count == 0
+    assert followup_answers(db, [site], TUESDAY, TUESDAY) == answers == {("why", "wait"): 11, ("why", "place"): 2}
+    db.close()
+    assert reasons() == before

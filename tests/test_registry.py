@@ -107,14 +107,19 @@ def test_rebuild_equals_live_rollups(db):
     add_kiosk(db, "borne-2", "ccas")
     site = get_site(db, "mairie")
     start = datetime(2026, 11, 16, 7, tzinfo=site.zone)
+    reasons = ("wait", "place", "staff")
     events = [event(i, 1 + i % 4, start + timedelta(minutes=37 * i),
-                    flags=["rapid_repeat"] if i % 5 == 0 else []) for i in range(1, 300)]
+                    flags=["rapid_repeat"] if i % 5 == 0 else [],
+                    followup={"question": "why", "choice": reasons[i % 3]} if i % 4 < 2 else None)
+              for i in range(1, 300)]
     for lo in range(0, len(events), 50):
         send(db, "borne-1", "mairie", events[lo:lo + 50])
     send(db, "borne-2", "ccas", [event(i, 1 + i % 3, scale=3, kiosk="borne-2") for i in range(1, 40)])
     live = rollup_rows(db)
-    assert len(live) > 50
+    assert len(live["rollup_hourly"]) > 50 and len(live["rollup_followup"]) > 50
+    assert sum(row[-2] for row in live["rollup_followup"]) == 149, "every answer counted once"
     db.conn.execute("UPDATE rollup_hourly SET n_raw = n_raw + 7")  # damage them
+    db.conn.execute("UPDATE rollup_followup SET n_filtered = 0")
     assert rollup_rows(db) != live
     rebuild_rollups(db)
     assert rollup_rows(db) == live
@@ -209,3 +214,31 @@ def test_migrations_upgrade_a_version_1_database(tmp_path):
     assert next(db.query("SELECT n_raw, in_hours FROM rollup_hourly")) == {"n_raw": 3, "in_hours": 1}
     assert migrate(db) == len(MIGRATIONS), "running again changes nothing"
     assert get_producer(db, "nobody") is None
+
+
+def test_migration_6_fills_follow_up_rollups_from_stored_events(tmp_path):
+    path = tmp_path / "v5.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    from sqlite_utils import Database
+    old = Database(conn)
+    for step in MIGRATIONS[:5]:
+        step(old)
+    conn.execute("PRAGMA user_version = 5")
+    old["orgs"].insert({"id": "default", "name": "default"})
+    old["sites"].insert({"id": "mairie", "org": "default", "name": "Mairie", "tz": "Europe/Paris", "scale": 4})
+    answers = [("why", "wait", "[]", 1), ("why", "wait", '["burst"]', 1), ("why", "wait", "[]", 0),
+               ("why", "place", "[]", 1), (None, None, "[]", 1)]
+    for seq, (question, choice, flags, in_hours) in enumerate(answers, start=1):
+        old["events"].insert({
+            "id": f"e{seq}", "kiosk": "borne-1", "epoch": EPOCH, "seq": seq, "site": "mairie",
+            "question": "overall", "scale": 4, "rating": 1, "channel": "touch", "flags": flags,
+            "followup": json.dumps({"question": question, "choice": choice}) if question else None,
+            "lang": "fr", "ts": "2026-01-05T09:10:00.000Z", "hour": "2026-01-05T09", "in_hours": in_hours})
+    conn.close()
+    db = connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    rows = sorted(db.execute("SELECT followup_question, choice, in_hours, n_raw, n_filtered FROM rollup_followup"))
+    assert rows == [("why", "place", 1, 1, 1), ("why", "wait", 0, 1, 1), ("why", "wait", 1, 2, 1)]
+    migrated = rollup_rows(db)["rollup_followup"]
+    rebuild_rollups(db)
+    assert rollup_rows(db)["rollup_followup"] == migrated, "what a rebuild makes"
