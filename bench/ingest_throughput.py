@@ -1,6 +1,9 @@
 """Ingest throughput through a real Mosquitto, next to the raw relay rate of the same payloads.
 
-    .venv/bin/python bench/ingest_throughput.py [--kiosks 20] [--batches 25] [--size 500] [--processes 1 2]
+    .venv/bin/python bench/ingest_throughput.py [--kiosks 20] [--sizes 1 10 500] [--events 250000] [--processes 1 2]
+
+Batches of 1 are live traffic (a kiosk online sends each press at once);
+batches of 500 are a kiosk's backlog after an outage.
 
 Both runs publish the same pre-encoded batches from the same publishers to the
 same broker. The baseline subscriber does nothing; the ingest run counts an
@@ -140,37 +143,50 @@ def plan_size(payloads: list[bytes]) -> int:
     return len(json.loads(payloads[0])["events"])
 
 
+def measure(size: int, args: argparse.Namespace, workdir: Path) -> tuple[str, list[tuple]]:
+    """Relay, then ingest with each process count, of the same batches of `size` events."""
+    site = "bench"
+    messages = min(args.events // size, args.max_messages)
+    batches = max(1, messages // args.kiosks)
+    plan = {f"k{n:03d}": make_batches(f"k{n:03d}", site, batches, size) for n in range(args.kiosks)}
+    events = args.kiosks * batches * size
+    mb = sum(len(p) for ps in plan.values() for p in ps) / 1e6
+    # Unlimited queue: the baseline and the ingest see every message.
+    broker = start_mosquitto(workdir / f"broker-{size}", "max_queued_messages 0\nmax_inflight_messages 100")
+    try:
+        relay_s = relay_baseline(broker.address, plan, site)
+        rows = [(size, "raw relay (subscriber does nothing)", 1, f"{relay_s:.2f}",
+                 f"{events / relay_s:,.0f}", "100%", "-")]
+        for n in args.processes:
+            elapsed, rss = ingest_run(broker.address, plan, site, n, workdir / f"size-{size}")
+            rate = events / elapsed
+            memory = f"{rss[0]:.0f} -> {max(rss):.0f} -> {rss[-1]:.0f}" if rss else "-"
+            rows.append((size, "ingest, committed + acked", n, f"{elapsed:.2f}", f"{rate:,.0f}",
+                         f"{rate / (events / relay_s):.1%}", memory))
+    finally:
+        broker.stop()
+    return f"{events:,} events in {args.kiosks * batches:,} batches of {size} ({mb:.1f} MB)", rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kiosks", type=int, default=20)
-    parser.add_argument("--batches", type=int, default=25, help="batches per kiosk")
-    parser.add_argument("--size", type=int, default=500, help="events per batch")
+    parser.add_argument("--kiosks", type=int, default=20, help="publishers, one per kiosk")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 500], help="events per batch")
+    parser.add_argument("--events", type=int, default=250_000, help="events per size, at most")
+    parser.add_argument("--max-messages", type=int, default=20_000, help="batches per size, at most")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="ingest processes to try")
     args = parser.parse_args()
-    site = "bench"
-    plan = {f"k{n:03d}": make_batches(f"k{n:03d}", site, args.batches, args.size) for n in range(args.kiosks)}
-    events = args.kiosks * args.batches * args.size
-    mb = sum(len(p) for ps in plan.values() for p in ps) / 1e6
+    rows, plans = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        # Unlimited queue: the baseline and the ingest see every message.
-        broker = start_mosquitto(workdir / "broker", "max_queued_messages 0\nmax_inflight_messages 100")
-        try:
-            relay_s = relay_baseline(broker.address, plan, site)
-            rows = [("raw relay (subscriber does nothing)", 1, f"{relay_s:.2f}", f"{events / relay_s:,.0f}",
-                     "100%", "-")]
-            for n in args.processes:
-                elapsed, rss = ingest_run(broker.address, plan, site, n, workdir)
-                rate = events / elapsed
-                memory = f"{rss[0]:.0f} -> {max(rss):.0f} -> {rss[-1]:.0f}" if rss else "-"
-                rows.append(("ingest, committed + acked", n, f"{elapsed:.2f}", f"{rate:,.0f}",
-                             f"{rate / (events / relay_s):.1%}", memory))
-        finally:
-            broker.stop()
-    print(f"{events:,} events in {args.kiosks * args.batches:,} batches of {args.size} ({mb:.1f} MB), "
-          f"{args.kiosks} publishers, Mosquitto {os.popen('mosquitto -h 2>/dev/null | head -1').read().split()[2]}, "
-          f"{os.cpu_count()} cores")
-    print(table(rows, ("run", "processes", "seconds", "events/s", "of relay", "RSS MB first -> peak -> last")))
+        for size in args.sizes:
+            (Path(tmp) / f"size-{size}").mkdir()
+            plan, size_rows = measure(size, args, Path(tmp))
+            plans.append(plan)
+            rows.extend(size_rows)
+    version = os.popen("mosquitto -h 2>/dev/null | head -1").read().split()[2]
+    print(f"{'; '.join(plans)}; {args.kiosks} publishers, Mosquitto {version}, {os.cpu_count()} cores")
+    print(table(rows, ("batch size", "run", "processes", "seconds", "events/s", "of relay",
+                       "RSS MB first -> peak -> last")))
 
 
 if __name__ == "__main__":

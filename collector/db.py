@@ -6,6 +6,7 @@ says how many have run.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,9 @@ def connect(path: str | Path) -> Database:
     return db
 
 
+_savepoints = itertools.count()
+
+
 @contextmanager
 def write_transaction(db: Database) -> Iterator[Database]:
     """`BEGIN IMMEDIATE` ... `COMMIT`; inside an open transaction, a savepoint.
@@ -41,8 +45,16 @@ def write_transaction(db: Database) -> Iterator[Database]:
     """
     conn = db.conn
     if conn.in_transaction:
-        with db.atomic():
+        name = f"ressenti_{next(_savepoints)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
             yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
         return
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -20,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlite_utils import Database
 
-from collector.db import connect
+from collector.db import connect, write_transaction
 from collector.fleet import record_status
 from collector.registry import UNASSIGNED, ensure_unassigned, get_producer, get_site
 from collector.store import Stored, record_rejection, store_batch
@@ -41,6 +41,8 @@ from ressenti.protocol import (
 log = logging.getLogger(__name__)
 
 SHARE_GROUP = "ressenti-ingest"
+
+QueueItem = tuple[int, mqtt.MQTTMessage]  # (connection number, message)
 
 
 @dataclass
@@ -131,6 +133,8 @@ class IngestService:
     """
 
     QUEUE_SIZE = 32
+    ACKS_IN_FLIGHT = 1000
+    GROUP_SIZE = 32  # messages stored per transaction, at most: whatever is queued when the worker turns
 
     def __init__(self, db_path: str | Path, broker: BrokerAddress, *, instance: str = "1",
                  shared: bool = False, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> None:
@@ -145,10 +149,14 @@ class IngestService:
         # subscription and queues events while this process restarts.
         self.client = make_client(f"ressenti-ingest-{instance}", broker, clean_session=False)
         self.client.manual_ack_set(True)
+        # Acks are published at QoS 1: with paho's default window of 20 in
+        # flight, they queued up inside paho (memory grew by 2 KB a message)
+        # and reached kiosks late under a backlog of small batches.
+        self.client.max_inflight_messages_set(self.ACKS_IN_FLIGHT)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
-        self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage] | None] = queue.Queue(self.QUEUE_SIZE)
+        self._queue: queue.Queue[QueueItem | None] = queue.Queue(self.QUEUE_SIZE)
         self._connection = 0  # acks are only valid on the connection a message came in on
         self._stopping = False
         self._last_tick = time.monotonic()
@@ -220,38 +228,74 @@ class IngestService:
                 item = self._queue.get(timeout=1)
             except queue.Empty:
                 continue
-            if item is None:
+            group, stopping = self._take_group(item)
+            if group:
+                self._store_group(group)
+            if stopping:
                 return
-            connection, message = item
+
+    def _take_group(self, first: QueueItem | None) -> tuple[list[QueueItem], bool]:
+        """The first item and whatever else is already queued; True when the stop marker came."""
+        group: list[QueueItem] = []
+        item = first
+        while item is not None:
+            group.append(item)
+            if len(group) >= self.GROUP_SIZE:
+                return group, False
             try:
-                if message.topic.endswith("/" + Kind.STATUS.value):
-                    self._on_status(message)
-                else:
-                    self._on_events(message)
-            except Exception:
-                # Not acked: the broker redelivers on reconnect, and the kiosk resends anyway.
-                log.exception("could not store message on %s; the kiosk will resend", message.topic)
-                continue
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return group, False
+        return group, True
+
+    def _store_group(self, group: list[QueueItem]) -> None:
+        """Store queued messages in one transaction (one fsync), then ack each one that stored.
+
+        Each message has its own savepoint: one that fails rolls back alone,
+        is not acked, and the broker and the kiosk send it again.
+        """
+        done: list[tuple[QueueItem, Stored | str | None]] = []
+        try:
+            with write_transaction(self.db):
+                for item in group:
+                    message = item[1]
+                    try:
+                        with write_transaction(self.db):
+                            if message.topic.endswith("/" + Kind.STATUS.value):
+                                done.append((item, self._store_status(message)))
+                            else:
+                                done.append((item, self._store_events(message)))
+                    except Exception:
+                        log.exception("could not store message on %s; the kiosk will resend", message.topic)
+        except Exception:  # the commit itself failed: nothing is acked, everything comes again
+            log.exception("could not commit %d messages; the kiosks will resend", len(group))
+            return
+        live: dict[str, list[int]] = {}
+        for (connection, message), outcome in done:
+            if isinstance(outcome, Stored):
+                parts = parse_topic(message.topic)
+                self.client.publish(topic(parts.site, parts.kiosk, Kind.ACK), encode_ack(outcome.ack), qos=1)
+                live.setdefault(outcome.site, []).extend(outcome.new_ratings)
+            elif outcome is not None:
+                live.setdefault(outcome, [])  # a kiosk came or went: walls redraw their count
             if connection == self._connection and message.qos > 0:
                 self.client.ack(message.mid, message.qos)
+        for site, ratings in live.items():
+            self.client.publish(live_topic(site), json.dumps({"site": site, "ratings": ratings}), qos=0)
 
-    def _on_events(self, message: mqtt.MQTTMessage) -> None:
+    def _store_events(self, message: mqtt.MQTTMessage) -> Stored | None:
         stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks)
         self.counters.batches += 1
         if stored is None:
             self.counters.rejected += 1
-            return
+            return None
         self.counters.events += len(stored.new_ratings)
         self.counters.duplicates += stored.duplicates
         log.debug("stored batch of %s: %d new, %d duplicate, ack through %d",
                   message.topic, len(stored.new_ratings), stored.duplicates, stored.ack.through)
-        parts = parse_topic(message.topic)
-        self.client.publish(topic(parts.site, parts.kiosk, Kind.ACK), encode_ack(stored.ack), qos=1)
-        if stored.new_ratings:
-            self.client.publish(live_topic(stored.site), json.dumps(
-                {"site": stored.site, "ratings": stored.new_ratings}), qos=0)
+        return stored
 
-    def _on_status(self, message: mqtt.MQTTMessage) -> None:
+    def _store_status(self, message: mqtt.MQTTMessage) -> str | None:
+        """Keep a kiosk's status; its site when the walls should redraw."""
         parts = parse_topic(message.topic)
-        if record_status(self.db, parts.kiosk, parts.site, message.payload, utc_now()):
-            self.client.publish(live_topic(parts.site), json.dumps({"site": parts.site, "ratings": []}), qos=0)
+        return parts.site if record_status(self.db, parts.kiosk, parts.site, message.payload, utc_now()) else None

@@ -135,9 +135,17 @@ def update_site(db: Database, site_id: str, **changes: Any) -> Site:
     return add_site(db, site_id, current.pop("name"), **current)
 
 
+def _one(db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    """One row as a dict. Plain sqlite3: ingest looks up every message's
+    producer and site, and `db.query` wraps each read in a savepoint."""
+    cursor = db.conn.execute(sql, params)
+    row = cursor.fetchone()
+    return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
+
+
 def get_site(db: Database, site_id: str) -> Site | None:
-    rows = list(db.query("SELECT * FROM sites WHERE id = ?", [site_id]))
-    return _site_from_row(rows[0]) if rows else None
+    row = _one(db, "SELECT * FROM sites WHERE id = ?", [site_id])
+    return _site_from_row(row) if row else None
 
 
 def list_sites(db: Database, org: str | None = None) -> list[Site]:
@@ -162,10 +170,9 @@ def add_kiosk(db: Database, kiosk_id: str, site: str, name: str | None = None, *
 
 
 def get_producer(db: Database, producer_id: str) -> Producer | None:
-    rows = list(db.query("SELECT id, site, channel, retired FROM kiosks WHERE id = ?", [producer_id]))
-    if not rows:
+    row = _one(db, "SELECT id, site, channel, retired FROM kiosks WHERE id = ?", [producer_id])
+    if row is None:
         return None
-    row = rows[0]
     return Producer(row["id"], row["site"], row["channel"], row["retired"] is not None)
 
 

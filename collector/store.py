@@ -23,6 +23,8 @@ from ressenti.protocol import Ack, Batch, Event, TimeSource, format_ts, place_in
 
 log = logging.getLogger(__name__)
 
+StreamRow = tuple[int, int, int]  # through, max_seq, dropped_through of a (kiosk, epoch)
+
 # Do not store the same whole-batch rejection again within this window: a
 # kiosk resends an unacked batch every few seconds.
 REJECTION_REPEAT_WINDOW = timedelta(minutes=10)
@@ -73,13 +75,15 @@ def store_batch(db: Database, batch: Batch, *, site: Site, received_at: datetime
 def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime, topic: str,
                   channel: str | None) -> Stored:
     conn = db.conn
-    stream = conn.execute("SELECT through FROM streams WHERE kiosk = ? AND epoch = ?",
-                          (batch.kiosk, batch.epoch)).fetchone()
-    through = stream[0] if stream else 0
+    stream: StreamRow = conn.execute(
+        "SELECT through, max_seq, dropped_through FROM streams WHERE kiosk = ? AND epoch = ?",
+        (batch.kiosk, batch.epoch)).fetchone() or (0, 0, 0)
+    through = stream[0]
     stored = Stored(Ack(batch.epoch, 0), site.id)
     # Below the watermark everything is already resolved, even events whose
     # raw rows were since removed by retention.
     events = [e for e in batch.events if e.seq > through]
+    landed: set[int] = set()  # seqs above the watermark this batch stored (events or rejections)
     if events:
         seen_seqs = {r[0] for r in conn.execute(
             "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
@@ -90,6 +94,7 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
         fresh = [e for e in events if e.seq not in seen_seqs and e.id not in seen_ids]
         _insert_events(db, batch, fresh, site, received_at, channel)
         stored.new_ratings = [e.rating for e in fresh]
+        landed.update(e.seq for e in fresh)
     stored.duplicates = len(batch.events) - len(stored.new_ratings)
 
     ack_rejections = []
@@ -104,8 +109,9 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
                              kiosk=batch.kiosk, epoch=batch.epoch, seq=bad.seq)
         if bad.seq is not None:
             ack_rejections.append((bad.seq, bad.reason))
+            landed.add(bad.seq)
 
-    stored.ack = Ack(batch.epoch, _advance_stream(db, batch, received_at), tuple(ack_rejections))
+    stored.ack = Ack(batch.epoch, _advance_stream(db, batch, received_at, stream, landed), tuple(ack_rejections))
     return stored
 
 
@@ -155,29 +161,39 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
         add_followups_to_rollups(db, followups_raw, followups_filtered)
 
 
-def _advance_stream(db: Database, batch: Batch, received_at: datetime) -> int:
-    """Move the (kiosk, epoch) watermark over every seq now stored, rejected or declared dropped."""
+def _advance_stream(db: Database, batch: Batch, received_at: datetime, stream: StreamRow,
+                    landed: set[int]) -> int:
+    """Move the (kiosk, epoch) watermark over every seq now stored, rejected or declared dropped.
+
+    `stream` is the row read before this batch; `landed` what the batch
+    stored above its watermark.
+    """
     conn = db.conn
-    row = conn.execute("SELECT through, max_seq, dropped_through FROM streams WHERE kiosk = ? AND epoch = ?",
-                       (batch.kiosk, batch.epoch)).fetchone()
-    through, max_seq, dropped = row if row else (0, 0, 0)
+    through, max_seq, dropped = stream
     dropped = max(dropped, batch.dropped_through)
-    through = max(through, dropped)
     seqs = [e.seq for e in batch.events] + [r.seq for r in batch.rejected if r.seq is not None]
-    max_seq = max([max_seq, *seqs])
-    while True:
-        following = [r[0] for r in conn.execute(
-            "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq > ?"
-            " UNION SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ?"
-            " ORDER BY 1 LIMIT 1000",
-            (batch.kiosk, batch.epoch, through, batch.kiosk, batch.epoch, through))]
-        advanced = 0
-        for seq in following:
-            if seq != through + 1:
+    if max_seq <= through:
+        # Nothing was stored above the watermark before (the usual case): what
+        # follows it is exactly what this batch brought.
+        through = max(through, dropped)
+        while through + 1 in landed:
+            through += 1
+    else:
+        through = max(through, dropped)
+        while True:
+            following = [r[0] for r in conn.execute(
+                "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq > ?"
+                " UNION SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ?"
+                " ORDER BY 1 LIMIT 1000",
+                (batch.kiosk, batch.epoch, through, batch.kiosk, batch.epoch, through))]
+            advanced = 0
+            for seq in following:
+                if seq != through + 1:
+                    break
+                through, advanced = seq, advanced + 1
+            if advanced < 1000:
                 break
-            through, advanced = seq, advanced + 1
-        if advanced < 1000:
-            break
+    max_seq = max([max_seq, *seqs])
     now = format_ts(received_at)
     conn.execute(
         "INSERT INTO streams (kiosk, epoch, through, max_seq, dropped_through, first_seen, last_seen)"

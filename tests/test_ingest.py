@@ -150,3 +150,32 @@ def test_unsynced_clock_is_corrected_from_monotonic_stamps(db):
     from datetime import datetime
     delta = datetime.fromisoformat(row["received_at"]) - datetime.fromisoformat(row["ts"])
     assert delta.total_seconds() == pytest.approx(60, abs=0.01)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_resends_and_gaps_store_each_event_once_and_ack_the_contiguous_prefix(db, seed):
+    """Batches of random overlapping seq subsets, some events broken, some declared dropped:
+    every stored event counts once, and the ack is always the longest resolved prefix."""
+    import random
+    rng = random.Random(seed)
+    n = 60
+    broken = set(rng.sample(range(1, n + 1), 5))
+    resolved: set[int] = set()
+    counted: set[int] = set()
+    dropped = through = 0
+    for _ in range(40):
+        seqs = sorted(rng.sample(range(1, n + 1), rng.randint(1, 12)))
+        if rng.random() < 0.1:
+            dropped = max(dropped, rng.randint(0, 15))
+        events = [event(s, rating=1 + s % 4, scale="four" if s in broken else 4) for s in seqs]
+        stored = handle_message(db, TOPIC, payload(events, dropped_through=dropped))
+        # Below the watermark a seq is settled: sent again (or late, after a
+        # declared drop) it is not counted.
+        counted.update(s for s in seqs if s > through and s not in broken)
+        resolved.update(seqs)
+        through = max(through, dropped)
+        while through + 1 in resolved:
+            through += 1
+        assert stored.ack.through == through, (seqs, dropped)
+    assert db["events"].count == len(counted)
+    assert summary(db)["total"] == len(counted)

@@ -1,0 +1,120 @@
+"""The ingest worker stores what is queued in one transaction, and acks only what committed.
+
+The broker side is proven in test_ingest_broker.py; here the paho client's
+ack and publish are recorded, so a failure can be put exactly where wanted.
+"""
+
+from __future__ import annotations
+
+import json
+
+import paho.mqtt.client as mqtt
+import pytest
+from test_ingest import EPOCH, event, payload
+
+import collector.ingest
+from collector.db import connect
+from collector.ingest import IngestService
+from collector.registry import add_kiosk, add_site
+from ressenti.mqtt import parse_broker_url
+from ressenti.protocol import decode_ack
+
+
+def message(mid: int, topic: str, body: bytes) -> mqtt.MQTTMessage:
+    m = mqtt.MQTTMessage(mid=mid, topic=topic.encode())
+    m.payload = body
+    m.qos = 1
+    return m
+
+
+def events_message(mid: int, kiosk: str, seqs: range, site: str = "mairie") -> mqtt.MQTTMessage:
+    body = payload([event(s, rating=1 + s % 4, id=f"{kiosk[-1]}{EPOCH[1:-4]}{s:04d}") for s in seqs],
+                   kiosk=kiosk, site=site)
+    return message(mid, f"ressenti/v1/{site}/{kiosk}/events", body)
+
+
+@pytest.fixture
+def service(tmp_path, mocker):
+    db = connect(tmp_path / "c.db")
+    add_site(db, "mairie", "Mairie", scale=4)
+    add_site(db, "caf", "CAF", scale=4)
+    for kiosk, site in [("borne-1", "mairie"), ("borne-2", "mairie"), ("borne-3", "caf")]:
+        add_kiosk(db, kiosk, site)
+    db.close()
+    svc = IngestService(tmp_path / "c.db", parse_broker_url("mqtt://127.0.0.1:1"))
+    svc._connection = 1
+    mocker.patch.object(svc.client, "ack")
+    mocker.patch.object(svc.client, "publish")
+    yield svc
+    svc.db.close()
+
+
+def published(svc: IngestService) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for call in svc.client.publish.call_args_list:
+        out.setdefault(call.args[0], []).append(call.args[1])
+    return out
+
+
+def test_a_group_commits_once_and_acks_each_message(service):
+    group = [(1, events_message(11, "borne-1", range(1, 4))), (1, events_message(12, "borne-2", range(1, 3))),
+             (1, events_message(13, "borne-3", range(1, 2), site="caf")), (1, events_message(14, "borne-1", range(4, 6)))]
+    service._store_group(group)
+    assert service.db["events"].count == 8
+    assert sorted(c.args[0] for c in service.client.ack.call_args_list) == [11, 12, 13, 14]
+    out = published(service)
+    acks = out["ressenti/v1/mairie/borne-1/ack"]
+    assert [decode_ack(a).through for a in acks] == [3, 5]
+    assert decode_ack(out["ressenti/v1/caf/borne-3/ack"][0]).through == 1
+    # One live message per site for the whole group, with every new rating.
+    live = {json.loads(p)["site"]: json.loads(p)["ratings"] for t, ps in out.items() if "/_live/" in t for p in ps}
+    assert sorted(live["mairie"]) == sorted([2, 3, 4] + [2, 3] + [1, 2]) and live["caf"] == [2]
+
+
+def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker, caplog):
+    real = collector.ingest.handle_message
+
+    def flaky(db, topic, body, unknown):
+        stored = real(db, topic, body, unknown)  # its rows are written, then it fails
+        if "borne-2" in topic:
+            raise OSError("disk hiccup")
+        return stored
+
+    mocker.patch.object(collector.ingest, "handle_message", flaky)
+    garbage = message(15, "ressenti/v1/mairie/borne-1/events", b"{not json")
+    service._store_group([(1, events_message(11, "borne-1", range(1, 4))),
+                          (1, events_message(12, "borne-2", range(1, 3))), (1, garbage)])
+    kiosks = [r["kiosk"] for r in service.db.query("SELECT kiosk FROM events")]
+    assert kiosks == ["borne-1"] * 3  # borne-2's rows were rolled back with its savepoint
+    rollup = service.db.execute("SELECT SUM(n_raw) FROM rollup_hourly").fetchone()[0]
+    assert rollup == 3
+    # The failed message is not acked: the broker redelivers it, the kiosk resends it.
+    assert sorted(c.args[0] for c in service.client.ack.call_args_list) == [11, 15]
+    assert "disk hiccup" in caplog.text
+    # The garbage is kept with its reason, and acked at the MQTT level: resending it would not help.
+    reasons = [r["reason"] for r in service.db.query("SELECT reason FROM rejected")]
+    assert len(reasons) == 1 and reasons[0].startswith("unusable batch: not JSON")
+    assert "ressenti/v1/mairie/borne-2/ack" not in published(service)
+
+    # Sent again, borne-2's events are stored once.
+    mocker.patch.object(collector.ingest, "handle_message", real)
+    service._store_group([(1, events_message(16, "borne-2", range(1, 3)))])
+    assert service.db["events"].count == 5
+
+
+def test_acks_from_an_earlier_connection_are_not_sent(service):
+    service._store_group([(0, events_message(11, "borne-1", range(1, 2)))])
+    assert service.db["events"].count == 1
+    service.client.ack.assert_not_called()  # paho's mids are per connection
+
+
+def test_the_worker_takes_what_is_queued_up_to_a_group(service):
+    items = [(1, events_message(20 + n, "borne-1", range(n + 1, n + 2))) for n in range(40)]
+    for item in items[:IngestService.QUEUE_SIZE]:
+        service._queue.put_nowait(item)
+    group, stopping = service._take_group(service._queue.get_nowait())
+    assert group == items[:IngestService.GROUP_SIZE] and not stopping
+    service._queue.put_nowait(items[-1])
+    service._queue.put_nowait(None)
+    group, stopping = service._take_group(service._queue.get_nowait())
+    assert group == [items[-1]] and stopping
