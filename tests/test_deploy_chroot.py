@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from deploy_support.ansible import REPO
 from deploy_support.chroots import run_in
-from deploy_support.deployment import KIOSKS, SITES, Deployment, provision
+from deploy_support.deployment import CMDLINE, KIOSKS, SITES, Deployment, provision
 from deploy_support.mqtt_clients import TestClient
 
 from ressenti.mqtt import parse_broker_url
@@ -214,6 +214,36 @@ def test_touch_kiosk_gets_kivy_and_the_display_settings(deployment: Deployment) 
     # Button boxes get gpiozero but not kivy, which is large.
     run_in(buttons, "/opt/ressenti/venv/bin/python", "-c", "import gpiozero")
     assert run_in(buttons, "/opt/ressenti/venv/bin/python", "-c", "import kivy", check=False).returncode != 0
+
+
+def test_touch_kiosk_gets_its_technician_pin_from_the_secrets(deployment: Deployment) -> None:
+    touch, buttons = deployment.kiosk("kiosk-b"), deployment.kiosk("kiosk-a")
+    secret = (deployment.secrets / f"touch/{KIOSK_B}.pin").read_text()
+    assert re.fullmatch(r"[0-9]{6}\n", secret), "six digits, made once by ressenti_secrets"
+    assert (deployment.secrets / f"touch/{KIOSK_B}.pin").stat().st_mode & 0o777 == 0o600
+    assert (touch / "etc/ressenti/touch-pin").read_text() == secret
+    assert owner(touch, "/etc/ressenti/touch-pin") == ("root", "ressenti", "0640")
+    config = tomllib.loads((touch / "etc/ressenti/kiosk.toml").read_text())
+    assert config["touch"] == {"pin_file": "/etc/ressenti/touch-pin", "sound": False,
+                               "idle_after_s": 60, "thanks_s": 3}
+    # The installed firmware, as the service user, reads it (group ressenti, mode 0640).
+    read = run_in(touch, "/opt/ressenti/venv/bin/python", "-c",
+                  "from pathlib import Path; from kiosk.touch.options import technician_pin; "
+                  "print(technician_pin(Path('/etc/ressenti/touch-pin'), {}))", user="ressenti")
+    assert read.stdout.strip() == secret.strip()
+    # A button box has neither the PIN nor a [touch] table, and no PIN is made for it.
+    assert not (buttons / "etc/ressenti/touch-pin").exists()
+    assert "touch" not in tomllib.loads((buttons / "etc/ressenti/kiosk.toml").read_text())
+    assert not (deployment.secrets / f"touch/{KIOSK_A}.pin").exists()
+
+
+def test_touch_kiosk_console_never_blanks_the_panel(deployment: Deployment) -> None:
+    """consoleblank=0 appended once to cmdline.txt (the second run changed nothing: see above)."""
+    touch, buttons = deployment.kiosk("kiosk-b"), deployment.kiosk("kiosk-a")
+    assert (touch / "boot/firmware/cmdline.txt").read_text() == CMDLINE.rstrip("\n") + " consoleblank=0\n"
+    assert (buttons / "boot/firmware/cmdline.txt").read_text() == CMDLINE, "button boxes keep theirs"
+    changed = [task for run in deployment.second.values() for task in run.changed_tasks()]
+    assert not changed, changed
 
 
 def test_kiosk_system_settings(deployment: Deployment) -> None:

@@ -135,3 +135,40 @@ def test_password_hash_matches_mosquitto_passwd(tmp_path: Path) -> None:
     assert first != plugin.ressenti_mosquitto_hash("pw", "ponmlkjihgfedcba")
     with pytest.raises(ValueError):
         plugin.ressenti_mosquitto_hash("pw", "short")
+
+
+CMDLINE_CASES = {
+    # what Raspberry Pi OS wrote -> what the kiosk role leaves
+    "fresh image": ("console=serial0,115200 console=tty1 root=PARTUUID=1 rootwait\n",
+                    "console=serial0,115200 console=tty1 root=PARTUUID=1 rootwait consoleblank=0\n"),
+    "another value": ("console=tty1 consoleblank=600 rootwait\n", "console=tty1 consoleblank=0 rootwait\n"),
+    "already set": ("console=tty1 consoleblank=0 rootwait\n", "console=tty1 consoleblank=0 rootwait\n"),
+    "trailing space and blank line": ("console=tty1 rootwait \n\n", "console=tty1 rootwait consoleblank=0\n\n"),
+}
+
+
+@pytest.mark.parametrize("case", CMDLINE_CASES)
+def test_touch_kiosk_cmdline_gets_consoleblank_0_once(tmp_path: Path, case: str) -> None:
+    """The role's cmdline tasks (tasks/cmdline.yml) on a local file, twice: the second changes nothing."""
+    before, after = CMDLINE_CASES[case]
+    (tmp_path / "firmware").mkdir()
+    cmdline = tmp_path / "firmware/cmdline.txt"
+    cmdline.write_text(before)
+    (tmp_path / "cmdline.txt").write_text("a stub the first file wins over\n")
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {"ressenti_kiosk_touch": True,
+                 "ressenti_kiosk_cmdline_files": [str(cmdline), str(tmp_path / "cmdline.txt")]},
+        "tasks": [{"ansible.builtin.import_tasks": str(DEPLOY / "roles/ressenti_kiosk/tasks/cmdline.yml")}],
+    }]))
+    changed = []
+    for _ in range(2):
+        result = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", str(playbook),
+                                 "-e", f"ansible_python_interpreter={tool('python')}"],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        changed.append(int(result.stdout.split("changed=")[1].split()[0]))
+    assert cmdline.read_text() == after
+    assert changed == [int(before != after), 0]
+    assert (tmp_path / "cmdline.txt").read_text() == "a stub the first file wins over\n"

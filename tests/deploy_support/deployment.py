@@ -24,6 +24,9 @@ KIOSKS = {
     "kiosk-b": {"ressenti_kiosk_id": "test-accueil-b", "ressenti_kiosk_site": "ccas",
                 "ressenti_kiosk_frontend": "touch", "ressenti_kiosk_screen": "official-7in-flipped"},
 }
+# Raspberry Pi OS's kernel command line (one line); touch kiosks get consoleblank=0 on it.
+CMDLINE = ("console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 "
+           "fsck.repair=yes rootwait\n")
 # Files and folders of the checkout the wheel is built from (a snapshot, so that
 # edits made while the tests run cannot make the second run differ from the first).
 SOURCE_SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__",
@@ -84,6 +87,10 @@ def provision(base: Path) -> Deployment:
     names = ["collector", *KIOSKS]
     with ThreadPoolExecutor(len(names)) as pool:
         roots = dict(zip(names, pool.map(lambda n: chroots.make_chroot(base / n), names), strict=True))
+    for name in KIOSKS:  # as on a Raspberry Pi OS Bookworm image
+        cmdline = roots[name] / "boot/firmware/cmdline.txt"
+        cmdline.parent.mkdir(parents=True, exist_ok=True)
+        cmdline.write_text(CMDLINE)
     source = base / "source"
     shutil.copytree(REPO, source, ignore=SOURCE_SKIP, symlinks=True)
     ports = {"broker_tls": free_port(), "broker_local": free_port(), "web": free_port(), "nginx": free_port()}
