@@ -2,5 +2,5 @@
 
 Only `run.py`, `shoot.py` and the tests import Kivy, and they call
 `kiosk.touch.env.prepare()` first: Kivy reads its environment once, at import.
-`followup`, `texts`, `theme` and `presser` are plain Python and import no Kivy.
+`followup`, `options`, `texts`, `theme` and `presser` are plain Python and import no Kivy.
 """
