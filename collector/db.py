@@ -166,8 +166,34 @@ def _m6_followup_rollups(db: Database) -> None:
         " GROUP BY site, hour, question, channel, followup_question, choice, in_hours")
 
 
+def _m7_local_rollups(db: Database) -> None:
+    """Rollups per local day, week, month and year, summed from the hourly ones (year views, issue 5).
+
+    WITHOUT ROWID: rows are stored in key order, so a site's span is one
+    contiguous read. See collector/local_rollups.py.
+    """
+    counts = "n_raw INTEGER NOT NULL, n_filtered INTEGER NOT NULL"
+    span = "site TEXT NOT NULL, span TEXT NOT NULL, start TEXT NOT NULL"
+    db.conn.execute(
+        f"CREATE TABLE rollup_local ({span}, question TEXT, channel TEXT, scale INTEGER, rating INTEGER,"
+        f" in_hours INTEGER, {counts},"
+        " PRIMARY KEY (site, span, start, question, channel, scale, rating, in_hours)) WITHOUT ROWID")
+    db.conn.execute(
+        f"CREATE TABLE rollup_heat ({span}, weekday INTEGER, local_hour INTEGER, scale INTEGER,"
+        f" rating INTEGER, in_hours INTEGER, {counts},"
+        " PRIMARY KEY (site, span, start, weekday, local_hour, scale, rating, in_hours)) WITHOUT ROWID")
+    db.conn.execute(
+        f"CREATE TABLE rollup_followup_local ({span}, question TEXT, channel TEXT, followup_question TEXT,"
+        f" choice TEXT, in_hours INTEGER, {counts},"
+        " PRIMARY KEY (site, span, start, question, channel, followup_question, choice, in_hours)) WITHOUT ROWID")
+    from collector.local_rollups import rebuild_local  # it needs the sites' time zones: Python, not SQL
+
+    rebuild_local(db)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
-                                                _m4_users, _m5_kiosk_config, _m6_followup_rollups]
+                                                _m4_users, _m5_kiosk_config, _m6_followup_rollups,
+                                                _m7_local_rollups]
 
 
 def migrate(db: Database) -> int:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
+from collector.db import write_transaction
+from collector.local_rollups import rebuild_local
 from ressenti.errors import RessentiError
 from ressenti.protocol import SCALES, Input, format_ts, is_slug, utc_now
 
@@ -114,9 +116,14 @@ def add_site(db: Database, site_id: str, name: str, *, org: str = "default", tz:
         add_org(db, org, org)
     row = {"id": site_id, "org": org, "name": name, "tz": tz, "scale": scale,
            "opening_hours": json.dumps(opening_hours) if opening_hours else None}
-    if get_site(db, site_id) is None:
+    before = get_site(db, site_id)
+    if before is None:
         row["created"] = format_ts(utc_now())
     db["sites"].upsert(row, pk="id")
+    if before is not None and before.tz != tz:
+        # Its local days are cut elsewhere now: the rollups per local span are summed again.
+        with write_transaction(db):
+            rebuild_local(db, [site_id])
     return get_site(db, site_id)  # type: ignore[return-value]
 
 

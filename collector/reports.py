@@ -1,4 +1,8 @@
-"""Dashboard and wall figures for a set of sites and a period, read from the hourly rollups.
+"""Dashboard and wall figures for a set of sites and a period, read from the rollups.
+
+Long periods read the rollups per local day, week, month and year; the hourly
+ones give the same figures and remain the source for zones with half-hour
+offsets (`collector/report_cells.py`).
 
 Sites of one organisation may have different scales, so every figure is
 also kept in three groups: above the middle of the scale (satisfied), the
@@ -13,12 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from collector.queries import HOURS, day_range_utc
+from collector.periods import Span, bucket_unit, starts
+from collector.queries import HOURS
 from collector.registry import Site
+from collector.report_cells import cells_for
 from collector.store import hour_bucket
 
 DEFAULT_MIN_CELL = 10
@@ -108,12 +113,14 @@ class Report:
     raw: Tally = field(default_factory=Tally)
     filtered: Tally = field(default_factory=Tally)
     outside_hours: int = 0
-    days: dict[date, Tally] = field(default_factory=dict)
-    days_raw_total: dict[date, int] = field(default_factory=dict)
+    unit: Span = Span.DAY  # of the chart's bars: days, ISO weeks or months (`bucket_unit`)
+    buckets: dict[date, Tally] = field(default_factory=dict)  # by the bucket's first day
+    buckets_raw_total: dict[date, int] = field(default_factory=dict)
     heat: dict[tuple[int, int], Tally] = field(default_factory=dict)  # (weekday, local hour)
     by_site: dict[str, Tally] = field(default_factory=dict)
     by_channel: dict[str, Tally] = field(default_factory=dict)
-    site_days: dict[tuple[str, date], tuple[Tally, Tally]] = field(default_factory=dict)  # raw, filtered
+    # raw, filtered; only when asked for (exports): a year of 200 sites is 73,000 of them
+    site_days: dict[tuple[str, date], tuple[Tally, Tally]] = field(default_factory=dict)
 
     @property
     def main(self) -> Tally:
@@ -130,124 +137,100 @@ class Report:
     def all_days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
+    def all_buckets(self) -> list[date]:
+        """First days of the chart's bars over the period (the first may start before it)."""
+        return starts(self.unit, self.start, self.end)
+
+    def chosen(self, n_raw: int, n_filtered: int) -> int:
+        return n_filtered if self.counts == "filtered" else n_raw
+
 
 def build_report(db: Database, sites: list[Site], start: date, end: date, *, hours: str = "all",
-                 counts: str = "filtered", min_cell: int = DEFAULT_MIN_CELL) -> Report:
-    """Every breakdown of the dashboard, aggregated by SQLite (three grouped scans of the rollups).
+                 counts: str = "filtered", min_cell: int = DEFAULT_MIN_CELL, site_days: bool = False,
+                 hourly: bool = False) -> Report:
+    """Every breakdown of the dashboard, summed by SQLite per time zone (`report_cells`).
 
-    Rollups are per UTC hour; a temporary table maps each UTC hour of the period to the local
-    day, weekday and hour of one time zone, so sites are grouped by zone and SQLite sums in C.
+    `site_days` adds the per-site, per-day cells (the exports' days table).
+    `hourly` reads the hourly rollups only: the reference the fast path is tested against.
     """
     if hours not in HOURS:
         raise ValueError(f"hours must be one of {', '.join(HOURS)}")
     if counts not in ("filtered", "raw"):
         raise ValueError("counts must be filtered or raw")
-    report = Report(sites, start, end, hours, counts, min_cell)
-    zones: dict[str, list[Site]] = defaultdict(list)
+    report = Report(sites, start, end, hours, counts, min_cell, unit=bucket_unit(start, end))
     for site in sites:
-        zones[site.tz].append(site)
         report.by_site[site.id] = Tally()
     scales: set[int] = set()
-    chosen = "n_filtered" if counts == "filtered" else "n_raw"
-    open_only = " AND r.in_hours = 1" if hours == "open" else ""
-    for zone_sites in zones.values():
-        lo, hi = day_range_utc(zone_sites[0], start, end)
-        _local_hours(db, zone_sites[0].tz, lo, hi)
-        where = f"r.site IN ({','.join('?' * len(zone_sites))}) AND r.hour >= ? AND r.hour < ?"
-        params = [*(s.id for s in zone_sites), lo, hi]
-        for site_id, day, scale, rating, in_hours, n_raw, n_filtered in db.conn.execute(
-            "SELECT r.site, m.day, r.scale, r.rating, r.in_hours, SUM(r.n_raw), SUM(r.n_filtered)"
-            f" FROM rollup_hourly r JOIN temp.local_hours m ON m.hour = r.hour WHERE {where}"
-            " GROUP BY r.site, m.day, r.scale, r.rating, r.in_hours", params):
+    open_only = hours == "open"
+    for zone_sites in _by_zone(sites).values():
+        cells = cells_for(db, zone_sites, start, end, hourly=hourly)
+        # A cell with no press is skipped everywhere, as if it had no rollup row.
+        for site_id, channel, scale, rating, in_hours, n_raw, n_filtered in cells.sites():
+            if not n_raw:
+                continue
             scales.add(scale)
             if not in_hours:
                 report.outside_hours += n_raw
-                if hours == "open":
+                if open_only:
                     continue
-            _add_day(report, site_id, date.fromisoformat(day), scale, rating, n_raw, n_filtered)
-        for weekday, local_hour, scale, rating, n in db.conn.execute(
-            f"SELECT m.weekday, m.local_hour, r.scale, r.rating, SUM(r.{chosen})"
-            f" FROM rollup_hourly r JOIN temp.local_hours m ON m.hour = r.hour WHERE {where}{open_only}"
-            " GROUP BY m.weekday, m.local_hour, r.scale, r.rating", params):
-            report.heat.setdefault((weekday, local_hour), Tally()).add(scale, rating, n)
-        for channel, scale, rating, n in db.conn.execute(
-            f"SELECT r.channel, r.scale, r.rating, SUM(r.{chosen}) FROM rollup_hourly r"
-            f" WHERE {where}{open_only} GROUP BY r.channel, r.scale, r.rating", params):
+            n = report.chosen(n_raw, n_filtered)
+            report.raw.add(scale, rating, n_raw)
+            report.filtered.add(scale, rating, n_filtered)
+            report.by_site[site_id].add(scale, rating, n)
             report.by_channel.setdefault(channel, Tally()).add(scale, rating, n)
+        for bucket, scale, rating, in_hours, n_raw, n_filtered in cells.buckets(report.unit):
+            if n_raw and (in_hours or not open_only):
+                report.buckets.setdefault(bucket, Tally()).add(scale, rating, report.chosen(n_raw, n_filtered))
+                report.buckets_raw_total[bucket] = report.buckets_raw_total.get(bucket, 0) + n_raw
+        for weekday, local_hour, scale, rating, n_raw, n_filtered in cells.heat(open_only):
+            if n_raw:
+                report.heat.setdefault((weekday, local_hour), Tally()).add(
+                    scale, rating, report.chosen(n_raw, n_filtered))
+        if site_days:
+            for site_id, day, scale, rating, in_hours, n_raw, n_filtered in cells.site_days():
+                if n_raw and (in_hours or not open_only):
+                    raw_day, filtered_day = report.site_days.setdefault((site_id, day), (Tally(), Tally()))
+                    raw_day.add(scale, rating, n_raw)
+                    filtered_day.add(scale, rating, n_filtered)
     if not scales:
         scales = {s.scale for s in sites}
     report.scale = scales.pop() if len(scales) == 1 else None
     return report
 
 
-def _add_day(report: Report, site_id: str, day: date, scale: int, rating: int, n_raw: int,
-             n_filtered: int) -> None:
-    n = n_filtered if report.counts == "filtered" else n_raw
-    report.raw.add(scale, rating, n_raw)
-    report.filtered.add(scale, rating, n_filtered)
-    report.days.setdefault(day, Tally()).add(scale, rating, n)
-    report.days_raw_total[day] = report.days_raw_total.get(day, 0) + n_raw
-    report.by_site[site_id].add(scale, rating, n)
-    raw_day, filtered_day = report.site_days.setdefault((site_id, day), (Tally(), Tally()))
-    raw_day.add(scale, rating, n_raw)
-    filtered_day.add(scale, rating, n_filtered)
-
-
-def _local_hours(db: Database, tz: str, lo: str, hi: str) -> None:
-    """temp.local_hours: each UTC hour bucket in [lo, hi) with its local day, weekday and hour in `tz`."""
-    zone = ZoneInfo(tz)
-    moment = datetime.strptime(lo, "%Y-%m-%dT%H").replace(tzinfo=UTC)
-    last = datetime.strptime(hi, "%Y-%m-%dT%H").replace(tzinfo=UTC)
-    rows = []
-    while moment < last:
-        local = moment.astimezone(zone)
-        rows.append((hour_bucket(moment), local.date().isoformat(), local.weekday(), local.hour))
-        moment += timedelta(hours=1)
-    db.conn.execute("PRAGMA temp_store = MEMORY")  # a scratch table: never worth a disk write
-    db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS local_hours"
-                    " (hour TEXT PRIMARY KEY, day TEXT, weekday INTEGER, local_hour INTEGER)")
-    db.conn.execute("BEGIN")
-    try:
-        db.conn.execute("DELETE FROM temp.local_hours")
-        db.conn.executemany("INSERT INTO temp.local_hours VALUES (?, ?, ?, ?)", rows)
-    finally:
-        db.conn.execute("COMMIT")
+def _by_zone(sites: list[Site]) -> dict[str, list[Site]]:
+    """Sites grouped by time zone: local days are cut per zone."""
+    zones: dict[str, list[Site]] = defaultdict(list)
+    for site in sites:
+        zones[site.tz].append(site)
+    return zones
 
 
 def previous_satisfaction(db: Database, sites: list[Site], start: date, end: date, *,
-                          hours: str = "all", counts: str = "filtered") -> dict[str, Tally]:
+                          hours: str = "all", counts: str = "filtered", hourly: bool = False) -> dict[str, Tally]:
     """Each site's tally over the period of the same length just before `start` (for trends)."""
     length = (end - start).days + 1
     before_end = start - timedelta(days=1)
     before_start = before_end - timedelta(days=length - 1)
-    column = "n_filtered" if counts == "filtered" else "n_raw"
-    out = {}
-    for site in sites:
-        lo, hi = day_range_utc(site, before_start, before_end)
-        tally = Tally()
-        clause = " AND in_hours = 1" if hours == "open" else ""
-        for scale, rating, n in db.conn.execute(
-            f"SELECT scale, rating, SUM({column}) FROM rollup_hourly WHERE site = ? AND hour >= ?"
-            f" AND hour < ?{clause} GROUP BY scale, rating", (site.id, lo, hi)):
-            tally.add(scale, rating, n)
-        out[site.id] = tally
+    out = {site.id: Tally() for site in sites}
+    for zone_sites in _by_zone(sites).values():
+        for site_id, _, scale, rating, in_hours, n_raw, n_filtered in cells_for(
+                db, zone_sites, before_start, before_end, hourly=hourly).sites():
+            if n_raw and (in_hours or hours != "open"):
+                out[site_id].add(scale, rating, n_filtered if counts == "filtered" else n_raw)
     return out
 
 
 def followup_answers(db: Database, sites: list[Site], start: date, end: date, *, hours: str = "all",
-                     counts: str = "filtered") -> dict[tuple[str, str], int]:
+                     counts: str = "filtered", hourly: bool = False) -> dict[tuple[str, str], int]:
     """(follow-up question, choice) -> answers, from the follow-up rollups (kept after retention)."""
     out: dict[tuple[str, str], int] = defaultdict(int)
-    column = "n_filtered" if counts == "filtered" else "n_raw"
-    clause = " AND in_hours = 1" if hours == "open" else ""
-    for site in sites:
-        lo, hi = day_range_utc(site, start, end)
-        for question, choice, n in db.conn.execute(
-            f"SELECT followup_question, choice, SUM({column}) FROM rollup_followup"
-            f" WHERE site = ? AND hour >= ? AND hour < ?{clause} GROUP BY 1, 2", (site.id, lo, hi)):
-            if n:
-                out[(question, choice)] += n
-    return dict(out)
+    for zone_sites in _by_zone(sites).values():
+        for question, choice, in_hours, n_raw, n_filtered in cells_for(
+                db, zone_sites, start, end, hourly=hourly).followups():
+            if in_hours or hours != "open":
+                out[(question, choice)] += n_filtered if counts == "filtered" else n_raw
+    return {key: n for key, n in out.items() if n}
 
 
 # -- the wall display's trend ---------------------------------------------------

@@ -1,10 +1,11 @@
-"""Hourly rollups: added to in the ingest transaction, and rebuildable from raw events.
+"""Rollups: added to in the ingest transaction, and rebuildable from raw events.
 
-Two tables: `rollup_hourly` (ratings) and `rollup_followup` (follow-up
-answers). Every figure reads them, never raw events, so retention can delete
-events and keep the figures (issue 5). `rebuild_rollups` recomputes them from
-the events table; a test proves that the rebuild equals what ingest
-maintained live.
+Two hourly tables, `rollup_hourly` (ratings) and `rollup_followup` (follow-up
+answers), and their sums per local day, week, month and year
+(`collector/local_rollups.py`). Every figure reads them, never raw events, so
+retention can delete events and keep the figures (issue 5).
+`rebuild_rollups` recomputes them from the events table; a test proves that
+the rebuild equals what ingest maintained live.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
+from collector.local_rollups import FAMILIES, FOLLOWUPS, HEAT, RATINGS, add_local, local_hour, rebuild_local
+
 RollupKey = tuple[str, str, str, str, int, int, int]  # site, hour, question, channel, scale, rating, in_hours
 # site, hour, question, channel, follow-up question, choice, in_hours
 FollowupKey = tuple[str, str, str, str, str, str, int]
 
-ROLLUP_TABLES = ("rollup_hourly", "rollup_followup")
+ROLLUP_TABLES = ("rollup_hourly", "rollup_followup", *(family.table for family in FAMILIES))
 
 
 def add_to_rollups(db: Database, raw: Counter[RollupKey], filtered: Counter[RollupKey]) -> None:
@@ -29,6 +32,8 @@ def add_to_rollups(db: Database, raw: Counter[RollupKey], filtered: Counter[Roll
         " ON CONFLICT (site, hour, question, channel, scale, rating, in_hours) DO UPDATE SET"
         " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
         [(*key, n, filtered.get(key, 0)) for key, n in raw.items()])
+    add_local(db, RATINGS, raw, filtered)
+    add_local(db, HEAT, raw, filtered)
 
 
 def add_followups_to_rollups(db: Database, raw: Counter[FollowupKey], filtered: Counter[FollowupKey]) -> None:
@@ -39,16 +44,19 @@ def add_followups_to_rollups(db: Database, raw: Counter[FollowupKey], filtered: 
         " ON CONFLICT (site, hour, question, channel, followup_question, choice, in_hours) DO UPDATE SET"
         " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
         [(*key, n, filtered.get(key, 0)) for key, n in raw.items()])
+    add_local(db, FOLLOWUPS, raw, filtered)
 
 
 def rebuild_rollups(db: Database, sites: Iterable[str] | None = None, *, hours: Iterable[str] | None = None,
                     in_transaction: bool = False) -> int:
-    """Recompute rollups from raw events; return rollup rows written.
+    """Recompute rollups from raw events; return hourly rollup rows written.
 
     With `hours`, exactly those hour buckets of these sites are recomputed
     (an hour left with no events ends with no rollup). Without, each site's
     hours from its oldest raw event on: raw events past the retention period
     are gone, and the rollups of those older hours are kept as they are.
+    The local spans are then summed again from the hourly rollups: those
+    overlapping `hours`, or all of the site's.
     """
     conn = db.conn
     if not in_transaction:
@@ -60,7 +68,8 @@ def rebuild_rollups(db: Database, sites: Iterable[str] | None = None, *, hours: 
         for site in site_list:
             if hour_list is None:
                 oldest = conn.execute("SELECT MIN(hour) FROM events WHERE site = ?", (site,)).fetchone()[0]
-                if oldest is None:
+                if oldest is None:  # every event purged: the hourly rollups stay, the spans are summed again
+                    rebuild_local(db, [site])
                     continue
                 where, params = "site = ? AND hour >= ?", [site, oldest]
             else:
@@ -83,6 +92,7 @@ def rebuild_rollups(db: Database, sites: Iterable[str] | None = None, *, hours: 
                 f" FROM events WHERE {where} AND followup IS NOT NULL"
                 " GROUP BY site, hour, question, channel, followup_question, choice, in_hours",
                 params).rowcount
+            _rebuild_local_spans(db, site, hour_list)
         if not in_transaction:
             conn.execute("COMMIT")
     except BaseException:
@@ -90,6 +100,16 @@ def rebuild_rollups(db: Database, sites: Iterable[str] | None = None, *, hours: 
             conn.execute("ROLLBACK")
         raise
     return written
+
+
+def _rebuild_local_spans(db: Database, site: str, hours: list[str] | None) -> None:
+    if hours is None:
+        rebuild_local(db, [site])
+        return
+    tz = db.conn.execute("SELECT tz FROM sites WHERE id = ?", (site,)).fetchone()
+    if tz is not None and hours:
+        days = sorted({local_hour(tz[0], hour).day for hour in hours})
+        rebuild_local(db, [site], days=(days[0], days[-1]))
 
 
 def rollup_rows(db: Database) -> dict[str, list[tuple]]:

@@ -76,7 +76,7 @@ def test_days_and_hours_are_the_sites_local_time(db):
     summer = date(2026, 7, 1)  # a Wednesday, Paris is UTC+2
     store_presses(db, "borne-1", "mairie", [Press(at(summer, 0, 30), 4), Press(at(summer, 23, 30), 3)])
     report = build_report(db, [get_site(db, "mairie")], summer, summer)
-    assert report.days[summer].total == 2, "00:30 and 23:30 local are the same local day"
+    assert report.buckets[summer].total == 2, "00:30 and 23:30 local are the same local day"
     assert set(report.heat) == {(2, 0), (2, 23)}
 
 

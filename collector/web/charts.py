@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
@@ -83,21 +82,10 @@ class Series:
 
 
 def buckets(report: Report) -> tuple[str, list[Bucket]]:
-    """Days up to two months, then ISO weeks up to a year, then months."""
-    days = report.all_days()
-    if len(days) <= 62:
-        unit, key = "day", (lambda d: d)
-    elif len(days) <= 366:
-        unit, key = "week", (lambda d: d - timedelta(days=d.weekday()))
-    else:
-        unit, key = "month", (lambda d: d.replace(day=1))
-    grouped: dict[date, tuple[Tally, int]] = {}
-    for d in days:
-        tally, raw = grouped.setdefault(key(d), (Tally(), 0))
-        day_tally = report.days.get(d)
-        if day_tally:
-            tally.merge(day_tally)
-        grouped[key(d)] = (tally, raw + report.days_raw_total.get(d, 0))
+    """The report's bars (days up to two months, then ISO weeks up to a year, then months), empty ones too."""
+    unit = report.unit.value
+    grouped = {start: (report.buckets.get(start, Tally()), report.buckets_raw_total.get(start, 0))
+               for start in report.all_buckets()}
     out = []
     for start, (tally, raw) in grouped.items():
         if unit == "day":

@@ -17,7 +17,7 @@ bp = Blueprint("exports", __name__, url_prefix="/dashboard")
 
 def _report(sel: Selection):  # type: ignore[no-untyped-def]
     return build_report(get_db(), sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
-                        min_cell=current_app.config["MIN_CELL"])
+                        min_cell=current_app.config["MIN_CELL"], site_days=True)
 
 
 def _filename(sel: Selection, suffix: str) -> str:
