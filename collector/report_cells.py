@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from collector.local_rollups import FOLLOWUPS, HEAT, RATINGS, fill_temp, read_local, whole_hour_offsets
+from collector.local_rollups import FOLLOWUPS, HEAT, RATINGS, fill_scope, fill_temp, read_local, whole_hour_offsets
 from collector.periods import DAY_STEP, Span, bucket_pieces, cover, span_start
 from collector.queries import day_range_utc
 from collector.registry import Site
@@ -161,11 +161,13 @@ class LocalCells:
         days = [(sign, start) for sign, span, start in pieces if span is Span.DAY]
         if days:  # the heat map has no day spans: those days come from their hours
             _map_hours(self.db, self.tz, days)
-            rows += self.db.conn.execute(
+            fill_scope(self.db, self.ids)
+            rows += self.db.conn.execute(  # CROSS JOIN: one primary-key lookup per site and hour
                 "SELECT m.weekday, m.local_hour, r.scale, r.rating, SUM(m.sign * r.n_raw),"
-                " SUM(m.sign * r.n_filtered) FROM temp.report_hours m CROSS JOIN rollup_hourly r"
-                f" WHERE {_in('r.site', self.ids)} AND r.hour = m.hour{clause.replace('l.', 'r.')}"
-                " GROUP BY 1, 2, 3, 4", self.ids).fetchall()
+                " SUM(m.sign * r.n_filtered)"
+                " FROM temp.scope s CROSS JOIN temp.report_hours m CROSS JOIN rollup_hourly r"
+                f" WHERE r.site = s.id AND r.hour = m.hour{clause.replace('l.', 'r.')}"
+                " GROUP BY 1, 2, 3, 4").fetchall()
         # Both parts add up to a cell's count: a cell is empty only once they are summed.
         sums: dict[tuple[Any, ...], list[int]] = {}
         for *key, n_raw, n_filtered in rows:
