@@ -120,6 +120,7 @@ def dashboard_cases(path: Path, db, sites, today: date) -> list[tuple[str, objec
         (f"dashboard, all {len(sites)} sites, year to date", view("all", sites, year_start)),
         (f"dashboard, all {len(sites)} sites, last 365 days", view("all", sites, today - timedelta(days=364))),
         (f"dashboard, one organisation ({len(org)} sites), year to date", view("org:org-0", org, year_start)),
+        (f"dashboard, all {len(sites)} sites, last 30 days", view("all", sites, today - timedelta(days=29))),
     ]
 
 

@@ -191,9 +191,24 @@ def _m7_local_rollups(db: Database) -> None:
     rebuild_local(db)
 
 
+def _m8_heat_days_and_cell_indexes(db: Database) -> None:
+    """The heat map per local day too, and indexes that sum many sites' spans without sorting (issue 5).
+
+    A report over most of the database's sites reads one span of every site in
+    cell order (scale, rating, ...) through these, instead of sorting them.
+    """
+    from collector.local_rollups import HEAT, rebuild_local
+
+    rebuild_local(db, families=[HEAT])
+    db.conn.execute("CREATE INDEX rollup_local_by_cell ON rollup_local"
+                    " (span, start, scale, rating, in_hours, site, question, channel, n_raw, n_filtered)")
+    db.conn.execute("CREATE INDEX rollup_heat_by_cell ON rollup_heat"
+                    " (span, start, weekday, local_hour, scale, rating, in_hours, site, n_raw, n_filtered)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
-                                                _m7_local_rollups]
+                                                _m7_local_rollups, _m8_heat_days_and_cell_indexes]
 
 
 def migrate(db: Database) -> int:

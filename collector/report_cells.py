@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from collector.local_rollups import FOLLOWUPS, HEAT, RATINGS, fill_scope, fill_temp, read_local, whole_hour_offsets
+from collector.local_rollups import FOLLOWUPS, HEAT, RATINGS, fill_temp, read_local, whole_hour_offsets
 from collector.periods import DAY_STEP, Span, bucket_pieces, cover, span_start
 from collector.queries import day_range_utc
 from collector.registry import Site
@@ -30,7 +30,10 @@ from ressenti.protocol import utc_now
 
 Cells = Iterable[tuple[Any, ...]]
 HOUR_COLUMNS = "hour TEXT PRIMARY KEY, day TEXT, weekday INTEGER, local_hour INTEGER, sign INTEGER"
-HEAT_DAY_COST = 1 / 7  # an hourly day holds up to 24 of the heat map's 168 cells
+HEAT_DAY_COST = 1 / 7  # a day holds up to 24 of the heat map's 168 cells
+# From a fifth of the database's sites on, reading every site's rows of a span in cell order beats
+# sorting the scope's (200 sites, a year by week: 60 ms against 200-400 ms; docs/benchmarks.md).
+MANY_SITES_SHARE = 5
 
 
 def cells_for(db: Database, sites: list[Site], first: date, last: date, *, hourly: bool = False
@@ -43,20 +46,6 @@ def cells_for(db: Database, sites: list[Site], first: date, last: date, *, hourl
 
 def _in(column: str, values: list[str]) -> str:
     return f"{column} IN ({','.join('?' * len(values))})"
-
-
-def _map_hours(db: Database, tz: str, days: Iterable[tuple[int, date]]) -> None:
-    """temp.report_hours: each UTC hour of these signed local days, with its local day, weekday and hour."""
-    zone = ZoneInfo(tz)
-    rows = []
-    for sign, day in days:
-        moment = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
-        end = datetime.combine(day + DAY_STEP, datetime.min.time(), zone).astimezone(UTC)
-        while moment < end:
-            local = moment.astimezone(zone)
-            rows.append((moment.isoformat()[:13], local.date().isoformat(), local.weekday(), local.hour, sign))
-            moment += timedelta(hours=1)
-    fill_temp(db, "report_hours", HOUR_COLUMNS, rows)
 
 
 class HourlyCells:
@@ -136,6 +125,8 @@ class LocalCells:
         # Days after this hold nothing yet (ingest accepts stamps up to a day ahead), so a
         # span that runs into them is as cheap to read whole as its days in the period.
         self.empty_after = utc_now().date() + 2 * DAY_STEP
+        sites_in_database = db.conn.execute("SELECT COUNT(*) FROM sites").fetchone()[0]
+        self.many_sites = len(self.ids) * MANY_SITES_SHARE >= sites_in_database
 
     def _cover(self, day_cost: float = 1.0) -> list[tuple[int, Span, date]]:
         return cover(self.first, self.last, (Span.YEAR, Span.MONTH), day_cost=day_cost,
@@ -149,32 +140,16 @@ class LocalCells:
     def buckets(self, unit: Span) -> Cells:
         pieces = [(bucket.isoformat(), piece)
                   for bucket, piece in bucket_pieces(self.first, self.last, unit, empty_after=self.empty_after)]
-        for bucket, *rest in read_local(self.db, RATINGS, self.ids, pieces, ("scale", "rating", "in_hours")):
+        for bucket, *rest in read_local(self.db, RATINGS, self.ids, pieces, ("scale", "rating", "in_hours"),
+                                        many_sites=self.many_sites):
             yield (date.fromisoformat(bucket), *rest)
 
     def heat(self, open_only: bool) -> Cells:
-        pieces = self._cover(HEAT_DAY_COST)
-        spans = [("", p) for p in pieces if p[1] is not Span.DAY]
+        pieces = [("", piece) for piece in self._cover(HEAT_DAY_COST)]
         clause = " AND l.in_hours = 1" if open_only else ""
-        rows = [row[1:] for row in read_local(self.db, HEAT, self.ids, spans,
-                                               ("weekday", "local_hour", "scale", "rating"), clause)]
-        days = [(sign, start) for sign, span, start in pieces if span is Span.DAY]
-        if days:  # the heat map has no day spans: those days come from their hours
-            _map_hours(self.db, self.tz, days)
-            fill_scope(self.db, self.ids)
-            rows += self.db.conn.execute(  # CROSS JOIN: one primary-key lookup per site and hour
-                "SELECT m.weekday, m.local_hour, r.scale, r.rating, SUM(m.sign * r.n_raw),"
-                " SUM(m.sign * r.n_filtered)"
-                " FROM temp.scope s CROSS JOIN temp.report_hours m CROSS JOIN rollup_hourly r"
-                f" WHERE r.site = s.id AND r.hour = m.hour{clause.replace('l.', 'r.')}"
-                " GROUP BY 1, 2, 3, 4").fetchall()
-        # Both parts add up to a cell's count: a cell is empty only once they are summed.
-        sums: dict[tuple[Any, ...], list[int]] = {}
-        for *key, n_raw, n_filtered in rows:
-            cell = sums.setdefault(tuple(key), [0, 0])
-            cell[0] += n_raw
-            cell[1] += n_filtered
-        return [(*key, n_raw, n_filtered) for key, (n_raw, n_filtered) in sums.items()]
+        return (row[1:] for row in read_local(self.db, HEAT, self.ids, pieces,
+                                              ("weekday", "local_hour", "scale", "rating"), clause,
+                                              many_sites=self.many_sites))
 
     def site_days(self) -> Cells:
         days = [(day.isoformat(), (1, Span.DAY, day))

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from web_support import Press, store_presses
 
+from collector import report_cells
 from collector.db import connect
 from collector.periods import Span, bucket_pieces, bucket_unit, cover, span_end, span_start, starts
 from collector.registry import add_kiosk, add_site, get_site, update_site
@@ -111,7 +112,10 @@ def random_periods(rng: random.Random) -> list[tuple[date, date]]:
     return periods
 
 
-def test_local_spans_give_the_hourly_figures(db):
+@pytest.mark.parametrize("share", [0, report_cells.MANY_SITES_SHARE], ids=["by-site", "by-cell"])
+def test_local_spans_give_the_hourly_figures(db, share, monkeypatch):
+    """Both ways of reading the spans: each site's rows sorted, or every site's in cell order."""
+    monkeypatch.setattr(report_cells, "MANY_SITES_SHARE", share)
     rng = random.Random(7)
     sites = [get_site(db, s) for s, _, _ in SITES]
     for first, last in random_periods(rng):

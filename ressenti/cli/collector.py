@@ -249,7 +249,7 @@ def token_create(db_path: str, kind: str, subject: str, label: str) -> None:
 @collector.command("rebuild-rollups")
 @db_option
 def rebuild(db_path: str) -> None:
-    """Recompute the hourly rollups from raw events."""
+    """Recompute the rollups (ratings, follow-up answers, local spans) from raw events."""
     from collector.db import connect
     from collector.rollups import rebuild_rollups
 
