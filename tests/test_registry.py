@@ -103,7 +103,7 @@ def test_presses_outside_hours_are_kept_flagged_and_can_be_left_out(db):
 
 
 def test_rebuild_equals_live_rollups(db):
-    add_site(db, "ccas", "CCAS", scale=3)
+    add_site(db, "ccas", "CCAS", scale=3, tz="Indian/Reunion")
     add_kiosk(db, "borne-2", "ccas")
     site = get_site(db, "mairie")
     start = datetime(2026, 11, 16, 7, tzinfo=site.zone)
@@ -117,9 +117,13 @@ def test_rebuild_equals_live_rollups(db):
     send(db, "borne-2", "ccas", [event(i, 1 + i % 3, scale=3, kiosk="borne-2") for i in range(1, 40)])
     live = rollup_rows(db)
     assert len(live["rollup_hourly"]) > 50 and len(live["rollup_followup"]) > 50
+    assert {row[0] for row in live["rollup_local"]} == {"mairie", "ccas"}
+    assert {row[1] for row in live["rollup_heat"]} == {"day", "month", "year"}
     assert sum(row[-2] for row in live["rollup_followup"]) == 149, "every answer counted once"
     db.conn.execute("UPDATE rollup_hourly SET n_raw = n_raw + 7")  # damage them
     db.conn.execute("UPDATE rollup_followup SET n_filtered = 0")
+    db.conn.execute("DELETE FROM rollup_heat WHERE span = 'month'")
+    db.conn.execute("UPDATE rollup_local SET n_raw = 1 WHERE span = 'week'")
     assert rollup_rows(db) != live
     rebuild_rollups(db)
     assert rollup_rows(db) == live
