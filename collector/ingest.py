@@ -51,6 +51,7 @@ class IngestCounters:
     events: int = 0
     duplicates: int = 0
     rejected: int = 0
+    disconnects: int = 0
 
 
 class UnknownKiosks(StrEnum):
@@ -130,6 +131,12 @@ class IngestService:
     full the network thread waits, stops reading the socket, and TCP holds the
     broker back (Mosquitto pushes a persistent session's whole backlog at
     once, whatever `max_inflight_messages` says), so memory stays flat.
+
+    Acks and live updates go out on a second connection. On the receiving
+    one, every QoS 1 publish waiting for its PUBACK makes paho read that many
+    packets before it writes again; with the reads waiting on the worker,
+    the acks then piled up unsent (memory grew with every message) until
+    Mosquitto dropped the connection for a missed keepalive.
     """
 
     QUEUE_SIZE = 32
@@ -149,13 +156,13 @@ class IngestService:
         # subscription and queues events while this process restarts.
         self.client = make_client(f"ressenti-ingest-{instance}", broker, clean_session=False)
         self.client.manual_ack_set(True)
-        # Acks are published at QoS 1: with paho's default window of 20 in
-        # flight, they queued up inside paho (memory grew by 2 KB a message)
-        # and reached kiosks late under a backlog of small batches.
-        self.client.max_inflight_messages_set(self.ACKS_IN_FLIGHT)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        self.sender = make_client(f"ressenti-ingest-{instance}-out", broker)
+        # paho's default of 20 QoS 1 acks in flight is one round trip per 20
+        # batches: too few when a backlog of small batches drains.
+        self.sender.max_inflight_messages_set(self.ACKS_IN_FLIGHT)
         self._queue: queue.Queue[QueueItem | None] = queue.Queue(self.QUEUE_SIZE)
         self._connection = 0  # acks are only valid on the connection a message came in on
         self._stopping = False
@@ -174,6 +181,8 @@ class IngestService:
 
     def start(self) -> None:
         self._worker.start()
+        self.sender.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        self.sender.loop_start()
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
 
@@ -188,6 +197,8 @@ class IngestService:
             except queue.Full:
                 self._queue.get_nowait()
         self._worker.join(30)
+        self.sender.disconnect()
+        self.sender.loop_stop()
         self.db.close()
 
     # -- paho's network thread ------------------------------------------------------
@@ -205,6 +216,8 @@ class IngestService:
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
         self.ready.clear()
+        if not self._stopping:
+            self.counters.disconnects += 1
         log.warning("ingest disconnected from %s (%s); paho reconnects", self.broker.url, reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -274,14 +287,14 @@ class IngestService:
         for (connection, message), outcome in done:
             if isinstance(outcome, Stored):
                 parts = parse_topic(message.topic)
-                self.client.publish(topic(parts.site, parts.kiosk, Kind.ACK), encode_ack(outcome.ack), qos=1)
+                self.sender.publish(topic(parts.site, parts.kiosk, Kind.ACK), encode_ack(outcome.ack), qos=1)
                 live.setdefault(outcome.site, []).extend(outcome.new_ratings)
             elif outcome is not None:
                 live.setdefault(outcome, [])  # a kiosk came or went: walls redraw their count
             if connection == self._connection and message.qos > 0:
                 self.client.ack(message.mid, message.qos)
         for site, ratings in live.items():
-            self.client.publish(live_topic(site), json.dumps({"site": site, "ratings": ratings}), qos=0)
+            self.sender.publish(live_topic(site), json.dumps({"site": site, "ratings": ratings}), qos=0)
 
     def _store_events(self, message: mqtt.MQTTMessage) -> Stored | None:
         stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks)

@@ -112,3 +112,62 @@ def test_ingest_tells_systemd_it_is_ready_then_pets_the_watchdog(tmp_path, colle
             process.wait(20)
     assert messages[0] == "READY=1\nSTATUS=subscribed"
     assert messages[1:] == ["WATCHDOG=1", "WATCHDOG=1"]
+
+
+def test_a_backlog_of_small_batches_drains_with_every_ack_sent_and_no_disconnect(
+        mosquitto_factory, collector_stack_factory, wait):
+    """5,000 one-event batches waiting in the collector's persistent session: the
+    ingest stores them all, every kiosk gets every ack, and the connection holds."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    from ressenti.protocol import decode_ack, encode_batch, format_ts, utc_now
+
+    mosquitto = mosquitto_factory("max_queued_messages 0\nlog_type notice")  # keep the whole backlog
+    collector_stack = collector_stack_factory(mosquitto.address)
+    kiosks = [f"borne-{n}" for n in range(20)]
+    for k in kiosks:
+        collector_stack.register(k)
+    collector_stack.start()
+    collector_stack.stop()  # the broker queues for the collector's session from now on
+
+    acks: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def on_ack(client, userdata, message):
+        with lock:
+            acks[message.topic] = acks.get(message.topic, 0) + 1
+            assert decode_ack(message.payload).through >= 1
+
+    watcher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="acks")
+    watcher.on_message = on_ack
+    watcher.connect(mosquitto.address.host, mosquitto.address.port)
+    watcher.subscribe("ressenti/v1/mairie/+/ack", qos=1)
+    watcher.loop_start()
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="backlog")
+    publisher.max_inflight_messages_set(100)
+    publisher.connect(mosquitto.address.host, mosquitto.address.port)
+    publisher.loop_start()
+    now = format_ts(utc_now())
+    infos = []
+    for seq in range(1, 251):
+        for k in kiosks:
+            event = {"id": f"{k[-2:].replace('-', '0')}{seq:06d}-0000-4000-8000-000000000000", "seq": seq, "ts": now,
+                     "clock": "ntp", "boot": "b1", "up_ms": seq, "question": "overall", "scale": 4,
+                     "rating": 1 + seq % 4, "input": "button", "flags": [], "followup": None, "lang": "fr"}
+            body = encode_batch(kiosk=k, site="mairie", epoch="0b8f2c1e-7a1d-4c55-9d0e-3f6a9b1c2d3e", boot="b1",
+                                up_ms=seq, events=[event])
+            infos.append(publisher.publish(f"ressenti/v1/mairie/{k}/events", body, qos=1))
+    for info in infos:
+        info.wait_for_publish(30)
+    try:
+        collector_stack.start()
+        wait(lambda: sum(acks.values()) >= 5000 or collector_stack.ingest.counters.disconnects, timeout=90,
+             what="an ack for each of the 5,000 batches")
+        assert collector_stack.ingest.counters.disconnects == 0, mosquitto.log.read_text()[-2000:]
+        assert collector_stack.summary()["total"] == 5000
+        assert all(acks.get(f"ressenti/v1/mairie/{k}/ack") == 250 for k in kiosks)
+    finally:
+        publisher.disconnect()
+        watcher.disconnect()

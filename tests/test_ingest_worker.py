@@ -44,21 +44,23 @@ def service(tmp_path, mocker):
     svc = IngestService(tmp_path / "c.db", parse_broker_url("mqtt://127.0.0.1:1"))
     svc._connection = 1
     mocker.patch.object(svc.client, "ack")
-    mocker.patch.object(svc.client, "publish")
+    mocker.patch.object(svc.sender, "publish")
     yield svc
     svc.db.close()
 
 
 def published(svc: IngestService) -> dict[str, list]:
     out: dict[str, list] = {}
-    for call in svc.client.publish.call_args_list:
+    for call in svc.sender.publish.call_args_list:
         out.setdefault(call.args[0], []).append(call.args[1])
     return out
 
 
 def test_a_group_commits_once_and_acks_each_message(service):
-    group = [(1, events_message(11, "borne-1", range(1, 4))), (1, events_message(12, "borne-2", range(1, 3))),
-             (1, events_message(13, "borne-3", range(1, 2), site="caf")), (1, events_message(14, "borne-1", range(4, 6)))]
+    group = [(1, events_message(11, "borne-1", range(1, 4))),
+             (1, events_message(12, "borne-2", range(1, 3))),
+             (1, events_message(13, "borne-3", range(1, 2), site="caf")),
+             (1, events_message(14, "borne-1", range(4, 6)))]
     service._store_group(group)
     assert service.db["events"].count == 8
     assert sorted(c.args[0] for c in service.client.ack.call_args_list) == [11, 12, 13, 14]
