@@ -24,26 +24,26 @@ FollowupKey = tuple[str, str, str, str, str, str, int]
 ROLLUP_TABLES = ("rollup_hourly", "rollup_followup", *(family.table for family in FAMILIES))
 
 
+def _add_counts(db: Database, table: str, key: str, raw: Counter, filtered: Counter) -> None:
+    """Upsert (key..., n_raw, n_filtered) rows, adding to what the table holds."""
+    db.conn.executemany(
+        f"INSERT INTO {table} ({key}, n_raw, n_filtered) VALUES ({', '.join('?' * (key.count(',') + 3))})"
+        f" ON CONFLICT ({key}) DO UPDATE SET"
+        " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
+        [(*k, n, filtered.get(k, 0)) for k, n in raw.items()])
+
+
 def add_to_rollups(db: Database, raw: Counter[RollupKey], filtered: Counter[RollupKey]) -> None:
     """Add event counts (every press, and unflagged presses) to the hourly rollups."""
-    db.conn.executemany(
-        "INSERT INTO rollup_hourly (site, hour, question, channel, scale, rating, in_hours, n_raw, n_filtered)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (site, hour, question, channel, scale, rating, in_hours) DO UPDATE SET"
-        " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
-        [(*key, n, filtered.get(key, 0)) for key, n in raw.items()])
+    _add_counts(db, "rollup_hourly", "site, hour, question, channel, scale, rating, in_hours", raw, filtered)
     add_local(db, RATINGS, raw, filtered)
     add_local(db, HEAT, raw, filtered)
 
 
 def add_followups_to_rollups(db: Database, raw: Counter[FollowupKey], filtered: Counter[FollowupKey]) -> None:
     """Add follow-up answers (every press, and unflagged presses) to their hourly rollup."""
-    db.conn.executemany(
-        "INSERT INTO rollup_followup (site, hour, question, channel, followup_question, choice, in_hours,"
-        " n_raw, n_filtered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (site, hour, question, channel, followup_question, choice, in_hours) DO UPDATE SET"
-        " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
-        [(*key, n, filtered.get(key, 0)) for key, n in raw.items()])
+    _add_counts(db, "rollup_followup", "site, hour, question, channel, followup_question, choice, in_hours",
+                raw, filtered)
     add_local(db, FOLLOWUPS, raw, filtered)
 
 
