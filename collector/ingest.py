@@ -23,6 +23,7 @@ from sqlite_utils import Database
 from collector.db import connect, write_transaction
 from collector.fleet import record_status
 from collector.registry import UNASSIGNED, ensure_unassigned, get_producer, get_site
+from collector.rollups import RollupCounts
 from collector.store import Stored, record_rejection, store_batch
 from ressenti.errors import BadBatch, BadTopic
 from ressenti.mqtt import BrokerAddress, make_client
@@ -63,7 +64,7 @@ class UnknownKiosks(StrEnum):
 
 def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, received_at: datetime,
                  unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                 channel_of_source: str | None = None) -> Stored | None:
+                 channel_of_source: str | None = None, rollups: RollupCounts | None = None) -> Stored | None:
     """Check the producer against the registry and store the batch; None if rejected whole."""
 
     def reject(reason: str) -> None:
@@ -90,12 +91,16 @@ def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, rec
     site = get_site(db, producer.site)
     assert site is not None  # kiosks reference sites
     return store_batch(db, batch, site=site, received_at=received_at, topic=topic_name,
-                       channel=channel_of_source)
+                       channel=channel_of_source, rollups=rollups)
 
 
 def handle_message(db: Database, topic_name: str, payload: bytes,
-                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> Stored | None:
-    """Validate and store one MQTT events message; None if the whole message was rejected."""
+                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
+                   rollups: RollupCounts | None = None) -> Stored | None:
+    """Validate and store one MQTT events message; None if the whole message was rejected.
+
+    With `rollups`, the rollup counts are left there for the caller to write (see store_batch).
+    """
     received_at = utc_now()
 
     def reject(reason: str, **where: Any) -> None:
@@ -119,7 +124,7 @@ def handle_message(db: Database, topic_name: str, payload: bytes,
                f" kiosk {parts.kiosk!r} site {parts.site!r}", kiosk=parts.kiosk, epoch=batch.epoch)
         return None
     return accept_batch(db, batch, topic_name=topic_name, raw=payload, received_at=received_at,
-                        unknown_kiosks=unknown_kiosks)
+                        unknown_kiosks=unknown_kiosks, rollups=rollups)
 
 
 class IngestService:
@@ -270,16 +275,22 @@ class IngestService:
         done: list[tuple[QueueItem, Stored | str | None]] = []
         try:
             with write_transaction(self.db):
+                group_counts = RollupCounts()  # the group's rollups, added once before the commit
                 for item in group:
                     message = item[1]
+                    counts = RollupCounts()
                     try:
                         with write_transaction(self.db):
                             if message.topic.endswith("/" + Kind.STATUS.value):
-                                done.append((item, self._store_status(message)))
+                                outcome: Stored | str | None = self._store_status(message)
                             else:
-                                done.append((item, self._store_events(message)))
+                                outcome = self._store_events(message, counts)
                     except Exception:
                         log.exception("could not store message on %s; the kiosk will resend", message.topic)
+                        continue
+                    done.append((item, outcome))
+                    group_counts.update(counts)  # only once its savepoint is released
+                group_counts.write(self.db)
         except Exception:  # the commit itself failed: nothing is acked, everything comes again
             log.exception("could not commit %d messages; the kiosks will resend", len(group))
             return
@@ -296,8 +307,8 @@ class IngestService:
         for site, ratings in live.items():
             self.sender.publish(live_topic(site), json.dumps({"site": site, "ratings": ratings}), qos=0)
 
-    def _store_events(self, message: mqtt.MQTTMessage) -> Stored | None:
-        stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks)
+    def _store_events(self, message: mqtt.MQTTMessage, counts: RollupCounts) -> Stored | None:
+        stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks, counts)
         self.counters.batches += 1
         if stored is None:
             self.counters.rejected += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
@@ -45,6 +46,34 @@ def add_followups_to_rollups(db: Database, raw: Counter[FollowupKey], filtered: 
     _add_counts(db, "rollup_followup", "site, hour, question, channel, followup_question, choice, in_hours",
                 raw, filtered)
     add_local(db, FOLLOWUPS, raw, filtered)
+
+
+@dataclass
+class RollupCounts:
+    """Counts waiting to be added to the rollups, so a caller can add several batches' at once.
+
+    The ingest worker stores up to 32 messages in one transaction: adding
+    their counts once, before the commit, saves a third of the work of a
+    one-event batch (rollups are upserted into several tables).
+    """
+
+    raw: Counter[RollupKey] = field(default_factory=Counter)
+    filtered: Counter[RollupKey] = field(default_factory=Counter)
+    followups_raw: Counter[FollowupKey] = field(default_factory=Counter)
+    followups_filtered: Counter[FollowupKey] = field(default_factory=Counter)
+
+    def update(self, other: RollupCounts) -> None:
+        self.raw.update(other.raw)
+        self.filtered.update(other.filtered)
+        self.followups_raw.update(other.followups_raw)
+        self.followups_filtered.update(other.followups_filtered)
+
+    def write(self, db: Database) -> None:
+        """Add the counts to the rollups (inside the caller's transaction)."""
+        if self.raw:
+            add_to_rollups(db, self.raw, self.filtered)
+        if self.followups_raw:
+            add_followups_to_rollups(db, self.followups_raw, self.followups_filtered)
 
 
 def rebuild_rollups(db: Database, sites: Iterable[str] | None = None, *, hours: Iterable[str] | None = None,

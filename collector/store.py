@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +17,7 @@ from sqlite_utils import Database
 
 from collector.db import write_transaction
 from collector.registry import Site
-from collector.rollups import FollowupKey, RollupKey, add_followups_to_rollups, add_to_rollups
+from collector.rollups import RollupCounts
 from ressenti.protocol import Ack, Batch, Event, TimeSource, format_ts, place_in_time
 
 log = logging.getLogger(__name__)
@@ -63,17 +62,23 @@ def record_rejection(db: Database, *, reason: str, raw: bytes, topic: str, recei
 
 
 def store_batch(db: Database, batch: Batch, *, site: Site, received_at: datetime, topic: str,
-                channel: str | None = None) -> Stored:
+                channel: str | None = None, rollups: RollupCounts | None = None) -> Stored:
     """Store a batch whose producer and site are checked; return the ack to send.
 
     `channel` replaces the events' own `input` (HTTP sources: web, phone).
+    With `rollups`, the new events' counts are added there for the caller to
+    write before its commit; otherwise they are written here.
     """
     with write_transaction(db):
-        return _store_locked(db, batch, site, received_at, topic, channel)
+        counts = rollups if rollups is not None else RollupCounts()
+        stored = _store_locked(db, batch, site, received_at, topic, channel, counts)
+        if rollups is None:
+            counts.write(db)
+        return stored
 
 
 def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime, topic: str,
-                  channel: str | None) -> Stored:
+                  channel: str | None, counts: RollupCounts) -> Stored:
     conn = db.conn
     stream: StreamRow = conn.execute(
         "SELECT through, max_seq, dropped_through FROM streams WHERE kiosk = ? AND epoch = ?",
@@ -92,7 +97,7 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
         seen_ids = {r[0] for r in conn.execute(
             f"SELECT id FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)}
         fresh = [e for e in events if e.seq not in seen_seqs and e.id not in seen_ids]
-        _insert_events(db, batch, fresh, site, received_at, channel)
+        _insert_events(db, batch, fresh, site, received_at, channel, counts)
         stored.new_ratings = [e.rating for e in fresh]
         landed.update(e.seq for e in fresh)
     stored.duplicates = len(batch.events) - len(stored.new_ratings)
@@ -116,14 +121,12 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
 
 
 def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
-                   received_at: datetime, channel: str | None) -> None:
+                   received_at: datetime, channel: str | None, counts: RollupCounts) -> None:
     if not events:
         return
     rows = []
-    raw: Counter[RollupKey] = Counter()
-    filtered: Counter[RollupKey] = Counter()
-    followups_raw: Counter[FollowupKey] = Counter()
-    followups_filtered: Counter[FollowupKey] = Counter()
+    raw, filtered = counts.raw, counts.filtered
+    followups_raw, followups_filtered = counts.followups_raw, counts.followups_filtered
     received = format_ts(received_at)
     for e in events:
         ts, source = place_in_time(e, batch, received_at)
@@ -156,9 +159,6 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
         "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags,"
         " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
         " VALUES (" + ",".join("?" * 21) + ")", rows)
-    add_to_rollups(db, raw, filtered)
-    if followups_raw:
-        add_followups_to_rollups(db, followups_raw, followups_filtered)
 
 
 def _advance_stream(db: Database, batch: Batch, received_at: datetime, stream: StreamRow,

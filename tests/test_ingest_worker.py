@@ -16,6 +16,7 @@ import collector.ingest
 from collector.db import connect
 from collector.ingest import IngestService
 from collector.registry import add_kiosk, add_site
+from collector.rollups import rebuild_rollups, rollup_rows
 from ressenti.mqtt import parse_broker_url
 from ressenti.protocol import decode_ack
 
@@ -71,13 +72,17 @@ def test_a_group_commits_once_and_acks_each_message(service):
     # One live message per site for the whole group, with every new rating.
     live = {json.loads(p)["site"]: json.loads(p)["ratings"] for t, ps in out.items() if "/_live/" in t for p in ps}
     assert sorted(live["mairie"]) == sorted([2, 3, 4] + [2, 3] + [1, 2]) and live["caf"] == [2]
+    # The group's rollups, added once before the commit, equal a rebuild from its events.
+    live_rollups = rollup_rows(service.db)
+    rebuild_rollups(service.db)
+    assert rollup_rows(service.db) == live_rollups and live_rollups["rollup_hourly"]
 
 
 def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker, caplog):
     real = collector.ingest.handle_message
 
-    def flaky(db, topic, body, unknown):
-        stored = real(db, topic, body, unknown)  # its rows are written, then it fails
+    def flaky(db, topic, body, unknown, rollups=None):
+        stored = real(db, topic, body, unknown, rollups)  # its rows and counts are made, then it fails
         if "borne-2" in topic:
             raise OSError("disk hiccup")
         return stored
