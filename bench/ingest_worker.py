@@ -1,0 +1,86 @@
+"""The ingest's own cost, without a broker: decoding an event, and the worker storing queued messages.
+
+    .venv/bin/python bench/ingest_worker.py [--sizes 1 500] [--messages 5000]
+
+`decode` times `decode_event` on one realistic event. `worker` hands the
+ingest worker's `_store_group` groups of 32 queued messages, as paho would,
+with the acks and publishes replaced by no-ops, into a fresh file database
+(`synchronous=FULL`). What this leaves out (paho, Mosquitto, the publishers)
+is measured by bench/ingest_throughput.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import paho.mqtt.client as mqtt
+from common import make_batches, table
+
+from collector.db import connect
+from collector.ingest import IngestService
+from collector.registry import add_kiosk, add_site
+from ressenti.mqtt import parse_broker_url
+from ressenti.protocol import Kind, decode_event, topic
+
+KIOSKS = 20
+
+
+def decode_us() -> float:
+    event = json.loads(make_batches("k", "bench", 1, 1)[0])["events"][0]
+    return min(timeit.repeat(lambda: decode_event(event), number=20_000, repeat=5)) / 20_000 * 1e6
+
+
+def worker_rate(size: int, messages: int, workdir: Path) -> float:
+    """Messages per second through `_store_group`, groups of 32."""
+    db = connect(workdir / f"worker-{size}.db")
+    add_site(db, "bench", "Bench")
+    per_kiosk = max(1, messages // KIOSKS)
+    plan = {f"k{n:03d}": make_batches(f"k{n:03d}", "bench", per_kiosk, size) for n in range(KIOSKS)}
+    for kiosk in plan:
+        add_kiosk(db, kiosk, "bench")
+    db.close()
+    service = IngestService(workdir / f"worker-{size}.db", parse_broker_url("mqtt://127.0.0.1:1"))
+    service._connection = 1
+    service.client.ack = lambda *a, **k: None  # type: ignore[method-assign]
+    sender = getattr(service, "sender", service.client)
+    sender.publish = lambda *a, **k: None  # type: ignore[method-assign]
+    queued = []
+    for i in range(per_kiosk):
+        for kiosk, payloads in plan.items():
+            message = mqtt.MQTTMessage(mid=len(queued) + 1, topic=topic("bench", kiosk, Kind.EVENTS).encode())
+            message.payload, message.qos = payloads[i], 1
+            queued.append((1, message))
+    start = time.perf_counter()
+    for n in range(0, len(queued), 32):
+        service._store_group(queued[n:n + 32])
+    elapsed = time.perf_counter() - start
+    stored = service.db["events"].count
+    service.db.close()
+    if stored != len(queued) * size:
+        raise SystemExit(f"stored {stored} events, expected {len(queued) * size}")
+    return len(queued) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 500], help="events per message (none: decode only)")
+    parser.add_argument("--messages", type=int, default=5000, help="messages per size, at most")
+    args = parser.parse_args()
+    rows = [("decode_event, one event", "-", f"{decode_us():.1f} us", "-")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            rate = worker_rate(size, min(args.messages, max(20, 250_000 // size)), Path(tmp))
+            rows.append(("worker, groups of 32 messages", size, f"{rate:,.0f} messages/s", f"{rate * size:,.0f}"))
+    print(table(rows, ("what", "events per message", "rate", "events/s")))
+
+
+if __name__ == "__main__":
+    main()
