@@ -277,16 +277,10 @@ class IngestService:
             with write_transaction(self.db):
                 group_counts = RollupCounts()  # the group's rollups, added once before the commit
                 for item in group:
-                    message = item[1]
-                    counts = RollupCounts()
                     try:
-                        with write_transaction(self.db):
-                            if message.topic.endswith("/" + Kind.STATUS.value):
-                                outcome: Stored | str | None = self._store_status(message)
-                            else:
-                                outcome = self._store_events(message, counts)
+                        outcome, counts = self._store_one(item[1])
                     except Exception:
-                        log.exception("could not store message on %s; the kiosk will resend", message.topic)
+                        log.exception("could not store message on %s; the kiosk will resend", item[1].topic)
                         continue
                     done.append((item, outcome))
                     group_counts.update(counts)  # only once its savepoint is released
@@ -306,6 +300,14 @@ class IngestService:
                 self.client.ack(message.mid, message.qos)
         for site, ratings in live.items():
             self.sender.publish(live_topic(site), json.dumps({"site": site, "ratings": ratings}), qos=0)
+
+    def _store_one(self, message: mqtt.MQTTMessage) -> tuple[Stored | str | None, RollupCounts]:
+        """Store one message under its own savepoint; its outcome and the rollup counts it leaves."""
+        counts = RollupCounts()
+        with write_transaction(self.db):
+            if message.topic.endswith("/" + Kind.STATUS.value):
+                return self._store_status(message), counts
+            return self._store_events(message, counts), counts
 
     def _store_events(self, message: mqtt.MQTTMessage, counts: RollupCounts) -> Stored | None:
         stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks, counts)

@@ -9,18 +9,10 @@ from typing import Any
 import pytest
 
 from kiosk.touch.followup import BadFollowup, followup_or_none, parse_followup
+from kiosk.touch.shoot import SAMPLE_FOLLOWUP
 from ressenti.protocol import decode_event
 
-WHY: dict[str, Any] = {
-    "id": "why", "when_rating_at_most": 2, "timeout_s": 15,
-    "question": {"fr": "Qu'est-ce qui n'a pas été ?", "en": "What went wrong?"},
-    "choices": [
-        {"id": "wait", "fr": "Temps d'attente", "en": "Waiting time"},
-        {"id": "unclear", "fr": "Information peu claire", "en": "Unclear information"},
-        {"id": "welcome", "fr": "Accueil", "en": "Welcome"},
-        {"id": "other", "fr": "Autre", "en": "Other"},
-    ],
-}
+WHY: dict[str, Any] = {**SAMPLE_FOLLOWUP, "timeout_s": 15}
 
 
 def with_change(path: tuple[Any, ...], value: Any) -> dict[str, Any]:

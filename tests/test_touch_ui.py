@@ -20,19 +20,11 @@ from kiosk.clock import ClockState
 from kiosk.core import Kiosk
 from kiosk.outbox import Outbox, OutboxError
 from kiosk.touch import testing, theme
+from kiosk.touch.shoot import SAMPLE_FOLLOWUP
 from ressenti.faces import label
 from ressenti.protocol import Clock, Input, KioskSettings, format_ts
 
-WHY: dict[str, Any] = {
-    "id": "why", "when_rating_at_most": 2, "timeout_s": 3,
-    "question": {"fr": "Qu'est-ce qui n'a pas été ?", "en": "What went wrong?"},
-    "choices": [
-        {"id": "wait", "fr": "Temps d'attente", "en": "Waiting time"},
-        {"id": "unclear", "fr": "Information peu claire", "en": "Unclear information"},
-        {"id": "welcome", "fr": "Accueil", "en": "Welcome"},
-        {"id": "other", "fr": "Autre", "en": "Other"},
-    ],
-}
+WHY: dict[str, Any] = {**SAMPLE_FOLLOWUP, "timeout_s": 3}
 SIX_LONG_CHOICES: dict[str, Any] = {
     **WHY, "choices": [{"id": f"c{i}", "fr": "Information peu claire sur les démarches",
                         "en": "Unclear information about the procedure"} for i in range(6)],
