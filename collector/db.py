@@ -59,11 +59,11 @@ def write_transaction(db: Database) -> Iterator[Database]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
+        if conn.in_transaction:  # also when the commit itself failed (disk full, I/O error)
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _m1_initial(db: Database) -> None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,8 @@ from sqlite_utils import Database
 
 from collector.db import connect, write_transaction
 from collector.fleet import record_status
-from collector.registry import UNASSIGNED, ensure_unassigned, get_producer, get_site
-from collector.rollups import RollupCounts
-from collector.store import Stored, record_rejection, store_batch
+from collector.registry import UNASSIGNED, ensure_unassigned
+from collector.store import BatchWriter, Stored, record_rejection, store_batch
 from ressenti.errors import BadBatch, BadTopic
 from ressenti.mqtt import BrokerAddress, make_client
 from ressenti.protocol import (
@@ -44,6 +44,13 @@ log = logging.getLogger(__name__)
 SHARE_GROUP = "ressenti-ingest"
 
 QueueItem = tuple[int, mqtt.MQTTMessage]  # (connection number, message)
+Outcome = Stored | str | None  # an events message stored, a site whose walls redraw, or nothing to send
+Done = tuple[QueueItem, Outcome]
+
+
+@lru_cache(maxsize=4096)
+def ack_topic(site: str, kiosk: str) -> str:
+    return topic(site, kiosk, Kind.ACK)
 
 
 @dataclass
@@ -64,17 +71,22 @@ class UnknownKiosks(StrEnum):
 
 def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, received_at: datetime,
                  unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                 channel_of_source: str | None = None, rollups: RollupCounts | None = None) -> Stored | None:
-    """Check the producer against the registry and store the batch; None if rejected whole."""
+                 channel_of_source: str | None = None, writer: BatchWriter | None = None) -> Stored | None:
+    """Check the producer against the registry and store the batch; None if rejected whole.
+
+    Without `writer` the batch is stored in a transaction of its own; with
+    one, in the caller's (see BatchWriter).
+    """
 
     def reject(reason: str) -> None:
         record_rejection(db, reason=reason, raw=raw, topic=topic_name, received_at=received_at,
                          kiosk=batch.kiosk, epoch=batch.epoch)
 
-    producer = get_producer(db, batch.kiosk)
+    lookups = writer or BatchWriter()
+    producer = lookups.producer(db, batch.kiosk)
     if producer is None and unknown_kiosks is UnknownKiosks.UNASSIGNED:
         ensure_unassigned(db, batch.kiosk)
-        producer = get_producer(db, batch.kiosk)
+        producer = lookups.producer(db, batch.kiosk)
     if producer is None:
         reject(f"unknown kiosk {batch.kiosk!r}: register it with `ressenti collector kiosk add`")
         return None
@@ -88,18 +100,20 @@ def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, rec
         reject(f"{batch.kiosk!r} is a {'kiosk' if producer.channel is None else 'HTTP source'};"
                " it cannot send on this path")
         return None
-    site = get_site(db, producer.site)
+    site = lookups.site(db, producer.site)
     assert site is not None  # kiosks reference sites
-    return store_batch(db, batch, site=site, received_at=received_at, topic=topic_name,
-                       channel=channel_of_source, rollups=rollups)
+    if writer is None:
+        return store_batch(db, batch, site=site, received_at=received_at, topic=topic_name,
+                           channel=channel_of_source)
+    return writer.store(db, batch, site=site, received_at=received_at, topic=topic_name, channel=channel_of_source)
 
 
 def handle_message(db: Database, topic_name: str, payload: bytes,
                    unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                   rollups: RollupCounts | None = None) -> Stored | None:
+                   writer: BatchWriter | None = None) -> Stored | None:
     """Validate and store one MQTT events message; None if the whole message was rejected.
 
-    With `rollups`, the rollup counts are left there for the caller to write (see store_batch).
+    With `writer`, in the caller's transaction (see accept_batch).
     """
     received_at = utc_now()
 
@@ -124,7 +138,7 @@ def handle_message(db: Database, topic_name: str, payload: bytes,
                f" kiosk {parts.kiosk!r} site {parts.site!r}", kiosk=parts.kiosk, epoch=batch.epoch)
         return None
     return accept_batch(db, batch, topic_name=topic_name, raw=payload, received_at=received_at,
-                        unknown_kiosks=unknown_kiosks, rollups=rollups)
+                        unknown_kiosks=unknown_kiosks, writer=writer)
 
 
 class IngestService:
@@ -156,6 +170,7 @@ class IngestService:
         self.db = connect(db_path)
         self.shared = shared
         self.counters = IngestCounters()
+        self.writer = BatchWriter()  # the worker's, across its transactions
         self.ready = threading.Event()
         # A fixed client id with clean_session=False: the broker keeps our
         # subscription and queues events while this process restarts.
@@ -269,57 +284,73 @@ class IngestService:
     def _store_group(self, group: list[QueueItem]) -> None:
         """Store queued messages in one transaction (one fsync), then ack each one that stored.
 
-        Each message has its own savepoint: one that fails rolls back alone,
-        is not acked, and the broker and the kiosk send it again.
+        First all together, their rollups and watermarks written once. If
+        one fails, the transaction is rolled back and the group stored again
+        with a savepoint per message: the one that fails rolls back alone, is
+        not acked, and the broker and the kiosk send it again.
         """
-        done: list[tuple[QueueItem, Stored | str | None]] = []
         try:
-            with write_transaction(self.db):
-                group_counts = RollupCounts()  # the group's rollups, added once before the commit
-                for item in group:
-                    try:
-                        outcome, counts = self._store_one(item[1])
-                    except Exception:
-                        log.exception("could not store message on %s; the kiosk will resend", item[1].topic)
-                        continue
-                    done.append((item, outcome))
-                    group_counts.update(counts)  # only once its savepoint is released
-                group_counts.write(self.db)
-        except Exception:  # the commit itself failed: nothing is acked, everything comes again
-            log.exception("could not commit %d messages; the kiosks will resend", len(group))
-            return
+            done = self._store_together(group)
+        except Exception:
+            self.writer.forget()
+            log.warning("a group of %d messages failed; storing them one by one", len(group))
+            try:
+                done = self._store_apart(group)
+            except Exception:  # the commit itself failed: nothing is acked, everything comes again
+                log.exception("could not commit %d messages; the kiosks will resend", len(group))
+                return
+        self._acknowledge(done)
+
+    def _store_together(self, group: list[QueueItem]) -> list[Done]:
+        with write_transaction(self.db):
+            self.writer.begin(self.db)
+            done = [(item, self._store_one(item[1], self.writer)) for item in group]
+            self.writer.flush(self.db)
+        return done
+
+    def _store_apart(self, group: list[QueueItem]) -> list[Done]:
+        done = []
+        with write_transaction(self.db):
+            for item in group:
+                try:
+                    with write_transaction(self.db):  # a savepoint
+                        done.append((item, self._store_one(item[1], None)))
+                except Exception:
+                    log.exception("could not store message on %s; the kiosk will resend", item[1].topic)
+        return done
+
+    def _store_one(self, message: mqtt.MQTTMessage, writer: BatchWriter | None) -> Outcome:
+        """Store an events or status message: what it stored, the site whose walls redraw, or None."""
+        if message.topic.endswith("/" + Kind.STATUS.value):
+            return self._store_status(message)
+        return handle_message(self.db, message.topic, message.payload, self.unknown_kiosks, writer)
+
+    def _acknowledge(self, done: list[Done]) -> None:
+        """After the commit: ack what came on this connection, answer the kiosks, tell the walls."""
         live: dict[str, list[int]] = {}
         for (connection, message), outcome in done:
             if isinstance(outcome, Stored):
-                parts = parse_topic(message.topic)
-                self.sender.publish(topic(parts.site, parts.kiosk, Kind.ACK), encode_ack(outcome.ack), qos=1)
+                self.sender.publish(ack_topic(outcome.site, outcome.kiosk), encode_ack(outcome.ack), qos=1)
                 live.setdefault(outcome.site, []).extend(outcome.new_ratings)
+                self._count(outcome)
+                log.debug("stored batch of %s: %d new, %d duplicate, ack through %d", message.topic,
+                          len(outcome.new_ratings), outcome.duplicates, outcome.ack.through)
             elif outcome is not None:
                 live.setdefault(outcome, [])  # a kiosk came or went: walls redraw their count
+            elif not message.topic.endswith("/" + Kind.STATUS.value):
+                self._count(None)
             if connection == self._connection and message.qos > 0:
                 self.client.ack(message.mid, message.qos)
         for site, ratings in live.items():
             self.sender.publish(live_topic(site), json.dumps({"site": site, "ratings": ratings}), qos=0)
 
-    def _store_one(self, message: mqtt.MQTTMessage) -> tuple[Stored | str | None, RollupCounts]:
-        """Store one message under its own savepoint; its outcome and the rollup counts it leaves."""
-        counts = RollupCounts()
-        with write_transaction(self.db):
-            if message.topic.endswith("/" + Kind.STATUS.value):
-                return self._store_status(message), counts
-            return self._store_events(message, counts), counts
-
-    def _store_events(self, message: mqtt.MQTTMessage, counts: RollupCounts) -> Stored | None:
-        stored = handle_message(self.db, message.topic, message.payload, self.unknown_kiosks, counts)
+    def _count(self, stored: Stored | None) -> None:
         self.counters.batches += 1
         if stored is None:
             self.counters.rejected += 1
-            return None
+            return
         self.counters.events += len(stored.new_ratings)
         self.counters.duplicates += stored.duplicates
-        log.debug("stored batch of %s: %d new, %d duplicate, ack through %d",
-                  message.topic, len(stored.new_ratings), stored.duplicates, stored.ack.through)
-        return stored
 
     def _store_status(self, message: mqtt.MQTTMessage) -> str | None:
         """Keep a kiosk's status; its site when the walls should redraw."""

@@ -52,21 +52,15 @@ def add_followups_to_rollups(db: Database, raw: Counter[FollowupKey], filtered: 
 class RollupCounts:
     """Counts waiting to be added to the rollups, so a caller can add several batches' at once.
 
-    The ingest worker stores up to 32 messages in one transaction: adding
-    their counts once, before the commit, saves a third of the work of a
-    one-event batch (rollups are upserted into several tables).
+    The ingest worker stores up to 32 messages in one transaction and adds
+    their counts once, before the commit (collector/store.py, BatchWriter):
+    rollups are upserted into several tables.
     """
 
     raw: Counter[RollupKey] = field(default_factory=Counter)
     filtered: Counter[RollupKey] = field(default_factory=Counter)
     followups_raw: Counter[FollowupKey] = field(default_factory=Counter)
     followups_filtered: Counter[FollowupKey] = field(default_factory=Counter)
-
-    def update(self, other: RollupCounts) -> None:
-        self.raw.update(other.raw)
-        self.filtered.update(other.filtered)
-        self.followups_raw.update(other.followups_raw)
-        self.followups_filtered.update(other.followups_filtered)
 
     def write(self, db: Database) -> None:
         """Add the counts to the rollups (inside the caller's transaction)."""

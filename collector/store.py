@@ -4,6 +4,10 @@ Exactly once: under `BEGIN IMMEDIATE` (one writer at a time, even across
 ingest processes) events at or below the stream's ack watermark, or whose id
 or (kiosk, epoch, seq) is already stored, are skipped; only new ones are
 added to the hourly rollups.
+
+`store_batch` stores one batch in its own transaction. The ingest worker
+stores many in one with a `BatchWriter`, which makes their shared writes
+(rollups, watermarks) once and remembers what it read between transactions.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from collector.db import write_transaction
-from collector.registry import Site
+from collector.registry import Producer, Site, get_producer, get_site
 from collector.rollups import RollupCounts
 from ressenti.protocol import Ack, Batch, Event, TimeSource, format_ts, place_in_time
 
 log = logging.getLogger(__name__)
 
 StreamRow = tuple[int, int, int]  # through, max_seq, dropped_through of a (kiosk, epoch)
+StreamKey = tuple[str, str]  # kiosk, epoch
 
 # Do not store the same whole-batch rejection again within this window: a
 # kiosk resends an unacked batch every few seconds.
@@ -35,6 +40,7 @@ class Stored:
 
     ack: Ack
     site: str
+    kiosk: str
     new_ratings: list[int] = field(default_factory=list)
     duplicates: int = 0
 
@@ -61,43 +67,122 @@ def record_rejection(db: Database, *, reason: str, raw: bytes, topic: str, recei
     return True
 
 
+class BatchWriter:
+    """Stores batches in the caller's transaction and makes their shared writes once, in `flush`.
+
+    The rollup counts and stream watermarks of every batch stored wait in
+    memory until `flush`, which the caller runs before its commit. Between
+    transactions the writer keeps the producers, sites and watermarks it
+    read, for as long as no other connection commits: `begin`, run once the
+    write lock is held, compares `PRAGMA data_version`. After a rollback the
+    caller must `forget`.
+    """
+
+    def __init__(self) -> None:
+        self.rollups = RollupCounts()
+        self._streams: dict[StreamKey, StreamRow] = {}
+        self._unwritten: dict[StreamKey, tuple[str, str]] = {}  # first and last seen, of this transaction
+        self._producers: dict[str, Producer] = {}
+        self._sites: dict[str, Site] = {}
+        self._version: int | None = None
+
+    def begin(self, db: Database) -> None:
+        """At the start of a write transaction: drop what another connection may have changed."""
+        version = db.conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self.forget()
+            self._version = version
+
+    def forget(self) -> None:
+        self.rollups = RollupCounts()
+        self._streams.clear()
+        self._unwritten.clear()
+        self._producers.clear()
+        self._sites.clear()
+        self._version = None
+
+    def producer(self, db: Database, producer_id: str) -> Producer | None:
+        producer = self._producers.get(producer_id)
+        if producer is None:
+            producer = get_producer(db, producer_id)
+            if producer is not None:  # an unknown one is not kept: it may be registered next
+                self._producers[producer_id] = producer
+        return producer
+
+    def site(self, db: Database, site_id: str) -> Site | None:
+        site = self._sites.get(site_id)
+        if site is None:
+            site = get_site(db, site_id)
+            if site is not None:
+                self._sites[site_id] = site
+        return site
+
+    def store(self, db: Database, batch: Batch, *, site: Site, received_at: datetime, topic: str,
+              channel: str | None = None) -> Stored:
+        """Store a batch whose producer and site are checked, inside the caller's transaction."""
+        return _store_locked(db, batch, site, received_at, topic, channel, self)
+
+    def flush(self, db: Database) -> None:
+        """Write the waiting watermarks and rollup counts (before the caller's commit)."""
+        if self._unwritten:
+            db.conn.executemany(
+                "INSERT INTO streams (kiosk, epoch, through, max_seq, dropped_through, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kiosk, epoch) DO UPDATE SET"
+                " through = excluded.through, max_seq = excluded.max_seq,"
+                " dropped_through = excluded.dropped_through, last_seen = excluded.last_seen",
+                [(*key, *self._streams[key], *seen) for key, seen in self._unwritten.items()])
+            self._unwritten.clear()
+        self.rollups.write(db)
+        self.rollups = RollupCounts()
+
+    def stream(self, db: Database, key: StreamKey) -> StreamRow:
+        row = self._streams.get(key)
+        if row is None:
+            row = db.conn.execute("SELECT through, max_seq, dropped_through FROM streams WHERE kiosk = ? AND epoch = ?",
+                                  key).fetchone() or (0, 0, 0)
+            self._streams[key] = row
+        return row
+
+    def set_stream(self, key: StreamKey, row: StreamRow, seen: str) -> None:
+        self._streams[key] = row
+        first = self._unwritten[key][0] if key in self._unwritten else seen
+        self._unwritten[key] = (first, seen)
+
+
 def store_batch(db: Database, batch: Batch, *, site: Site, received_at: datetime, topic: str,
-                channel: str | None = None, rollups: RollupCounts | None = None) -> Stored:
-    """Store a batch whose producer and site are checked; return the ack to send.
+                channel: str | None = None) -> Stored:
+    """Store a batch whose producer and site are checked, in a transaction of its own; return the ack to send.
 
     `channel` replaces the events' own `input` (HTTP sources: web, phone).
-    With `rollups`, the new events' counts are added there for the caller to
-    write before its commit; otherwise they are written here.
     """
+    writer = BatchWriter()
     with write_transaction(db):
-        counts = rollups if rollups is not None else RollupCounts()
-        stored = _store_locked(db, batch, site, received_at, topic, channel, counts)
-        if rollups is None:
-            counts.write(db)
-        return stored
+        stored = writer.store(db, batch, site=site, received_at=received_at, topic=topic, channel=channel)
+        writer.flush(db)
+    return stored
 
 
 def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime, topic: str,
-                  channel: str | None, counts: RollupCounts) -> Stored:
+                  channel: str | None, writer: BatchWriter) -> Stored:
     conn = db.conn
-    stream: StreamRow = conn.execute(
-        "SELECT through, max_seq, dropped_through FROM streams WHERE kiosk = ? AND epoch = ?",
-        (batch.kiosk, batch.epoch)).fetchone() or (0, 0, 0)
-    through = stream[0]
-    stored = Stored(Ack(batch.epoch, 0), site.id)
+    key = (batch.kiosk, batch.epoch)
+    stream = writer.stream(db, key)
+    through, max_seq, _ = stream
+    stored = Stored(Ack(batch.epoch, 0), site.id, batch.kiosk)
     # Below the watermark everything is already resolved, even events whose
     # raw rows were since removed by retention.
     events = [e for e in batch.events if e.seq > through]
     landed: set[int] = set()  # seqs above the watermark this batch stored (events or rejections)
     if events:
+        # Nothing stored above the watermark (the usual case): no seq can repeat.
         seen_seqs = {r[0] for r in conn.execute(
             "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
-            (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))}
+            (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))} if max_seq > through else set()
         ids = [e.id for e in events]
         seen_ids = {r[0] for r in conn.execute(
             f"SELECT id FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)}
         fresh = [e for e in events if e.seq not in seen_seqs and e.id not in seen_ids]
-        _insert_events(db, batch, fresh, site, received_at, channel, counts)
+        _insert_events(db, batch, fresh, site, received_at, channel, writer.rollups)
         stored.new_ratings = [e.rating for e in fresh]
         landed.update(e.seq for e in fresh)
     stored.duplicates = len(batch.events) - len(stored.new_ratings)
@@ -116,7 +201,8 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
             ack_rejections.append((bad.seq, bad.reason))
             landed.add(bad.seq)
 
-    stored.ack = Ack(batch.epoch, _advance_stream(db, batch, received_at, stream, landed), tuple(ack_rejections))
+    stored.ack = Ack(batch.epoch, _advance_stream(db, batch, received_at, stream, landed, writer),
+                     tuple(ack_rejections))
     return stored
 
 
@@ -162,7 +248,7 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
 
 
 def _advance_stream(db: Database, batch: Batch, received_at: datetime, stream: StreamRow,
-                    landed: set[int]) -> int:
+                    landed: set[int], writer: BatchWriter) -> int:
     """Move the (kiosk, epoch) watermark over every seq now stored, rejected or declared dropped.
 
     `stream` is the row read before this batch; `landed` what the batch
@@ -194,11 +280,5 @@ def _advance_stream(db: Database, batch: Batch, received_at: datetime, stream: S
             if advanced < 1000:
                 break
     max_seq = max([max_seq, *seqs])
-    now = format_ts(received_at)
-    conn.execute(
-        "INSERT INTO streams (kiosk, epoch, through, max_seq, dropped_through, first_seen, last_seen)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kiosk, epoch) DO UPDATE SET"
-        " through = excluded.through, max_seq = excluded.max_seq,"
-        " dropped_through = excluded.dropped_through, last_seen = excluded.last_seen",
-        (batch.kiosk, batch.epoch, through, max_seq, dropped, now, now))
+    writer.set_stream((batch.kiosk, batch.epoch), (through, max_seq, dropped), format_ts(received_at))
     return through

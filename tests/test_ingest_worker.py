@@ -14,8 +14,8 @@ from test_ingest import EPOCH, event, payload
 
 import collector.ingest
 from collector.db import connect
-from collector.ingest import IngestService
-from collector.registry import add_kiosk, add_site
+from collector.ingest import IngestService, handle_message
+from collector.registry import add_kiosk, add_site, retire_kiosk
 from collector.rollups import rebuild_rollups, rollup_rows
 from ressenti.mqtt import parse_broker_url
 from ressenti.protocol import decode_ack
@@ -81,8 +81,8 @@ def test_a_group_commits_once_and_acks_each_message(service):
 def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker, caplog):
     real = collector.ingest.handle_message
 
-    def flaky(db, topic, body, unknown, rollups=None):
-        stored = real(db, topic, body, unknown, rollups)  # its rows and counts are made, then it fails
+    def flaky(db, topic, body, unknown, writer=None):
+        stored = real(db, topic, body, unknown, writer)  # its rows and counts are made, then it fails
         if "borne-2" in topic:
             raise OSError("disk hiccup")
         return stored
@@ -92,7 +92,7 @@ def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker,
     service._store_group([(1, events_message(11, "borne-1", range(1, 4))),
                           (1, events_message(12, "borne-2", range(1, 3))), (1, garbage)])
     kiosks = [r["kiosk"] for r in service.db.query("SELECT kiosk FROM events")]
-    assert kiosks == ["borne-1"] * 3  # borne-2's rows were rolled back with its savepoint
+    assert kiosks == ["borne-1"] * 3  # borne-2's rows were rolled back
     rollup = service.db.execute("SELECT SUM(n_raw) FROM rollup_hourly").fetchone()[0]
     assert rollup == 3
     # The failed message is not acked: the broker redelivers it, the kiosk resends it.
@@ -125,3 +125,25 @@ def test_the_worker_takes_what_is_queued_up_to_a_group(service):
     service._queue.put_nowait(None)
     group, stopping = service._take_group(service._queue.get_nowait())
     assert group == [items[-1]] and stopping
+
+
+def test_the_worker_sees_what_another_connection_changed_between_groups(service, tmp_path):
+    """The worker keeps producers, sites and watermarks between transactions, until another connection commits."""
+    service._store_group([(1, events_message(11, "borne-1", range(1, 4))),
+                          (1, events_message(12, "borne-2", range(1, 2)))])
+    # Another ingest process stores borne-1's seqs 4 and 5; an admin retires borne-2.
+    other = connect(tmp_path / "c.db")
+    handle_message(other, "ressenti/v1/mairie/borne-1/events", events_message(0, "borne-1", range(4, 6)).payload)
+    retire_kiosk(other, "borne-2")
+    other.close()
+    service.sender.publish.reset_mock()
+    service._store_group([(1, events_message(13, "borne-1", range(4, 7))),
+                          (1, events_message(14, "borne-2", range(2, 3)))])
+    assert [r[0] for r in service.db.execute("SELECT seq FROM events WHERE kiosk = 'borne-1' ORDER BY seq")] \
+        == [1, 2, 3, 4, 5, 6]
+    acks = published(service)
+    assert decode_ack(acks["ressenti/v1/mairie/borne-1/ack"][0]).through == 6
+    assert "ressenti/v1/mairie/borne-2/ack" not in acks  # retired: rejected, not acked
+    reasons = [r[0] for r in service.db.execute("SELECT reason FROM rejected WHERE kiosk = 'borne-2'")]
+    assert reasons == ["kiosk 'borne-2' is retired"]
+    assert service.counters.events == 3 + 1 + 1 and service.counters.rejected == 1
