@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from collector.db import write_transaction
 from collector.registry import Producer, Site, get_producer, get_site
 from collector.rollups import RollupCounts
-from ressenti.protocol import Ack, Batch, Event, TimeSource, format_ts, place_in_time
+from ressenti.protocol import Ack, Batch, Event, RejectedEvent, TimeSource, format_ts, place_in_time
 
 log = logging.getLogger(__name__)
 
@@ -175,16 +175,17 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
     landed: set[int] = set()  # seqs above the watermark this batch stored (events or rejections)
     if events:
         # Nothing stored above the watermark (the usual case): no seq can repeat.
-        seen_seqs = {r[0] for r in conn.execute(
-            "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
-            (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))} if max_seq > through else set()
-        ids = [e.id for e in events]
-        seen_ids = {r[0] for r in conn.execute(
-            f"SELECT id FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)}
-        fresh = [e for e in events if e.seq not in seen_seqs and e.id not in seen_ids]
-        _insert_events(db, batch, fresh, site, received_at, channel, writer.rollups)
+        if max_seq > through:
+            seen_seqs = {r[0] for r in conn.execute(
+                "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
+                (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))}
+            events = [e for e in events if e.seq not in seen_seqs]
+        fresh = _insert_events(db, batch, events, site, received_at, channel, writer.rollups)
         stored.new_ratings = [e.rating for e in fresh]
         landed.update(e.seq for e in fresh)
+        if len(fresh) < len(events):  # ids already stored under another (kiosk, epoch, seq): a replay
+            new = {e.seq for e in fresh}
+            batch.rejected.extend(_replayed(db, [e for e in events if e.seq not in new]))
     stored.duplicates = len(batch.events) - len(stored.new_ratings)
 
     ack_rejections = []
@@ -206,13 +207,25 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
     return stored
 
 
+def _replayed(db: Database, events: list[Event]) -> list[RejectedEvent]:
+    """Rejections for events whose id is stored already under another seq: counted once, resolved for the ack."""
+    where = dict(db.conn.execute(
+        f"SELECT id, kiosk || ' ' || epoch || ' seq ' || seq FROM events WHERE id IN ({','.join('?' * len(events))})",
+        [e.id for e in events]))
+    return [RejectedEvent(e.seq, f"event id {e.id} is already stored ({where.get(e.id, 'earlier')}): a replay",
+                          e.to_wire()) for e in events]
+
+
 def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
-                   received_at: datetime, channel: str | None, counts: RollupCounts) -> None:
+                   received_at: datetime, channel: str | None, counts: RollupCounts) -> list[Event]:
+    """Insert the events whose id is not stored yet; add them to `counts` and return them.
+
+    The insert skips an id already stored (a replay under another epoch) by
+    itself; only when it skipped one does this ask which.
+    """
     if not events:
-        return
-    rows = []
-    raw, filtered = counts.raw, counts.filtered
-    followups_raw, followups_filtered = counts.followups_raw, counts.followups_filtered
+        return []
+    rows, keys = [], []
     received = format_ts(received_at)
     for e in events:
         ts, source = place_in_time(e, batch, received_at)
@@ -231,20 +244,33 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
             e.lang, ts_text, source.value, kiosk_text, e.clock.value, e.boot, e.up_ms,
             received, hour, in_hours,
         ))
-        key = (site.id, hour, e.question, event_channel, e.scale, e.rating, in_hours)
-        raw[key] += 1
-        if not e.flags:
-            filtered[key] += 1
-        if e.followup:
-            answer = (site.id, hour, e.question, event_channel, e.followup["question"], e.followup["choice"],
-                      in_hours)
-            followups_raw[answer] += 1
-            if not e.flags:
-                followups_filtered[answer] += 1
-    db.conn.executemany(
+        keys.append((site.id, hour, e.question, event_channel, in_hours))
+    inserted = db.conn.executemany(
         "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags,"
         " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
-        " VALUES (" + ",".join("?" * 21) + ")", rows)
+        " VALUES (" + ",".join("?" * 21) + ") ON CONFLICT DO NOTHING", rows).rowcount
+    new = range(len(events))
+    if inserted != len(events):
+        ours = dict(db.conn.execute(
+            "SELECT seq, id FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
+            (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq)))
+        new = [i for i, e in enumerate(events) if ours.get(e.seq) == e.id]
+    for i in new:
+        _count(counts, events[i], keys[i])
+    return [events[i] for i in new]
+
+
+def _count(counts: RollupCounts, e: Event, key: tuple[str, str, str, str, int]) -> None:
+    site, hour, question, channel, in_hours = key
+    rating = (site, hour, question, channel, e.scale, e.rating, in_hours)
+    counts.raw[rating] += 1
+    if not e.flags:
+        counts.filtered[rating] += 1
+    if e.followup:
+        answer = (site, hour, question, channel, e.followup["question"], e.followup["choice"], in_hours)
+        counts.followups_raw[answer] += 1
+        if not e.flags:
+            counts.followups_filtered[answer] += 1
 
 
 def _advance_stream(db: Database, batch: Batch, received_at: datetime, stream: StreamRow,

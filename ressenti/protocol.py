@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadFollowup, BadTopic
@@ -97,6 +98,7 @@ class TopicParts:
     kind: Kind
 
 
+@lru_cache(maxsize=4096)  # ingest parses every message's topic; a fleet has a few thousand
 def parse_topic(name: str) -> TopicParts:
     """Split a kiosk topic into site, kiosk and kind, or raise BadTopic."""
     parts = name.split("/")
@@ -224,15 +226,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _require(obj: dict[str, Any], key: str, check, what: str) -> Any:
-    if key not in obj:
-        raise ValueError(f"missing {key!r}")
-    value = obj[key]
-    if not check(value):
-        raise ValueError(f"{key} {value!r:.60} is not {what}")
-    return value
-
-
+_BATCH_KEYS = ("v", "kiosk", "site", "epoch", "boot", "up_ms", "events")
 _EVENT_KEYS = ("id", "seq", "ts", "clock", "boot", "up_ms", "question", "scale", "rating", "input")
 
 
@@ -332,13 +326,25 @@ def decode_batch(payload: bytes) -> Batch:
     if not isinstance(body, dict):
         raise BadBatch("batch is not a JSON object")
     try:
-        _require(body, "v", lambda v: v == VERSION, f"version {VERSION}")
-        kiosk = _require(body, "kiosk", is_slug, "a slug")
-        site = _require(body, "site", is_slug, "a slug")
-        epoch = _require(body, "epoch", _epoch_ok, "an epoch id (ULID or UUID)")
-        boot = _require(body, "boot", lambda v: isinstance(v, str) and _BOOT_RE.match(v), "a boot id")
-        up_ms = _require(body, "up_ms", lambda v: _is_int(v) and v >= 0, "an integer >= 0")
-        raw_events = _require(body, "events", lambda v: isinstance(v, list), "a list")
+        for key in _BATCH_KEYS:
+            if key not in body:
+                raise ValueError(f"missing {key!r}")
+        if body["v"] != VERSION:
+            raise ValueError(f"v {body['v']!r:.20} is not version {VERSION}")
+        kiosk, site, epoch, boot = body["kiosk"], body["site"], body["epoch"], body["boot"]
+        up_ms, raw_events = body["up_ms"], body["events"]
+        if not is_slug(kiosk):
+            raise ValueError(f"kiosk {kiosk!r:.60} is not a slug")
+        if not is_slug(site):
+            raise ValueError(f"site {site!r:.60} is not a slug")
+        if not _epoch_ok(epoch):
+            raise ValueError(f"epoch {epoch!r:.60} is not an epoch id (ULID or UUID)")
+        if not (isinstance(boot, str) and _BOOT_RE.match(boot)):
+            raise ValueError(f"boot {boot!r:.60} is not a boot id")
+        if not (_is_int(up_ms) and up_ms >= 0):
+            raise ValueError(f"up_ms {up_ms!r:.20} is not an integer >= 0")
+        if not isinstance(raw_events, list):
+            raise ValueError(f"events {raw_events!r:.60} is not a list")
         dropped = body.get("dropped_through", 0)
         if not (_is_int(dropped) and dropped >= 0):
             raise ValueError(f"dropped_through {dropped!r:.20} is not an integer >= 0")

@@ -11,6 +11,7 @@ from collector.db import connect
 from collector.ingest import handle_message
 from collector.queries import site_summary
 from collector.registry import add_kiosk, add_site, get_site
+from collector.rollups import rebuild_rollups, rollup_rows
 
 EPOCH = "0b8f2c1e-7a1d-4c55-9d0e-3f6a9b1c2d3e"
 BOOT = "boot-1"
@@ -79,6 +80,23 @@ def test_same_seq_with_another_id_is_not_counted(db):
     stored = handle_message(db, TOPIC, payload([clash]))
     assert stored.duplicates == 1
     assert summary(db)["total"] == 1
+
+
+def test_an_id_already_stored_under_another_epoch_is_not_counted_again(db):
+    """A kiosk whose outbox was restored from a backup replays old ids under a new epoch."""
+    handle_message(db, TOPIC, payload([event(1, 2), event(2, 3)]))
+    replay = [event(1, 2, id=event(2)["id"]), event(2, 1, id=str(uuid.uuid4())), event(3, 4, id=event(1)["id"])]
+    stored = handle_message(db, TOPIC, payload(replay, epoch="01JD6ZQ8V3K5N7P9R1T3W5Y7A9"))
+    assert stored.new_ratings == [1] and stored.duplicates == 2
+    # The replayed seqs are resolved, with a reason: nothing stays in the kiosk's outbox.
+    assert stored.ack.through == 3 and [seq for seq, _ in stored.ack.rejected] == [1, 3]
+    assert f"event id {event(2)['id']} is already stored (borne-1 {EPOCH} seq 2)" in stored.ack.rejected[0][1]
+    reasons = [r["reason"] for r in db.query("SELECT reason FROM rejected ORDER BY seq")]
+    assert len(reasons) == 2 and all(r.endswith(": a replay") for r in reasons)
+    assert summary(db)["total"] == 3
+    live = rollup_rows(db)
+    rebuild_rollups(db)
+    assert rollup_rows(db) == live
 
 
 def test_ack_stops_at_a_gap_and_moves_when_it_fills(db):
