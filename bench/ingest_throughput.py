@@ -9,6 +9,11 @@ Both runs publish the same pre-encoded batches from the same publishers to the
 same broker. The baseline subscriber does nothing; the ingest run counts an
 event only when its ack arrives, that is after the collector committed the
 events and their rollups. The ingest process's RSS is sampled throughout.
+
+The floor rows time, without a broker, the two steps no ingest can skip, each
+alone on the same payloads: parsing the JSON and SQLite inserting the rows
+(bench/ingest_worker.py, `floors`). An ingest that must do both cannot pass
+either.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Counter, client, make_batches, rss_mb, table
+from ingest_worker import floors
 
 from collector.db import connect
 from collector.registry import add_kiosk, add_site
@@ -155,14 +161,16 @@ def measure(size: int, args: argparse.Namespace, workdir: Path) -> tuple[str, li
     broker = start_mosquitto(workdir / f"broker-{size}", "max_queued_messages 0\nmax_inflight_messages 100")
     try:
         relay_s = relay_baseline(broker.address, plan, site)
-        rows = [(size, "raw relay (subscriber does nothing)", 1, f"{relay_s:.2f}",
-                 f"{events / relay_s:,.0f}", "100%", "-")]
+        relay = events / relay_s
+        rows = [(size, "raw relay (subscriber does nothing)", 1, f"{relay_s:.2f}", f"{relay:,.0f}", "100%", "-")]
+        for step, seconds, n in floors([p for ps in plan.values() for p in ps], workdir / f"size-{size}"):
+            rows.append((size, step, 1, f"{seconds:.2f}", f"{n / seconds:,.0f}", f"{n / seconds / relay:.1%}", "-"))
         for n in args.processes:
             elapsed, rss = ingest_run(broker.address, plan, site, n, workdir / f"size-{size}")
             rate = events / elapsed
             memory = f"{rss[0]:.0f} -> {max(rss):.0f} -> {rss[-1]:.0f}" if rss else "-"
             rows.append((size, "ingest, committed + acked", n, f"{elapsed:.2f}", f"{rate:,.0f}",
-                         f"{rate / (events / relay_s):.1%}", memory))
+                         f"{rate / relay:.1%}", memory))
     finally:
         broker.stop()
     return f"{events:,} events in {args.kiosks * batches:,} batches of {size} ({mb:.1f} MB)", rows

@@ -7,6 +7,11 @@ ingest worker's `_store_group` groups of 32 queued messages, as paho would,
 with the acks and publishes replaced by no-ops, into a fresh file database
 (`synchronous=FULL`). What this leaves out (paho, Mosquitto, the publishers)
 is measured by bench/ingest_throughput.py.
+
+`floors` times, alone, the two steps no ingest can skip: parsing the JSON
+(Python's C parser) and SQLite inserting the rows (prebuilt, in the
+product's schema and connection settings, transactions of 32 messages'
+events). bench/ingest_throughput.py prints them next to the relay rate.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paho.mqtt.client as mqtt
 from common import make_batches, table
 
-from collector.db import connect
+from collector.db import connect, connect_for_ingest
 from collector.ingest import IngestService
 from collector.registry import add_kiosk, add_site
 from ressenti.mqtt import parse_broker_url
-from ressenti.protocol import Kind, decode_event, topic
+from ressenti.protocol import Kind, decode_batch, decode_event, topic
 
 KIOSKS = 20
 
@@ -67,6 +72,34 @@ def worker_rate(size: int, messages: int, workdir: Path) -> float:
     if stored != len(queued) * size:
         raise SystemExit(f"stored {stored} events, expected {len(queued) * size}")
     return len(queued) / elapsed
+
+
+def floors(payloads: list[bytes], workdir: Path) -> list[tuple[str, float, int]]:
+    """(step, seconds, events) for parsing alone, decoding alone and inserting alone."""
+    start = time.perf_counter()
+    for p in payloads:
+        json.loads(p)
+    parse_s = time.perf_counter() - start
+    start = time.perf_counter()
+    batches = [decode_batch(p) for p in payloads]
+    decode_s = time.perf_counter() - start
+    rows = [(e.id, b.kiosk, b.epoch, e.seq, b.site, e.question, e.scale, e.rating, e.input.value, "[]", None,
+             e.lang, e.ts_wire(), "kiosk", e.ts_wire(), e.clock.value, e.boot, e.up_ms, e.ts_wire(),
+             e.ts_wire()[:13], 1) for b in batches for e in b.events]
+    db = connect_for_ingest(workdir / "floor.db")
+    per_transaction = 32 * len(batches[0].events)
+    start = time.perf_counter()
+    for n in range(0, len(rows), per_transaction):
+        db.conn.execute("BEGIN IMMEDIATE")
+        db.conn.executemany(
+            "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags, followup,"
+            " lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
+            " VALUES (" + ",".join("?" * 21) + ")", rows[n:n + per_transaction])
+        db.conn.execute("COMMIT")
+    insert_s = time.perf_counter() - start
+    db.close()
+    return [("floor: json.loads alone", parse_s, len(rows)), ("floor: decode_batch alone", decode_s, len(rows)),
+            ("floor: SQLite insert alone", insert_s, len(rows))]
 
 
 def main() -> None:

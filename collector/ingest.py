@@ -6,11 +6,14 @@ the `rejected` table with its reason and raw bytes.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -21,7 +24,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlite_utils import Database
 
-from collector.db import connect, write_transaction
+from collector.db import connect_for_ingest, write_transaction
 from collector.fleet import record_status
 from collector.registry import UNASSIGNED, ensure_unassigned
 from collector.store import BatchWriter, Stored, record_rejection, store_batch
@@ -46,6 +49,10 @@ SHARE_GROUP = "ressenti-ingest"
 QueueItem = tuple[int, mqtt.MQTTMessage]  # (connection number, message)
 Outcome = Stored | str | None  # an events message stored, a site whose walls redraw, or nothing to send
 Done = tuple[QueueItem, Outcome]
+
+
+def _is_status(message: mqtt.MQTTMessage) -> bool:
+    return message.topic.endswith("/" + Kind.STATUS.value)
 
 
 @lru_cache(maxsize=4096)
@@ -108,37 +115,66 @@ def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, rec
     return writer.store(db, batch, site=site, received_at=received_at, topic=topic_name, channel=channel_of_source)
 
 
-def handle_message(db: Database, topic_name: str, payload: bytes,
-                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                   writer: BatchWriter | None = None) -> Stored | None:
-    """Validate and store one MQTT events message; None if the whole message was rejected.
+@dataclass
+class Incoming:
+    """An events message read and checked, before any database work: its batch, or why it is refused."""
 
-    With `writer`, in the caller's transaction (see accept_batch).
-    """
-    received_at = utc_now()
+    topic: str
+    payload: bytes
+    received_at: datetime
+    batch: Batch | None = None
+    refusal: str = ""
+    kiosk: str | None = None  # where the refusal is filed
+    epoch: str | None = None
 
-    def reject(reason: str, **where: Any) -> None:
-        record_rejection(db, reason=reason, raw=payload, topic=topic_name,
-                         received_at=received_at, **where)
 
+Read = tuple[QueueItem, "Incoming | None"]  # a queued message and, for events, what read_message made of it
+
+
+def read_message(topic_name: str, payload: bytes) -> Incoming:
+    """Check the topic and decode the batch (no database: several ingest processes do this at once)."""
+    incoming = Incoming(topic_name, payload, utc_now())
     try:
         parts = parse_topic(topic_name)
         if parts.kind is not Kind.EVENTS:
             raise BadTopic(f"topic {topic_name!r} is not an events topic")
     except BadTopic as exc:
-        reject(str(exc))
-        return None
+        incoming.refusal = str(exc)
+        return incoming
+    incoming.kiosk = parts.kiosk
     try:
         batch = decode_batch(payload)
     except BadBatch as exc:
-        reject(f"unusable batch: {exc}", kiosk=parts.kiosk)
-        return None
+        incoming.refusal = f"unusable batch: {exc}"
+        return incoming
     if (batch.kiosk, batch.site) != (parts.kiosk, parts.site):
-        reject(f"batch says kiosk {batch.kiosk!r} site {batch.site!r} but topic says"
-               f" kiosk {parts.kiosk!r} site {parts.site!r}", kiosk=parts.kiosk, epoch=batch.epoch)
+        incoming.refusal = (f"batch says kiosk {batch.kiosk!r} site {batch.site!r} but topic says"
+                            f" kiosk {parts.kiosk!r} site {parts.site!r}")
+        incoming.epoch = batch.epoch
+        return incoming
+    incoming.batch = batch
+    return incoming
+
+
+def store_message(db: Database, incoming: Incoming, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
+                  writer: BatchWriter | None = None) -> Stored | None:
+    """Store a message `read_message` accepted, or file why it refused it; None if refused whole.
+
+    With `writer`, in the caller's transaction (see accept_batch).
+    """
+    if incoming.batch is None:
+        record_rejection(db, reason=incoming.refusal, raw=incoming.payload, topic=incoming.topic,
+                         received_at=incoming.received_at, kiosk=incoming.kiosk, epoch=incoming.epoch)
         return None
-    return accept_batch(db, batch, topic_name=topic_name, raw=payload, received_at=received_at,
-                        unknown_kiosks=unknown_kiosks, writer=writer)
+    return accept_batch(db, incoming.batch, topic_name=incoming.topic, raw=incoming.payload,
+                        received_at=incoming.received_at, unknown_kiosks=unknown_kiosks, writer=writer)
+
+
+def handle_message(db: Database, topic_name: str, payload: bytes,
+                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
+                   writer: BatchWriter | None = None) -> Stored | None:
+    """Validate and store one MQTT events message; None if the whole message was rejected."""
+    return store_message(db, read_message(topic_name, payload), unknown_kiosks, writer)
 
 
 class IngestService:
@@ -167,7 +203,8 @@ class IngestService:
         self.db_path = db_path
         self.unknown_kiosks = UnknownKiosks(unknown_kiosks)
         self.broker = broker
-        self.db = connect(db_path)
+        self.db = connect_for_ingest(db_path)
+        self._lock_file = open(f"{db_path}.ingest-lock", "a")  # noqa: SIM115 (held for the service's life)
         self.shared = shared
         self.counters = IngestCounters()
         self.writer = BatchWriter()  # the worker's, across its transactions
@@ -220,6 +257,7 @@ class IngestService:
         self.sender.disconnect()
         self.sender.loop_stop()
         self.db.close()
+        self._lock_file.close()
 
     # -- paho's network thread ------------------------------------------------------
 
@@ -289,41 +327,58 @@ class IngestService:
         with a savepoint per message: the one that fails rolls back alone, is
         not acked, and the broker and the kiosk send it again.
         """
-        try:
-            done = self._store_together(group)
-        except Exception:
-            self.writer.forget()
-            log.warning("a group of %d messages failed; storing them one by one", len(group))
+        # Decoded before the write turn: other ingest processes store meanwhile.
+        read = [(item, None if _is_status(item[1]) else read_message(item[1].topic, item[1].payload))
+                for item in group]
+        with self._write_turn():
             try:
-                done = self._store_apart(group)
-            except Exception:  # the commit itself failed: nothing is acked, everything comes again
-                log.exception("could not commit %d messages; the kiosks will resend", len(group))
-                return
+                done = self._store_together(read)
+            except Exception:
+                self.writer.forget()
+                log.warning("a group of %d messages failed; storing them one by one", len(group))
+                try:
+                    done = self._store_apart(read)
+                except Exception:  # the commit itself failed: nothing is acked, everything comes again
+                    log.exception("could not commit %d messages; the kiosks will resend", len(group))
+                    return
         self._acknowledge(done)
 
-    def _store_together(self, group: list[QueueItem]) -> list[Done]:
+    @contextmanager
+    def _write_turn(self) -> Iterator[None]:
+        """Wait for the other ingest processes' write transactions, woken as soon as one ends.
+
+        SQLite's own busy wait sleeps 1, 2, 5, 10... ms between tries, and two
+        processes would spend more time asleep than one alone needs.
+        """
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    def _store_together(self, read: list[Read]) -> list[Done]:
         with write_transaction(self.db):
             self.writer.begin(self.db)
-            done = [(item, self._store_one(item[1], self.writer)) for item in group]
+            done = [(item, self._store_one(item[1], incoming, self.writer)) for item, incoming in read]
             self.writer.flush(self.db)
         return done
 
-    def _store_apart(self, group: list[QueueItem]) -> list[Done]:
+    def _store_apart(self, read: list[Read]) -> list[Done]:
         done = []
         with write_transaction(self.db):
-            for item in group:
+            for item, incoming in read:
                 try:
                     with write_transaction(self.db):  # a savepoint
-                        done.append((item, self._store_one(item[1], None)))
+                        done.append((item, self._store_one(item[1], incoming, None)))
                 except Exception:
                     log.exception("could not store message on %s; the kiosk will resend", item[1].topic)
         return done
 
-    def _store_one(self, message: mqtt.MQTTMessage, writer: BatchWriter | None) -> Outcome:
+    def _store_one(self, message: mqtt.MQTTMessage, incoming: Incoming | None, writer: BatchWriter | None) -> Outcome:
         """Store an events or status message: what it stored, the site whose walls redraw, or None."""
-        if message.topic.endswith("/" + Kind.STATUS.value):
+        if incoming is None:
             return self._store_status(message)
-        return handle_message(self.db, message.topic, message.payload, self.unknown_kiosks, writer)
+        return store_message(self.db, incoming, self.unknown_kiosks, writer)
 
     def _acknowledge(self, done: list[Done]) -> None:
         """After the commit: ack what came on this connection, answer the kiosks, tell the walls."""
@@ -337,7 +392,7 @@ class IngestService:
                           len(outcome.new_ratings), outcome.duplicates, outcome.ack.through)
             elif outcome is not None:
                 live.setdefault(outcome, [])  # a kiosk came or went: walls redraw their count
-            elif not message.topic.endswith("/" + Kind.STATUS.value):
+            elif not _is_status(message):
                 self._count(None)
             if connection == self._connection and message.qos > 0:
                 self.client.ack(message.mid, message.qos)

@@ -6,7 +6,10 @@ ack and publish are recorded, so a failure can be put exactly where wanted.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import threading
+import time
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -48,6 +51,7 @@ def service(tmp_path, mocker):
     mocker.patch.object(svc.sender, "publish")
     yield svc
     svc.db.close()
+    svc._lock_file.close()
 
 
 def published(svc: IngestService) -> dict[str, list]:
@@ -79,15 +83,15 @@ def test_a_group_commits_once_and_acks_each_message(service):
 
 
 def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker, caplog):
-    real = collector.ingest.handle_message
+    real = collector.ingest.store_message
 
-    def flaky(db, topic, body, unknown, writer=None):
-        stored = real(db, topic, body, unknown, writer)  # its rows and counts are made, then it fails
-        if "borne-2" in topic:
+    def flaky(db, incoming, unknown, writer=None):
+        stored = real(db, incoming, unknown, writer)  # its rows and counts are made, then it fails
+        if "borne-2" in incoming.topic:
             raise OSError("disk hiccup")
         return stored
 
-    mocker.patch.object(collector.ingest, "handle_message", flaky)
+    mocker.patch.object(collector.ingest, "store_message", flaky)
     garbage = message(15, "ressenti/v1/mairie/borne-1/events", b"{not json")
     service._store_group([(1, events_message(11, "borne-1", range(1, 4))),
                           (1, events_message(12, "borne-2", range(1, 3))), (1, garbage)])
@@ -104,7 +108,7 @@ def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker,
     assert "ressenti/v1/mairie/borne-2/ack" not in published(service)
 
     # Sent again, borne-2's events are stored once.
-    mocker.patch.object(collector.ingest, "handle_message", real)
+    mocker.patch.object(collector.ingest, "store_message", real)
     service._store_group([(1, events_message(16, "borne-2", range(1, 3)))])
     assert service.db["events"].count == 5
 
@@ -147,3 +151,19 @@ def test_the_worker_sees_what_another_connection_changed_between_groups(service,
     reasons = [r[0] for r in service.db.execute("SELECT reason FROM rejected WHERE kiosk = 'borne-2'")]
     assert reasons == ["kiosk 'borne-2' is retired"]
     assert service.counters.events == 3 + 1 + 1 and service.counters.rejected == 1
+
+
+def test_ingest_processes_take_turns_to_write(service, tmp_path):
+    """Another ingest process holding the write turn makes the worker wait, and it goes on the moment it ends."""
+    other = open(f"{tmp_path / 'c.db'}.ingest-lock", "a")  # noqa: SIM115
+    fcntl.flock(other, fcntl.LOCK_EX)
+    worker = threading.Thread(target=service._store_group, args=([(1, events_message(11, "borne-1", range(1, 2)))],))
+    worker.start()
+    worker.join(0.5)
+    assert worker.is_alive() and service.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+    fcntl.flock(other, fcntl.LOCK_UN)
+    released = time.monotonic()
+    worker.join(5)
+    assert not worker.is_alive() and time.monotonic() - released < 0.5
+    assert service.db["events"].count == 1
+    other.close()
