@@ -1,22 +1,23 @@
 """The ingest's own cost, without a broker: decoding an event, and the worker storing queued messages.
 
-    .venv/bin/python bench/ingest_worker.py [--sizes 1 500] [--messages 5000]
+    .venv/bin/python bench/ingest_worker.py [--sizes 1 10 500] [--messages 5000]
 
-`decode` times `decode_event` on one realistic event. `worker` hands the
-ingest worker's `_store_group` groups of 32 queued messages, as paho would,
-with the acks and publishes replaced by no-ops, into a fresh file database
-(`synchronous=FULL`). What this leaves out (paho, Mosquitto, the publishers)
-is measured by bench/ingest_throughput.py.
+`decode` times `decode_event` on one realistic event. `worker` keeps the
+ingest worker's queue full, as paho would, and has it take and store its
+groups (up to 128 messages or 1 MiB), with the acks and publishes replaced by
+no-ops, into a fresh file database (`synchronous=FULL`). What this leaves out
+(paho, Mosquitto, the publishers) is measured by bench/ingest_throughput.py.
 
 `floors` times, alone, the two steps no ingest can skip: parsing the JSON
-(Python's C parser) and SQLite inserting the rows (prebuilt, in the
-product's schema and connection settings, transactions of 32 messages'
-events). bench/ingest_throughput.py prints them next to the relay rate.
+(Python's C parser) and SQLite inserting the rows (prebuilt, in the product's
+schema and connection settings, one transaction per worker group).
+bench/ingest_throughput.py prints them next to the relay rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -44,7 +45,7 @@ def decode_us() -> float:
 
 
 def worker_rate(size: int, messages: int, workdir: Path) -> float:
-    """Messages per second through `_store_group`, groups of 32."""
+    """Messages per second through `_take_group` and `_store_group`, the queue kept full."""
     db = connect(workdir / f"worker-{size}.db")
     add_site(db, "bench", "Bench")
     per_kiosk = max(1, messages // KIOSKS)
@@ -64,8 +65,14 @@ def worker_rate(size: int, messages: int, workdir: Path) -> float:
             message.payload, message.qos = payloads[i], 1
             queued.append((1, message))
     start = time.perf_counter()
-    for n in range(0, len(queued), 32):
-        service._store_group(queued[n:n + 32])
+    waiting = iter(queued)
+    while True:
+        for item in itertools.islice(waiting, service.QUEUE_SIZE - service._queue.qsize()):
+            service._queue.put_nowait(item)
+        if service._queue.empty():
+            break
+        group, _ = service._take_group(service._queue.get_nowait())
+        service._store_group(group)
     elapsed = time.perf_counter() - start
     stored = service.db["events"].count
     service.db.close()
@@ -87,7 +94,8 @@ def floors(payloads: list[bytes], workdir: Path) -> list[tuple[str, float, int]]
              e.lang, e.ts_wire(), "kiosk", e.ts_wire(), e.clock.value, e.boot, e.up_ms, e.ts_wire(),
              e.ts_wire()[:13], 1) for b in batches for e in b.events]
     db = connect_for_ingest(workdir / "floor.db")
-    per_transaction = 32 * len(batches[0].events)
+    per_transaction = max(1, min(IngestService.GROUP_SIZE, IngestService.GROUP_BYTES // len(payloads[0])))
+    per_transaction *= len(batches[0].events)
     start = time.perf_counter()
     for n in range(0, len(rows), per_transaction):
         db.conn.execute("BEGIN IMMEDIATE")
@@ -104,14 +112,14 @@ def floors(payloads: list[bytes], workdir: Path) -> list[tuple[str, float, int]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 500], help="events per message (none: decode only)")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 10, 500], help="events per message (none: decode only)")
     parser.add_argument("--messages", type=int, default=5000, help="messages per size, at most")
     args = parser.parse_args()
     rows = [("decode_event, one event", "-", f"{decode_us():.1f} us", "-")]
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             rate = worker_rate(size, min(args.messages, max(20, 250_000 // size)), Path(tmp))
-            rows.append(("worker, groups of 32 messages", size, f"{rate:,.0f} messages/s", f"{rate * size:,.0f}"))
+            rows.append(("worker, queue kept full", size, f"{rate:,.0f} messages/s", f"{rate * size:,.0f}"))
     print(table(rows, ("what", "events per message", "rate", "events/s")))
 
 

@@ -120,7 +120,7 @@ def test_acks_from_an_earlier_connection_are_not_sent(service):
 
 
 def test_the_worker_takes_what_is_queued_up_to_a_group(service):
-    items = [(1, events_message(20 + n, "borne-1", range(n + 1, n + 2))) for n in range(40)]
+    items = [(1, events_message(20 + n, "borne-1", range(n + 1, n + 2))) for n in range(IngestService.QUEUE_SIZE + 1)]
     for item in items[:IngestService.QUEUE_SIZE]:
         service._queue.put_nowait(item)
     group, stopping = service._take_group(service._queue.get_nowait())
@@ -129,6 +129,15 @@ def test_the_worker_takes_what_is_queued_up_to_a_group(service):
     service._queue.put_nowait(None)
     group, stopping = service._take_group(service._queue.get_nowait())
     assert group == [items[-1]] and stopping
+
+
+def test_a_group_of_large_batches_stops_at_its_byte_bound(service):
+    items = [(1, events_message(n, "borne-1", range(500 * n + 1, 500 * n + 501))) for n in range(12)]
+    for item in items:
+        service._queue.put_nowait(item)
+    group, _ = service._take_group(service._queue.get_nowait())
+    sizes = [len(m.payload) for _, m in group]
+    assert 1 < len(group) < len(items) and sum(sizes[:-1]) < IngestService.GROUP_BYTES <= sum(sizes)
 
 
 def test_the_worker_sees_what_another_connection_changed_between_groups(service, tmp_path):
