@@ -52,7 +52,7 @@ def add_followups_to_rollups(db: Database, raw: Counter[FollowupKey], filtered: 
 class RollupCounts:
     """Counts waiting to be added to the rollups, so a caller can add several batches' at once.
 
-    The ingest worker stores up to 32 messages in one transaction and adds
+    The ingest worker stores up to 128 messages in one transaction and adds
     their counts once, before the commit (collector/store.py, BatchWriter):
     rollups are upserted into several tables.
     """
