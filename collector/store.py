@@ -1,9 +1,10 @@
 """Writes a decoded batch once: events, rejections, rollups and the ack watermark in one transaction.
 
 Exactly once: under `BEGIN IMMEDIATE` (one writer at a time, even across
-ingest processes) events at or below the stream's ack watermark, or whose id
-or (kiosk, epoch, seq) is already stored, are skipped; only new ones are
-added to the hourly rollups.
+ingest processes) events at or below the stream's ack watermark, or whose
+(kiosk, epoch, seq) is already stored, are skipped; an event whose id is
+stored under another seq is rejected as a replay, with its reason; only new
+ones are added to the hourly rollups.
 
 `store_batch` stores one batch in its own transaction. The ingest worker
 stores many in one with a `BatchWriter`, which makes their shared writes
@@ -173,6 +174,7 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
     # raw rows were since removed by retention.
     events = [e for e in batch.events if e.seq > through]
     landed: set[int] = set()  # seqs above the watermark this batch stored (events or rejections)
+    rejected = batch.rejected  # not extended in place: a failed group stores the same batch again
     if events:
         # Nothing stored above the watermark (the usual case): no seq can repeat.
         if max_seq > through:
@@ -185,11 +187,11 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
         landed.update(e.seq for e in fresh)
         if len(fresh) < len(events):  # ids already stored under another (kiosk, epoch, seq): a replay
             new = {e.seq for e in fresh}
-            batch.rejected.extend(_replayed(db, [e for e in events if e.seq not in new]))
+            rejected = rejected + _replayed(db, [e for e in events if e.seq not in new])
     stored.duplicates = len(batch.events) - len(stored.new_ratings)
 
     ack_rejections = []
-    pending_rejections = [r for r in batch.rejected if r.seq is None or r.seq > through]
+    pending_rejections = [r for r in rejected if r.seq is None or r.seq > through]
     already = {r[0] for r in conn.execute(
         "SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq IS NOT NULL AND seq > ?",
         (batch.kiosk, batch.epoch, through))} if pending_rejections else set()
