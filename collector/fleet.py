@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from collector.audit import seq_gaps
 from collector.registry import get_producer
-from ressenti.protocol import format_ts, utc_now
+from ressenti.protocol import format_ts, parse_json, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def _num(body: dict[str, Any], key: str, kind: type) -> Any:
 def record_status(db: Database, kiosk: str, site: str, payload: bytes, received_at: datetime) -> bool:
     """Keep a kiosk's latest status; False (logged) if it is not usable or the kiosk is unknown."""
     try:
-        body = json.loads(payload)
+        body = parse_json(payload)
         if not isinstance(body, dict) or body.get("v") != 1 or body.get("state") not in ("online", "offline"):
             raise ValueError("not a v1 status with state online or offline")
     except ValueError as exc:

@@ -12,7 +12,6 @@ paho calls right before waiting (on_disconnect, on_connect_fail).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -37,6 +36,7 @@ from ressenti.protocol import (
     decode_settings,
     encode_batch,
     encode_status,
+    parse_json,
     parse_topic,
     topic,
 )
@@ -252,7 +252,7 @@ class Link:
         if not payload:
             return  # a cleared retained message
         try:
-            settings = decode_settings(json.loads(payload))
+            settings = decode_settings(parse_json(payload))
         except (ValueError, BadConfig) as exc:
             message = f"pushed config ignored, keeping rev {self.kiosk.settings.rev}: {exc}"
             log.error("%s", message)

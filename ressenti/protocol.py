@@ -76,6 +76,18 @@ class TimeSource(StrEnum):
     UNSYNCED = "unsynced"  # unsynced and not correctable, but plausible: kept as given
 
 
+def parse_json(payload: bytes | str) -> Any:
+    """`json.loads` for what came over the network: a ValueError for anything unusable.
+
+    Deep nesting (`[[[[...`, 256 KiB of it) makes `json.loads` raise
+    RecursionError, which callers catching ValueError would let through.
+    """
+    try:
+        return json.loads(payload)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 # -- topics -----------------------------------------------------------------
 
 
@@ -320,8 +332,8 @@ def decode_batch(payload: bytes) -> Batch:
     if len(payload) > MAX_BATCH_BYTES:
         raise BadBatch(f"batch is {len(payload)} bytes, over the {MAX_BATCH_BYTES} limit")
     try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = parse_json(payload)
+    except ValueError as exc:
         raise BadBatch(f"not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadBatch("batch is not a JSON object")
@@ -396,7 +408,7 @@ def encode_ack(ack: Ack) -> bytes:
 
 def decode_ack(payload: bytes) -> Ack:
     try:
-        body = json.loads(payload)
+        body = parse_json(payload)
         if not isinstance(body, dict) or body.get("v") != VERSION:
             raise ValueError("not a v1 ack object")
         epoch, through = body["epoch"], body["through"]

@@ -30,7 +30,8 @@ def test_heartbeat_then_offline(collector_stack, kiosk_factory, mosquitto, wait)
     assert state()["online"] is False
 
 
-@pytest.mark.parametrize("payload", [b"{", b"[]", b'{"v": 1, "state": "dancing"}', b'{"v": 2, "state": "online"}'])
+@pytest.mark.parametrize("payload", [b"{", b"[]", b'{"v": 1, "state": "dancing"}', b'{"v": 2, "state": "online"}',
+                                     b"[" * 200_000])
 def test_bad_status_is_ignored_with_a_log(payload, caplog):
     db = connect(":memory:")
     add_site(db, "s", "S")

@@ -122,6 +122,7 @@ def test_bad_event_is_rejected_with_reason_and_acked(db):
 
 @pytest.mark.parametrize("topic, body, reason", [
     (TOPIC, b"{oops", "not JSON"),
+    (TOPIC, b"[" * 200_000, "not JSON: JSON nested too deeply"),
     (TOPIC, b'{"v": 1}', "missing 'kiosk'"),
     (TOPIC, payload([event(1)], up_ms="soon"), "up_ms"),
     (TOPIC, b"x" * 300_000, "over the"),

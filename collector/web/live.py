@@ -26,7 +26,7 @@ from collector.queries import site_summary
 from collector.registry import Site, get_site, list_sites
 from collector.reports import trend, trend_reference
 from ressenti.mqtt import BrokerAddress, make_client
-from ressenti.protocol import LIVE_ROOT, format_ts, live_topic, utc_now
+from ressenti.protocol import LIVE_ROOT, format_ts, live_topic, parse_json, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class LiveHub:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
-            body = json.loads(message.payload)
+            body = parse_json(message.payload)
             self.site_changed(str(body["site"]), [int(r) for r in body.get("ratings", [])])
         except (ValueError, KeyError, TypeError) as exc:
             log.error("ignoring live message on %s: %s", message.topic, exc)
