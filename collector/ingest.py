@@ -307,7 +307,10 @@ class IngestService:
                 continue
             group, stopping = self._take_group(item)
             if group:
-                self._store_group(group)
+                try:
+                    self._store_group(group)
+                except Exception:  # a bug must not end the worker: the group is not acked and comes again
+                    log.exception("could not handle %d messages; they are not acked", len(group))
             if stopping:
                 return
 
@@ -336,8 +339,7 @@ class IngestService:
         not acked, and the broker and the kiosk send it again.
         """
         # Decoded before the write turn: other ingest processes store meanwhile.
-        read = [(item, None if _is_status(item[1]) else read_message(item[1].topic, item[1].payload))
-                for item in group]
+        read = [(item, self._read(item[1])) for item in group]
         with self._write_turn():
             try:
                 done = self._store_together(read)
@@ -350,6 +352,16 @@ class IngestService:
                     log.exception("could not commit %d messages; the kiosks will resend", len(group))
                     return
         self._acknowledge(done)
+
+    @staticmethod
+    def _read(message: mqtt.MQTTMessage) -> Incoming | None:
+        if _is_status(message):
+            return None
+        try:
+            return read_message(message.topic, message.payload)
+        except Exception as exc:  # a bug: the message is filed with it, and the others go on
+            log.exception("could not read message on %s", message.topic)
+            return Incoming(message.topic, message.payload, utc_now(), refusal=f"could not read: {exc!r}")
 
     @contextmanager
     def _write_turn(self) -> Iterator[None]:

@@ -176,3 +176,20 @@ def test_ingest_processes_take_turns_to_write(service, tmp_path):
     assert not worker.is_alive() and time.monotonic() - released < 0.5
     assert service.db["events"].count == 1
     other.close()
+
+
+def test_a_bug_in_reading_a_message_files_it_and_the_others_go_on(service, mocker, caplog):
+    mocker.patch.object(collector.ingest, "read_message", side_effect=[RuntimeError("a bug"), mocker.DEFAULT],
+                        wraps=collector.ingest.read_message)
+    service._worker.start()
+    service._queue.put((1, events_message(11, "borne-1", range(1, 2))))
+    service._queue.put((1, events_message(12, "borne-2", range(1, 2))))
+    deadline = time.monotonic() + 5
+    while service.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service.alive() and [r[0] for r in service.db.execute("SELECT kiosk FROM events")] == ["borne-2"]
+    reasons = [r[0] for r in service.db.execute("SELECT reason FROM rejected")]
+    assert reasons == ["could not read: RuntimeError('a bug')"] and "a bug" in caplog.text
+    assert "ressenti/v1/mairie/borne-1/ack" not in published(service)  # borne-1 will resend it
+    service._queue.put(None)
+    service._worker.join(5)
