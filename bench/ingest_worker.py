@@ -112,7 +112,8 @@ def floors(payloads: list[bytes], workdir: Path) -> list[tuple[str, float, int]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 10, 500], help="events per message (none: decode only)")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 10, 500],
+                        help="events per message (none: decode only)")
     parser.add_argument("--messages", type=int, default=5000, help="messages per size, at most")
     args = parser.parse_args()
     rows = [("decode_event, one event", "-", f"{decode_us():.1f} us", "-")]
