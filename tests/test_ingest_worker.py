@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import sqlite3
 import threading
 import time
 
@@ -16,7 +17,7 @@ import pytest
 from test_ingest import EPOCH, event, payload
 
 import collector.ingest
-from collector.db import connect
+from collector.db import connect, write_transaction
 from collector.ingest import IngestService, handle_message
 from collector.registry import add_kiosk, add_site, retire_kiosk
 from collector.rollups import rebuild_rollups, rollup_rows
@@ -193,3 +194,13 @@ def test_a_bug_in_reading_a_message_files_it_and_the_others_go_on(service, mocke
     assert "ressenti/v1/mairie/borne-1/ack" not in published(service)  # borne-1 will resend it
     service._queue.put(None)
     service._worker.join(5)
+
+
+def test_a_commit_that_fails_is_rolled_back(tmp_path):
+    """A failed COMMIT (here a deferred foreign key; on a server, a full disk) leaves no transaction open."""
+    db = connect(tmp_path / "d.db")
+    with pytest.raises(sqlite3.IntegrityError), write_transaction(db):
+        db.conn.execute("PRAGMA defer_foreign_keys=ON")
+        db.conn.execute("INSERT INTO kiosks (id, site, name) VALUES ('k', 'nowhere', 'k')")
+    assert not db.conn.in_transaction and db["kiosks"].count == 0
+    db.close()
