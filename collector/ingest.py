@@ -1,7 +1,7 @@
 """The ingest loop: MQTT batches in, validated, stored once, acked after commit.
 
 Nothing a kiosk sends can stop the loop: every refusal is logged and kept in
-the `rejected` table with its reason and raw bytes.
+the `rejected` table with its reason and raw bytes (`collector/intake.py`).
 """
 
 from __future__ import annotations
@@ -15,32 +15,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from sqlite_utils import Database
 
 from collector.db import connect_for_ingest, write_transaction
 from collector.fleet import record_status
-from collector.registry import UNASSIGNED, ensure_unassigned
-from collector.store import BatchWriter, Stored, record_rejection, store_batch
-from ressenti.errors import BadBatch, BadTopic
+from collector.intake import Incoming, UnknownKiosks, read_message, store_message
+from collector.store import BatchWriter, Stored
 from ressenti.mqtt import BrokerAddress, make_client
-from ressenti.protocol import (
-    Batch,
-    Kind,
-    decode_batch,
-    encode_ack,
-    live_topic,
-    parse_topic,
-    subscription,
-    topic,
-    utc_now,
-)
+from ressenti.protocol import Kind, encode_ack, live_topic, parse_topic, subscription, topic, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -69,112 +55,7 @@ class IngestCounters:
     disconnects: int = 0
 
 
-class UnknownKiosks(StrEnum):
-    """What ingest does with a batch from a kiosk the registry does not know."""
-
-    REJECT = "reject"  # keep it in `rejected`, do not ack: the kiosk resends until registered
-    UNASSIGNED = "unassigned"  # register it at the `unassigned` site for an admin to move
-
-
-def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, received_at: datetime,
-                 unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                 channel_of_source: str | None = None, writer: BatchWriter | None = None) -> Stored | None:
-    """Check the producer against the registry and store the batch; None if rejected whole.
-
-    Without `writer` the batch is stored in a transaction of its own; with
-    one, in the caller's (see BatchWriter).
-    """
-
-    def reject(reason: str) -> None:
-        record_rejection(db, reason=reason, raw=raw, topic=topic_name, received_at=received_at,
-                         kiosk=batch.kiosk, epoch=batch.epoch)
-
-    lookups = writer or BatchWriter()
-    producer = lookups.producer(db, batch.kiosk)
-    if producer is None and unknown_kiosks is UnknownKiosks.UNASSIGNED:
-        ensure_unassigned(db, batch.kiosk)
-        producer = lookups.producer(db, batch.kiosk)
-    if producer is None:
-        reject(f"unknown kiosk {batch.kiosk!r}: register it with `ressenti collector kiosk add`")
-        return None
-    if producer.retired:
-        reject(f"kiosk {batch.kiosk!r} is retired")
-        return None
-    if producer.site != batch.site and producer.site != UNASSIGNED:
-        reject(f"kiosk {batch.kiosk!r} is registered at site {producer.site!r}, not {batch.site!r}")
-        return None
-    if (producer.channel is None) != (channel_of_source is None):
-        reject(f"{batch.kiosk!r} is a {'kiosk' if producer.channel is None else 'HTTP source'};"
-               " it cannot send on this path")
-        return None
-    site = lookups.site(db, producer.site)
-    assert site is not None  # kiosks reference sites
-    if writer is None:
-        return store_batch(db, batch, site=site, received_at=received_at, topic=topic_name,
-                           channel=channel_of_source)
-    return writer.store(db, batch, site=site, received_at=received_at, topic=topic_name, channel=channel_of_source)
-
-
-@dataclass
-class Incoming:
-    """An events message read and checked, before any database work: its batch, or why it is refused."""
-
-    topic: str
-    payload: bytes
-    received_at: datetime
-    batch: Batch | None = None
-    refusal: str = ""
-    kiosk: str | None = None  # where the refusal is filed
-    epoch: str | None = None
-
-
 Read = tuple[QueueItem, "Incoming | None"]  # a queued message and, for events, what read_message made of it
-
-
-def read_message(topic_name: str, payload: bytes) -> Incoming:
-    """Check the topic and decode the batch (no database: several ingest processes do this at once)."""
-    incoming = Incoming(topic_name, payload, utc_now())
-    try:
-        parts = parse_topic(topic_name)
-        if parts.kind is not Kind.EVENTS:
-            raise BadTopic(f"topic {topic_name!r} is not an events topic")
-    except BadTopic as exc:
-        incoming.refusal = str(exc)
-        return incoming
-    incoming.kiosk = parts.kiosk
-    try:
-        batch = decode_batch(payload)
-    except BadBatch as exc:
-        incoming.refusal = f"unusable batch: {exc}"
-        return incoming
-    if (batch.kiosk, batch.site) != (parts.kiosk, parts.site):
-        incoming.refusal = (f"batch says kiosk {batch.kiosk!r} site {batch.site!r} but topic says"
-                            f" kiosk {parts.kiosk!r} site {parts.site!r}")
-        incoming.epoch = batch.epoch
-        return incoming
-    incoming.batch = batch
-    return incoming
-
-
-def store_message(db: Database, incoming: Incoming, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                  writer: BatchWriter | None = None) -> Stored | None:
-    """Store a message `read_message` accepted, or file why it refused it; None if refused whole.
-
-    With `writer`, in the caller's transaction (see accept_batch).
-    """
-    if incoming.batch is None:
-        record_rejection(db, reason=incoming.refusal, raw=incoming.payload, topic=incoming.topic,
-                         received_at=incoming.received_at, kiosk=incoming.kiosk, epoch=incoming.epoch)
-        return None
-    return accept_batch(db, incoming.batch, topic_name=incoming.topic, raw=incoming.payload,
-                        received_at=incoming.received_at, unknown_kiosks=unknown_kiosks, writer=writer)
-
-
-def handle_message(db: Database, topic_name: str, payload: bytes,
-                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                   writer: BatchWriter | None = None) -> Stored | None:
-    """Validate and store one MQTT events message; None if the whole message was rejected."""
-    return store_message(db, read_message(topic_name, payload), unknown_kiosks, writer)
 
 
 class IngestService:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from collector.db import connect
-from collector.ingest import handle_message
+from collector.intake import handle_message
 from collector.queries import site_summary
 from collector.registry import add_kiosk, add_site, get_site
 from collector.rollups import rebuild_rollups, rollup_rows

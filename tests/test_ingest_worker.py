@@ -18,7 +18,8 @@ from test_ingest import EPOCH, event, payload
 
 import collector.ingest
 from collector.db import connect, write_transaction
-from collector.ingest import IngestService, handle_message
+from collector.ingest import IngestService
+from collector.intake import handle_message
 from collector.registry import add_kiosk, add_site, retire_kiosk
 from collector.rollups import rebuild_rollups, rollup_rows
 from ressenti.mqtt import parse_broker_url

@@ -11,7 +11,7 @@ import pytest
 
 from collector.audit import seq_gaps
 from collector.db import MIGRATIONS, connect, migrate
-from collector.ingest import UnknownKiosks, handle_message
+from collector.intake import UnknownKiosks, handle_message
 from collector.queries import site_summary
 from collector.registry import (
     RegistryError,

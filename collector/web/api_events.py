@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from collector.ingest import accept_batch
+from collector.intake import accept_batch
 from collector.registry import get_producer
 from collector.store import record_rejection
 from collector.tokens import TokenKind
