@@ -200,9 +200,10 @@ def _m7_local_rollups(db: Database) -> None:
         f"CREATE TABLE rollup_followup_local ({span}, question TEXT, channel TEXT, followup_question TEXT,"
         f" choice TEXT, in_hours INTEGER, {counts},"
         " PRIMARY KEY (site, span, start, question, channel, followup_question, choice, in_hours)) WITHOUT ROWID")
-    from collector.local_rollups import rebuild_local  # it needs the sites' time zones: Python, not SQL
+    # It needs the sites' time zones: Python, not SQL. The heat map is summed by _m8, which always follows.
+    from collector.local_rollups import FOLLOWUPS, RATINGS, rebuild_local
 
-    rebuild_local(db)
+    rebuild_local(db, families=[RATINGS, FOLLOWUPS])
 
 
 def _m8_heat_days_and_cell_indexes(db: Database) -> None:

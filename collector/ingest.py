@@ -55,7 +55,7 @@ class IngestCounters:
     disconnects: int = 0
 
 
-Read = tuple[QueueItem, "Incoming | None"]  # a queued message and, for events, what read_message made of it
+Read = tuple[QueueItem, Incoming | None]  # a queued message and, for events, what read_message made of it
 
 
 class IngestService:
@@ -270,12 +270,14 @@ class IngestService:
             for item, incoming in read:
                 try:
                     with write_transaction(self.db):  # a savepoint
-                        done.append((item, self._store_one(item[1], incoming, None)))
+                        writer = BatchWriter()  # its own: nothing shared with a message that fails
+                        done.append((item, self._store_one(item[1], incoming, writer)))
+                        writer.flush(self.db)
                 except Exception:
                     log.exception("could not store message on %s; the kiosk will resend", item[1].topic)
         return done
 
-    def _store_one(self, message: mqtt.MQTTMessage, incoming: Incoming | None, writer: BatchWriter | None) -> Outcome:
+    def _store_one(self, message: mqtt.MQTTMessage, incoming: Incoming | None, writer: BatchWriter) -> Outcome:
         """Store an events or status message: what it stored, the site whose walls redraw, or None."""
         if incoming is None:
             return self._store_status(message)

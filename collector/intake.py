@@ -120,7 +120,6 @@ def store_message(db: Database, incoming: Incoming, unknown_kiosks: UnknownKiosk
 
 
 def handle_message(db: Database, topic_name: str, payload: bytes,
-                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                   writer: BatchWriter | None = None) -> Stored | None:
-    """Validate and store one MQTT events message; None if the whole message was rejected."""
-    return store_message(db, read_message(topic_name, payload), unknown_kiosks, writer)
+                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> Stored | None:
+    """Read and store one MQTT events message in a transaction of its own; None if rejected whole."""
+    return store_message(db, read_message(topic_name, payload), unknown_kiosks)

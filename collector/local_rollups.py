@@ -107,14 +107,31 @@ def whole_hour_offsets(tz: str, first: date, last: date) -> bool:
     return True
 
 
-def _zones(db: Database, site_ids: Iterable[str]) -> dict[str, str]:
+def site_zones(db: Database, site_ids: Iterable[str]) -> dict[str, str]:
+    """Site id -> time zone, for the sites given."""
     ids = sorted(set(site_ids))
     return dict(db.conn.execute(f"SELECT id, tz FROM sites WHERE id IN ({','.join('?' * len(ids))})", ids))
 
 
-def add_local(db: Database, family: Family, raw: Counter[tuple[Any, ...]], filtered: Counter[tuple[Any, ...]]) -> None:
-    """Add hourly counts (keys: site, hour, *source_dims) to the family's local spans."""
-    zones = _zones(db, (key[0] for key in raw))
+def upsert_counts(db: Database, table: str, key: Sequence[str], raw: Counter[tuple[Any, ...]],
+                  filtered: Counter[tuple[Any, ...]]) -> None:
+    """Add (key..., n_raw, n_filtered) counts to what the table holds."""
+    columns = ", ".join(key)
+    db.conn.executemany(
+        f"INSERT INTO {table} ({columns}, n_raw, n_filtered) VALUES ({', '.join('?' * (len(key) + 2))})"
+        f" ON CONFLICT ({columns}) DO UPDATE SET"
+        " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
+        [(*k, n, filtered.get(k, 0)) for k, n in raw.items()])
+
+
+def add_local(db: Database, family: Family, raw: Counter[tuple[Any, ...]], filtered: Counter[tuple[Any, ...]],
+              zones: dict[str, str] | None = None) -> None:
+    """Add hourly counts (keys: site, hour, *source_dims) to the family's local spans.
+
+    `zones` (site -> time zone) saves the lookup when the caller has it.
+    """
+    if zones is None:
+        zones = site_zones(db, (key[0] for key in raw))
     local_raw: Counter[tuple[Any, ...]] = Counter()
     local_filtered: Counter[tuple[Any, ...]] = Counter()
     picks = family.picks
@@ -131,15 +148,8 @@ def add_local(db: Database, family: Family, raw: Counter[tuple[Any, ...]], filte
             local_key = (site, span.value, where.start(span), *clock, *kept)
             local_raw[local_key] += n
             local_filtered[local_key] += f
-    if not local_raw:
-        return
-    key = family.key
-    db.conn.executemany(
-        f"INSERT INTO {family.table} ({', '.join(key)}, n_raw, n_filtered)"
-        f" VALUES ({', '.join('?' * (len(key) + 2))})"
-        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET"
-        " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
-        [(*k, n, local_filtered[k]) for k, n in local_raw.items()])
+    if local_raw:
+        upsert_counts(db, family.table, family.key, local_raw, local_filtered)
 
 
 # -- rebuilding from the hourly rollups ---------------------------------------------
@@ -156,7 +166,7 @@ def rebuild_local(db: Database, site_ids: Iterable[str] | None = None, *, days: 
     if site_ids is None:
         site_ids = [r[0] for r in conn.execute("SELECT id FROM sites")]
     written = 0
-    for site, tz in sorted(_zones(db, site_ids).items()):
+    for site, tz in sorted(site_zones(db, site_ids).items()):
         ranges: dict[Family, tuple[date, date]] = {}
         for family in families:
             if days is not None:

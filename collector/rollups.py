@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from collector.local_rollups import FAMILIES, FOLLOWUPS, HEAT, RATINGS, add_local, local_hour, rebuild_local
+from collector.local_rollups import (
+    FAMILIES,
+    FOLLOWUPS,
+    HEAT,
+    RATINGS,
+    add_local,
+    local_hour,
+    rebuild_local,
+    site_zones,
+    upsert_counts,
+)
 
 RollupKey = tuple[str, str, str, str, int, int, int]  # site, hour, question, channel, scale, rating, in_hours
 # site, hour, question, channel, follow-up question, choice, in_hours
@@ -25,27 +35,8 @@ FollowupKey = tuple[str, str, str, str, str, str, int]
 ROLLUP_TABLES = ("rollup_hourly", "rollup_followup", *(family.table for family in FAMILIES))
 
 
-def _add_counts(db: Database, table: str, key: str, raw: Counter, filtered: Counter) -> None:
-    """Upsert (key..., n_raw, n_filtered) rows, adding to what the table holds."""
-    db.conn.executemany(
-        f"INSERT INTO {table} ({key}, n_raw, n_filtered) VALUES ({', '.join('?' * (key.count(',') + 3))})"
-        f" ON CONFLICT ({key}) DO UPDATE SET"
-        " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
-        [(*k, n, filtered.get(k, 0)) for k, n in raw.items()])
-
-
-def add_to_rollups(db: Database, raw: Counter[RollupKey], filtered: Counter[RollupKey]) -> None:
-    """Add event counts (every press, and unflagged presses) to the hourly rollups."""
-    _add_counts(db, "rollup_hourly", "site, hour, question, channel, scale, rating, in_hours", raw, filtered)
-    add_local(db, RATINGS, raw, filtered)
-    add_local(db, HEAT, raw, filtered)
-
-
-def add_followups_to_rollups(db: Database, raw: Counter[FollowupKey], filtered: Counter[FollowupKey]) -> None:
-    """Add follow-up answers (every press, and unflagged presses) to their hourly rollup."""
-    _add_counts(db, "rollup_followup", "site, hour, question, channel, followup_question, choice, in_hours",
-                raw, filtered)
-    add_local(db, FOLLOWUPS, raw, filtered)
+HOURLY_KEY = ("site", "hour", "question", "channel", "scale", "rating", "in_hours")
+FOLLOWUP_HOURLY_KEY = ("site", "hour", "question", "channel", "followup_question", "choice", "in_hours")
 
 
 @dataclass
@@ -63,11 +54,17 @@ class RollupCounts:
     followups_filtered: Counter[FollowupKey] = field(default_factory=Counter)
 
     def write(self, db: Database) -> None:
-        """Add the counts to the rollups (inside the caller's transaction)."""
+        """Add the counts to the hourly rollups and their local spans (inside the caller's transaction)."""
+        if not self.raw and not self.followups_raw:
+            return
+        zones = site_zones(db, {key[0] for key in self.raw} | {key[0] for key in self.followups_raw})
         if self.raw:
-            add_to_rollups(db, self.raw, self.filtered)
+            upsert_counts(db, "rollup_hourly", HOURLY_KEY, self.raw, self.filtered)
+            add_local(db, RATINGS, self.raw, self.filtered, zones)
+            add_local(db, HEAT, self.raw, self.filtered, zones)
         if self.followups_raw:
-            add_followups_to_rollups(db, self.followups_raw, self.followups_filtered)
+            upsert_counts(db, "rollup_followup", FOLLOWUP_HOURLY_KEY, self.followups_raw, self.followups_filtered)
+            add_local(db, FOLLOWUPS, self.followups_raw, self.followups_filtered, zones)
 
 
 def rebuild_rollups(db: Database, sites: Iterable[str] | None = None, *, hours: Iterable[str] | None = None,

@@ -275,6 +275,23 @@ def _count(counts: RollupCounts, e: Event, key: tuple[str, str, str, str, int]) 
             counts.followups_filtered[answer] += 1
 
 
+def _stored_through(db: Database, batch: Batch, through: int) -> int:
+    """The highest seq up to which every seq after `through` is stored or rejected (read from the tables)."""
+    while True:
+        following = [r[0] for r in db.conn.execute(
+            "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq > ?"
+            " UNION SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ?"
+            " ORDER BY 1 LIMIT 1000",
+            (batch.kiosk, batch.epoch, through, batch.kiosk, batch.epoch, through))]
+        advanced = 0
+        for seq in following:
+            if seq != through + 1:
+                break
+            through, advanced = seq, advanced + 1
+        if advanced < 1000:
+            return through
+
+
 def _advance_stream(db: Database, batch: Batch, received_at: datetime, stream: StreamRow,
                     landed: set[int], writer: BatchWriter) -> int:
     """Move the (kiosk, epoch) watermark over every seq now stored, rejected or declared dropped.
@@ -282,31 +299,17 @@ def _advance_stream(db: Database, batch: Batch, received_at: datetime, stream: S
     `stream` is the row read before this batch; `landed` what the batch
     stored above its watermark.
     """
-    conn = db.conn
     through, max_seq, dropped = stream
     dropped = max(dropped, batch.dropped_through)
     seqs = [e.seq for e in batch.events] + [r.seq for r in batch.rejected if r.seq is not None]
-    if max_seq <= through:
-        # Nothing was stored above the watermark before (the usual case): what
-        # follows it is exactly what this batch brought.
-        through = max(through, dropped)
+    # Nothing stored above the watermark before (the usual case): what follows it is exactly what this batch brought.
+    nothing_above = max_seq <= through
+    through = max(through, dropped)
+    if nothing_above:
         while through + 1 in landed:
             through += 1
     else:
-        through = max(through, dropped)
-        while True:
-            following = [r[0] for r in conn.execute(
-                "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq > ?"
-                " UNION SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ?"
-                " ORDER BY 1 LIMIT 1000",
-                (batch.kiosk, batch.epoch, through, batch.kiosk, batch.epoch, through))]
-            advanced = 0
-            for seq in following:
-                if seq != through + 1:
-                    break
-                through, advanced = seq, advanced + 1
-            if advanced < 1000:
-                break
+        through = _stored_through(db, batch, through)
     max_seq = max([max_seq, *seqs])
     writer.set_stream((batch.kiosk, batch.epoch), (through, max_seq, dropped), format_ts(received_at))
     return through
