@@ -86,7 +86,8 @@ def test_box_status_follows_link_queue_and_faults(kiosk, mock_factory, wait, pin
     status_pin = mock_factory.pin(pinmap.status_led.bcm)
     try:
         wait(lambda: box.status.mode is StatusLight.STEADY, what="steady")
-        assert status_pin.state
+        # The mode is set at once; the LED thread turns the pin on a moment later.
+        wait(lambda: status_pin.state, what="steady light on")
         online["value"] = False
         wait(lambda: box.status.mode is StatusLight.SLOW, what="slow when offline")
         kiosk.report_fault(Fault.CONFIG, "pushed config ignored: scale 7")
