@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from collector.users import ATTEMPT_WINDOW, authenticate, record_attempt, too_many_failures
@@ -11,17 +13,28 @@ from collector.web.i18n import t
 
 bp = Blueprint("login", __name__)
 
+MAX_NEXT_CHARS = 2048
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("dashboard.overview")
+
+def safe_next(target: str | None) -> str:
+    """`target` if it is a path on this site, else the dashboard: never an open redirect (issue 17).
+
+    Browsers strip tabs and newlines from a URL and read `\\` as `/`, so `/<tab>/evil.example`
+    becomes `//evil.example`, another host. Rather than guess every browser's cleaning, only
+    printable ASCII without spaces or backslashes is accepted, and it must parse as a bare path.
+    """
+    if (not target or len(target) > MAX_NEXT_CHARS or not target.isascii() or not target.isprintable()
+            or " " in target or "\\" in target):
+        return url_for("dashboard.overview")
+    parts = urlsplit(target)  # `///x` parses as the path `/x`: the raw value is checked too
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+        return url_for("dashboard.overview")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
-    next_url = _safe_next(request.values.get("next"))
+    next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         if current_user() is not None:
             return redirect(next_url)
