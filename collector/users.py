@@ -1,4 +1,4 @@
-"""Dashboard users: roles, scopes, hashed passwords, and login rate limiting.
+"""Dashboard users: roles, scopes and hashed passwords (login rate limiting: collector/login_attempts.py).
 
 Roles nest: an admin may do everything, a manager reads the dashboard, the
 exports and the fleet of its scope, a viewer the dashboard and exports of its
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlite_utils import Database
@@ -23,11 +22,6 @@ from ressenti.protocol import format_ts, is_slug, utc_now
 
 MIN_PASSWORD_CHARS = 10
 LOGIN_RE = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
-# Rate limiting (issue 6): failures in a sliding window, per login and per client address.
-# The per-address limit is higher: a town hall's agents share one NAT address.
-ATTEMPT_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_LOGIN = 5
-MAX_FAILURES_PER_IP = 20
 # Checking a password for an unknown login costs the same as for a known one.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
@@ -143,20 +137,3 @@ def set_password(db: Database, user_id: int, password: str) -> None:
 
 def set_lang(db: Database, user_id: int, lang: str) -> None:
     db.conn.execute("UPDATE users SET lang = ? WHERE id = ?", (lang, user_id))
-
-
-def record_attempt(db: Database, login: str, ip: str, ok: bool, at: datetime | None = None) -> None:
-    """Keep a login attempt; a success forgets the failures of that login from that address."""
-    at = at or utc_now()
-    if ok:
-        db.conn.execute("DELETE FROM login_attempts WHERE login = ? AND ip = ? AND ok = 0", (login, ip))
-    db.table("login_attempts").insert({"login": login[:64], "ip": ip, "at": format_ts(at), "ok": int(ok)})
-    # Old attempts are of no use; keep the table small.
-    db.conn.execute("DELETE FROM login_attempts WHERE at < ?", (format_ts(at - 4 * ATTEMPT_WINDOW),))
-
-
-def too_many_failures(db: Database, login: str, ip: str, now: datetime | None = None) -> bool:
-    since = format_ts((now or utc_now()) - ATTEMPT_WINDOW)
-    by_login = db["login_attempts"].count_where("login = ? AND ok = 0 AND at >= ?", [login[:64], since])
-    by_ip = db["login_attempts"].count_where("ip = ? AND ok = 0 AND at >= ?", [ip, since])
-    return by_login >= MAX_FAILURES_PER_LOGIN or by_ip >= MAX_FAILURES_PER_IP

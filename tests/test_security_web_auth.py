@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 from web_support import PASSWORD, csrf, login, quick_user
 
 from collector.db import connect
+from collector.login_attempts import MAX_FAILURES_PER_IP, MAX_FAILURES_PER_LOGIN
 from collector.registry import add_site
+from collector.service import WebServer
+from collector.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -80,3 +93,121 @@ def test_posted_next_cannot_redirect_to_another_host(client, db):
             assert response.status_code == 302, repr(target)
             expected = target if target in SAFE_NEXT else "/dashboard"
             assert response.headers["Location"] == expected, repr(target)
+
+
+# -- login rate limit under concurrency ----------------------------------------------------
+
+
+def _login_form(port: int) -> tuple[str, str]:
+    """A session cookie and the CSRF token of its login form, as a browser would hold them."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    body = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    conn.close()
+    return cookie, csrf(body)
+
+
+def _concurrent_logins(port: int, logins: list[str], password: str) -> Counter[int]:
+    """POST every login at once (one thread and connection each); the count of each status."""
+    cookie, token = _login_form(port)
+    start = threading.Barrier(len(logins))
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def attempt(name: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        body = urlencode({"login": name, "password": password, "csrf_token": token})
+        start.wait()
+        conn.request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded",
+                                                "Cookie": cookie})
+        status = conn.getresponse().status
+        conn.close()
+        with lock:
+            statuses[status] += 1
+
+    threads = [threading.Thread(target=attempt, args=(name,)) for name in logins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sum(statuses.values()) == len(logins), statuses
+    return statuses
+
+
+@pytest.fixture
+def threaded_server(tmp_path, monkeypatch):
+    """The app on werkzeug's threaded server, counting the password hashes it checks."""
+    import collector.users
+
+    checks = Counter[str]()
+    real_check = collector.users.check_password_hash
+    lock = threading.Lock()
+
+    def counting_check(stored: str, password: str) -> bool:
+        with lock:
+            checks["checked"] += 1
+        return real_check(stored, password)
+
+    monkeypatch.setattr(collector.users, "check_password_hash", counting_check)
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "web.db"), "SECRET_KEY": "test",
+                      "START_LIVE": False})
+    database = connect(tmp_path / "web.db")
+    quick_user(database, "alice", "admin")
+    database.close()
+    server = WebServer(app, "127.0.0.1", 0)
+    server.start()
+    yield server, checks
+    server.stop()
+
+
+def test_concurrent_wrong_passwords_cannot_exceed_the_limit_per_login(threaded_server):
+    server, checks = threaded_server
+    statuses = _concurrent_logins(server.port, ["alice"] * 50, "not the password")
+    assert checks["checked"] == MAX_FAILURES_PER_LOGIN, "each password check is reserved before it runs"
+    assert statuses == {401: MAX_FAILURES_PER_LOGIN, 429: 50 - MAX_FAILURES_PER_LOGIN}
+
+
+def test_concurrent_guesses_on_many_logins_cannot_exceed_the_limit_per_address(threaded_server):
+    server, checks = threaded_server
+    statuses = _concurrent_logins(server.port, [f"agent{n}" for n in range(60)], "not the password")
+    assert checks["checked"] == MAX_FAILURES_PER_IP
+    assert statuses == {401: MAX_FAILURES_PER_IP, 429: 60 - MAX_FAILURES_PER_IP}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_concurrent_wrong_passwords_across_gunicorn_workers_cannot_exceed_the_limit(tmp_path, wait):
+    db_path = tmp_path / "web.db"
+    database = connect(db_path)
+    quick_user(database, "alice", "admin")
+    database.close()
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RESSENTI_DATABASE": str(db_path),
+           "RESSENTI_SECRET_KEY": "s" * 32, "RESSENTI_START_LIVE": "false"}
+    log = (tmp_path / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "-k", "gthread", "--threads", "16",
+         "--bind", f"127.0.0.1:{port}", "collector.web.wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        def answers() -> bool:
+            try:
+                _login_form(port)
+            except OSError:
+                return False
+            return True
+        wait(answers, 30, "gunicorn to answer")
+        statuses = _concurrent_logins(port, ["alice"] * 200, "not the password")
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+    assert statuses == {401: MAX_FAILURES_PER_LOGIN, 429: 200 - MAX_FAILURES_PER_LOGIN}
+    checked = connect(db_path).execute("SELECT COUNT(*) FROM login_attempts WHERE ok = 0").fetchone()[0]
+    assert checked == MAX_FAILURES_PER_LOGIN

@@ -110,7 +110,7 @@ def test_rate_limit_per_login_is_kept_in_the_database(app, client, db):
 
 
 def test_rate_limit_per_address(client, db, monkeypatch):
-    monkeypatch.setattr("collector.users.MAX_FAILURES_PER_IP", 6)  # 20 in production; fewer slow hashes here
+    monkeypatch.setattr("collector.login_attempts.MAX_FAILURES_PER_IP", 6)  # 20 in production; fewer slow hashes here
     for n in range(6):
         login(client, f"nobody{n}", "guess")
     assert login(client, "victor").status_code == 429, "failures from one address block it"

@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from collector.users import ATTEMPT_WINDOW, authenticate, record_attempt, too_many_failures
+from collector.login_attempts import ATTEMPT_WINDOW, finish_attempt, reserve_attempt
+from collector.users import authenticate
 from collector.web import get_db
 from collector.web.access import current_user, login_user, logout_user
 from collector.web.i18n import t
@@ -44,14 +45,15 @@ def login():  # type: ignore[no-untyped-def]
     login_name = request.form.get("login", "").strip()[:64]
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
-    if too_many_failures(db, login_name, address):
+    attempt = reserve_attempt(db, login_name, address)  # before the hash is checked: the limit holds
+    if attempt is None:
         minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
         error = t(f"Trop d'essais infructueux. Réessayez dans {minutes} minutes.",
                   f"Too many failed attempts. Try again in {minutes} minutes.")
         response = render_template("login/login.html", next=next_url, error=error, login=login_name)
         return response, 429, {"Retry-After": str(int(ATTEMPT_WINDOW.total_seconds()))}
     user = authenticate(db, login_name, password)
-    record_attempt(db, login_name, address, ok=user is not None)
+    finish_attempt(db, attempt, ok=user is not None)
     if user is None:
         error = t("Identifiant ou mot de passe incorrect.", "Wrong login or password.")
         return render_template("login/login.html", next=next_url, error=error, login=login_name), 401
