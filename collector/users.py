@@ -16,7 +16,9 @@ from enum import StrEnum
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from collector.db import write_transaction
 from collector.registry import Site, get_site
+from collector.sessions import end_user_sessions
 from ressenti.errors import RessentiError
 from ressenti.protocol import format_ts, is_slug, utc_now
 
@@ -124,15 +126,21 @@ def authenticate(db: Database, login: str, password: str) -> User | None:
 
 
 def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
-    db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?",
-                    (format_ts(utc_now()) if disabled else None, user_id))
+    """Disabling ends the user's sessions: enabling the account again does not revive them."""
+    with write_transaction(db):
+        db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?",
+                        (format_ts(utc_now()) if disabled else None, user_id))
+        if disabled:
+            end_user_sessions(db, user_id)
 
 
 def set_password(db: Database, user_id: int, password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
-    db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                    (generate_password_hash(password, method="scrypt"), user_id))
+    password_hash = generate_password_hash(password, method="scrypt")
+    with write_transaction(db):
+        db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+        end_user_sessions(db, user_id)  # whoever knew the old password is logged out
 
 
 def set_lang(db: Database, user_id: int, lang: str) -> None:

@@ -211,3 +211,100 @@ def test_concurrent_wrong_passwords_across_gunicorn_workers_cannot_exceed_the_li
     assert statuses == {401: MAX_FAILURES_PER_LOGIN, 429: 200 - MAX_FAILURES_PER_LOGIN}
     checked = connect(db_path).execute("SELECT COUNT(*) FROM login_attempts WHERE ok = 0").fetchone()[0]
     assert checked == MAX_FAILURES_PER_LOGIN
+
+
+# -- sessions end server-side --------------------------------------------------------------
+
+COOKIE = "ressenti_session"
+
+
+def _replay(app, cookie: str):  # type: ignore[no-untyped-def]
+    """A client that holds nothing but a copied session cookie."""
+    thief = app.test_client()
+    thief.set_cookie(COOKIE, cookie)
+    return thief
+
+
+def _user_id(db, login_name: str) -> int:
+    return int(db.execute("SELECT id FROM users WHERE login = ?", [login_name]).fetchone()[0])
+
+
+def test_a_cookie_replayed_after_logout_is_refused(app, client, db):
+    login(client, "victor")
+    stolen = client.get_cookie(COOKIE).value
+    assert _replay(app, stolen).get("/dashboard").status_code == 200, "the copy works while the session lives"
+    token = csrf(client.get("/dashboard").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    replayed = _replay(app, stolen).get("/dashboard")
+    assert replayed.status_code == 302 and replayed.headers["Location"].startswith("/login")
+    assert db["web_sessions"].count == 0, "logout deletes the record"
+
+
+def test_a_cookie_replayed_after_an_admin_disabled_the_account_is_refused(app, client, db):
+    login(client, "victor")
+    stolen = client.get_cookie(COOKIE).value
+    admin = app.test_client()
+    login(admin, "alice")
+    victor = _user_id(db, "victor")
+    for _ in range(2):  # disable, then enable again: the old session stays ended
+        token = csrf(admin.get("/admin/users").get_data(as_text=True))
+        assert admin.post(f"/admin/users/{victor}/disabled", data={"csrf_token": token}).status_code == 302
+        assert _replay(app, stolen).get("/dashboard").status_code == 302
+    assert client.get("/dashboard").status_code == 302, "nor does the victim's own browser stay logged in"
+    assert login(client, "victor").status_code == 302, "enabled again, the user logs in afresh"
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_a_cookie_replayed_after_a_password_change_is_refused(app, client, db):
+    from collector.users import set_password
+    login(client, "victor")
+    stolen = client.get_cookie(COOKIE).value
+    set_password(db, _user_id(db, "victor"), "another long password")
+    assert _replay(app, stolen).get("/dashboard").status_code == 302
+    assert db.execute("SELECT COUNT(*) FROM web_sessions WHERE revoked IS NULL").fetchone()[0] == 0
+
+
+def test_a_forged_or_unknown_session_id_logs_nobody_in(app, client, db):
+    with client.session_transaction() as forged:  # signed with the right key, but no such record
+        forged["sid"] = "guessed-session-id"
+        forged["uid"] = _user_id(db, "alice")  # what the old cookie trusted
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_an_idle_session_expires_server_side_and_old_rows_are_purged(db):
+    from datetime import timedelta
+
+    from collector.sessions import end_user_sessions, open_session, open_sessions, purge_sessions, session_user
+    from ressenti.protocol import utc_now
+    lifetime = timedelta(hours=12)
+    victor, alice = _user_id(db, "victor"), _user_id(db, "alice")
+    then = utc_now() - timedelta(hours=13)
+    idle = open_session(db, victor, now=then)
+    live = open_session(db, alice)
+    ended = open_session(db, alice)
+    end_user_sessions(db, victor)  # ends `idle` (already stale) but not alice's
+    assert session_user(db, idle, lifetime) is None
+    assert session_user(db, live, lifetime) == alice and session_user(db, ended, lifetime) == alice
+    assert session_user(db, live, lifetime, now=utc_now() + timedelta(hours=13)) is None, "idle too long"
+    assert [s["login"] for s in open_sessions(db, lifetime)] == ["alice", "alice"]
+    assert purge_sessions(db, lifetime) == 1
+    assert db["web_sessions"].count == 2
+    assert all(len(row["id"]) == 64 and row["id"] not in (live, ended) for row in db["web_sessions"].rows), \
+        "only a digest of the id is stored"
+
+
+def test_cli_lists_open_sessions_and_purges_ended_ones(app, client, db):
+    from click.testing import CliRunner
+
+    from ressenti.cli import main
+    login(client, "victor")
+    login(app.test_client(), "alice")
+    runner = CliRunner()
+    listing = runner.invoke(main, ["collector", "user", "sessions", "--db", app.config["DATABASE"]])
+    assert listing.exit_code == 0 and sorted(line.split("\t")[0] for line in listing.output.splitlines()) == [
+        "alice", "victor"]
+    token = csrf(client.get("/dashboard").get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": token})
+    db.execute("UPDATE web_sessions SET revoked = '2026-01-01T00:00:00.000Z'")
+    purged = runner.invoke(main, ["collector", "user", "sessions", "--purge", "--db", app.config["DATABASE"]])
+    assert purged.output.strip() == "1 ended sessions deleted" and db["web_sessions"].count == 0

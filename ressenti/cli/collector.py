@@ -346,6 +346,26 @@ def user_password(db_path: str, login: str, password_stdin: bool) -> None:
     click.echo(f"password of {login} changed")
 
 
+@user_group.command("sessions")
+@db_option
+@click.option("--purge", is_flag=True, help="Delete the records of ended sessions (retention) instead.")
+@click.option("--lifetime-hours", type=click.IntRange(1), default=12, show_default=True,
+              help="The web app's PERMANENT_SESSION_LIFETIME: a session idle this long has ended.")
+def user_sessions(db_path: str, purge: bool, lifetime_hours: int) -> None:
+    """List open dashboard sessions (login, started, last seen), or purge ended ones."""
+    from datetime import timedelta
+
+    from collector.db import connect
+    from collector.sessions import open_sessions, purge_sessions
+
+    db, lifetime = connect(db_path), timedelta(hours=lifetime_hours)
+    if purge:
+        click.echo(f"{purge_sessions(db, lifetime)} ended sessions deleted")
+        return
+    for row in open_sessions(db, lifetime):
+        click.echo(f"{row['login']}\t{row['created']}\t{row['last_seen']}")
+
+
 @user_group.command("disable")
 @db_option
 @click.argument("login")
