@@ -2,8 +2,9 @@
 
 Roles nest: an admin may do everything, a manager reads the dashboard, the
 exports and the fleet of its scope, a viewer the dashboard and exports of its
-scope. A scope is a list of `org:<id>` and `site:<id>` entries; an admin's is
-ignored (everything), a viewer's may be empty (everything), a manager's may not.
+scope. A scope is a list of `org:<id>` and `site:<id>` entries, or the single
+entry `all` (every site, said explicitly: issue 17). An admin's is ignored
+(everything); an empty one sees nothing, and no new user is made with one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ressenti.errors import RessentiError
 from ressenti.protocol import format_ts, is_slug, utc_now
 
 MIN_PASSWORD_CHARS = 10
+ALL_SITES = "all"  # the scope entry that means every site, including sites added later
 LOGIN_RE = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
 # Checking a password for an unknown login costs the same as for a known one.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
@@ -54,28 +56,34 @@ class User:
         return _RANK[self.role] >= _RANK[Role(role)]
 
     def sees_everything(self) -> bool:
-        return self.role is Role.ADMIN or not self.scope
+        """An admin, or a scope of `all`; an empty scope sees nothing (before issue 17 it saw everything)."""
+        return self.role is Role.ADMIN or ALL_SITES in self.scope
 
     def may_see(self, site: Site) -> bool:
         return self.sees_everything() or f"site:{site.id}" in self.scope or f"org:{site.org}" in self.scope
 
 
 def parse_scope(db: Database, entries: list[str] | tuple[str, ...], role: Role) -> tuple[str, ...]:
-    """Check `org:<id>` / `site:<id>` entries against the registry; a manager needs at least one."""
+    """Check `all` / `org:<id>` / `site:<id>` entries against the registry; all but admins need one."""
     scope = []
     for entry in (e.strip() for item in entries for e in item.split(",")):
         if not entry:
             continue
+        if entry == ALL_SITES:
+            scope.append(entry)
+            continue
         kind, _, ident = entry.partition(":")
         if kind not in ("org", "site") or not is_slug(ident):
-            raise UserError(f"scope entry {entry!r} must be org:<id> or site:<id>")
+            raise UserError(f"scope entry {entry!r} must be all, org:<id> or site:<id>")
         exists = (db["orgs"].count_where("id = ?", [ident]) if kind == "org"
                   else get_site(db, ident) is not None)
         if not exists:
             raise UserError(f"scope entry {entry!r}: no such {'organisation' if kind == 'org' else 'site'}")
         scope.append(entry)
-    if Role(role) is Role.MANAGER and not scope:
-        raise UserError("a manager needs a scope: --scope org:<id> or --scope site:<id>")
+    if Role(role) is not Role.ADMIN and not scope:
+        raise UserError(f"a {Role(role).value} needs a scope: --scope all, --scope org:<id> or --scope site:<id>")
+    if ALL_SITES in scope:
+        return (ALL_SITES,)  # every site already: the other entries add nothing
     return tuple(dict.fromkeys(scope))
 
 

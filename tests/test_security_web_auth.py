@@ -308,3 +308,77 @@ def test_cli_lists_open_sessions_and_purges_ended_ones(app, client, db):
     db.execute("UPDATE web_sessions SET revoked = '2026-01-01T00:00:00.000Z'")
     purged = runner.invoke(main, ["collector", "user", "sessions", "--purge", "--db", app.config["DATABASE"]])
     assert purged.output.strip() == "1 ended sessions deleted" and db["web_sessions"].count == 0
+
+
+# -- an empty scope sees nothing; "all" is said explicitly ---------------------------------
+
+
+def test_a_viewer_with_an_empty_scope_sees_no_site(client, db):
+    quick_user(db, "vide", "viewer", ())
+    login(client, "vide")
+    for path in ["/dashboard", "/dashboard?scope=all", "/dashboard?scope=site:mairie", "/dashboard/export.csv",
+                 "/dashboard/export.xlsx"]:
+        assert client.get(path).status_code == 403, path
+
+
+def test_the_scope_all_is_explicit_and_sees_every_site(app, client, db):
+    from collector.users import find_user, parse_scope
+    quick_user(db, "tous", "viewer", ("all",))
+    login(client, "tous")
+    page = client.get("/dashboard?scope=all").get_data(as_text=True)
+    assert "Mairie" in page and "Autre commune" in page
+    assert client.get("/dashboard?scope=site:autre").status_code == 200
+    assert parse_scope(db, ["all", "site:mairie"], "viewer") == ("all",), "all covers the rest"
+    from click.testing import CliRunner
+
+    from ressenti.cli import main
+    runner = CliRunner()
+    made = runner.invoke(main, ["collector", "user", "add", "--db", app.config["DATABASE"], "lea", "--role",
+                                "viewer", "--scope", "all", "--password-stdin"], input=f"{PASSWORD}\n")
+    assert made.exit_code == 0, made.output
+    assert find_user(db, "lea").scope == ("all",)
+    unscoped = runner.invoke(main, ["collector", "user", "add", "--db", app.config["DATABASE"], "leo", "--role",
+                                    "viewer", "--password-stdin"], input=f"{PASSWORD}\n")
+    assert unscoped.exit_code == 1 and "needs a scope" in unscoped.output, "no silent 'everything' any more"
+    listing = runner.invoke(main, ["collector", "user", "list", "--db", app.config["DATABASE"]]).output
+    assert "lea\tviewer\tall\t" in listing
+
+
+def test_the_admin_users_page_sets_the_scope_all(client, db):
+    from web_support import post_form
+
+    from collector.users import find_user
+    login(client, "alice")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'name="scope" value="all"' in page
+    post_form(client, "/admin/users", "/admin/users",
+              {"login": "tina", "password": PASSWORD, "role": "viewer", "scope": ["all"]})
+    assert find_user(db, "tina").scope == ("all",)
+    refused = post_form(client, "/admin/users", "/admin/users",
+                        {"login": "tom", "password": PASSWORD, "role": "viewer"})
+    assert refused.status_code == 302 and find_user(db, "tom") is None
+
+
+def test_the_migration_keeps_existing_empty_viewer_scopes_seeing_everything(tmp_path):
+    from sqlite_utils import Database
+
+    import collector.db as schema
+    step = next(m for m in schema.MIGRATIONS if m.__name__.startswith("_m") and "explicit_all_scope" in m.__name__)
+    before = schema.MIGRATIONS.index(step)
+    db = Database(tmp_path / "old.db")
+    for number, migration in enumerate(schema.MIGRATIONS[:before], start=1):
+        migration(db)
+        db.execute(f"PRAGMA user_version = {number}")
+    for login_name, role, scope in [("ancien", "viewer", "[]"), ("nul", "viewer", None), ("chef", "admin", "[]"),
+                                    ("org", "viewer", '["org:ville"]'), ("resp", "manager", '["site:x"]')]:
+        db["users"].insert({"login": login_name, "password_hash": "x", "role": role, "scope": scope})
+    db.conn.commit()
+    db.close()
+    migrated = connect(tmp_path / "old.db")
+    assert migrated.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
+    scopes = {r["login"]: r["scope"] for r in migrated.query("SELECT login, scope FROM users")}
+    assert scopes == {"ancien": '["all"]', "nul": '["all"]', "chef": "[]", "org": '["org:ville"]',
+                      "resp": '["site:x"]'}
+    schema.migrate(migrated)  # idempotent step: running the list again changes nothing
+    step(migrated)
+    assert {r["login"]: r["scope"] for r in migrated.query("SELECT login, scope FROM users")} == scopes

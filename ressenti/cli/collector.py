@@ -297,7 +297,7 @@ def _read_password(password_stdin: bool) -> str:
 @click.argument("login")
 @click.option("--role", type=click.Choice(["admin", "manager", "viewer"]), required=True, help="What the user may do.")
 @click.option("--scope", multiple=True,
-              help="org:<id> or site:<id>, repeatable (managers need one; an empty viewer scope sees every site).")
+              help="all, org:<id> or site:<id>, repeatable (managers and viewers need one; all = every site).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def user_add(db_path: str, login: str, role: str, scope: tuple[str, ...], password_stdin: bool) -> None:
     """Add a dashboard user (the first admin, for instance); asks for the password."""
@@ -315,10 +315,11 @@ def user_add(db_path: str, login: str, role: str, scope: tuple[str, ...], passwo
 def user_list(db_path: str) -> None:
     """List dashboard users."""
     from collector.db import connect
-    from collector.users import list_users
+    from collector.users import Role, list_users
 
     for u in list_users(connect(db_path)):
-        click.echo(f"{u.login}\t{u.role.value}\t{','.join(u.scope) or '*'}\t{'disabled' if u.disabled else 'active'}")
+        scope = "all" if u.role is Role.ADMIN else ",".join(u.scope) or "none"
+        click.echo(f"{u.login}\t{u.role.value}\t{scope}\t{'disabled' if u.disabled else 'active'}")
 
 
 def _existing_user(db_path: str, login: str):  # type: ignore[no-untyped-def]
