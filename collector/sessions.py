@@ -11,12 +11,16 @@ address or browser is kept (no personal data by default).
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import sqlite3
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from ressenti.protocol import format_ts, utc_now
+
+log = logging.getLogger(__name__)
 
 # The default PERMANENT_SESSION_LIFETIME of the web app: a session idle this long is over.
 SESSION_LIFETIME = timedelta(hours=12)
@@ -46,7 +50,11 @@ def session_user(db: Database, session_id: str, idle_limit: timedelta, now: date
     if row is None or row[2] is not None or row[1] < format_ts(now - idle_limit):
         return None
     if row[1] < format_ts(now - TOUCH_EVERY):
-        db.conn.execute("UPDATE web_sessions SET last_seen = ? WHERE id = ?", (format_ts(now), _digest(session_id)))
+        try:
+            db.conn.execute("UPDATE web_sessions SET last_seen = ? WHERE id = ?",
+                            (format_ts(now), _digest(session_id)))
+        except sqlite3.OperationalError as exc:  # busy for 30 s: the page matters more than last_seen
+            log.warning("session last_seen not updated: %s", exc)
     return int(row[0])
 
 

@@ -382,3 +382,18 @@ def test_the_migration_keeps_existing_empty_viewer_scopes_seeing_everything(tmp_
     schema.migrate(migrated)  # idempotent step: running the list again changes nothing
     step(migrated)
     assert {r["login"]: r["scope"] for r in migrated.query("SELECT login, scope FROM users")} == scopes
+
+
+def test_a_long_response_that_asks_again_sees_the_session_end(app, db):
+    """What a stream does: current_user(fresh=True) notices a session ended since the request began."""
+    from flask import session
+
+    from collector.sessions import end_user_sessions, open_session
+    from collector.web.access import current_user
+    victor = _user_id(db, "victor")
+    with app.test_request_context("/wall/stream"):
+        session["sid"] = open_session(db, victor)
+        assert current_user() is not None
+        end_user_sessions(db, victor)
+        assert current_user() is not None, "read once per request"
+        assert current_user(fresh=True) is None

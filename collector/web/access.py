@@ -43,8 +43,14 @@ def logout_user() -> None:
         session["lang"] = keep_lang
 
 
-def current_user() -> User | None:
-    """The user of this request's session while its record lives (collector/sessions.py), else None."""
+def current_user(*, fresh: bool = False) -> User | None:
+    """The user of this request's session while its record lives (collector/sessions.py), else None.
+
+    Read once per request; `fresh=True` reads again, for a response that lasts (a stream) and
+    must notice a logout or a disabled account.
+    """
+    if fresh:
+        g.pop("user", None)
     if "user" not in g:
         g.user = None
         sid = session.get("sid")
