@@ -229,12 +229,12 @@ def _m9_web_sessions_and_explicit_all_scopes(db: Database) -> None:
     now means none, so the existing empty ones become `["all"]`: nobody loses
     access. Idempotent, so it may run after other engineers' steps in any order.
     """
-    db["web_sessions"].create({
+    db.table("web_sessions").create({
         "id": str, "user_id": int, "created": str, "last_seen": str, "revoked": str,
     }, pk="id", foreign_keys=[("user_id", "users", "id")], not_null={"user_id", "created", "last_seen"},
         if_not_exists=True)
-    db["web_sessions"].create_index(["user_id"], if_not_exists=True)
-    db["web_sessions"].create_index(["last_seen"], if_not_exists=True)
+    db.table("web_sessions").create_index(["user_id"], if_not_exists=True)
+    db.table("web_sessions").create_index(["last_seen"], if_not_exists=True)
     db.conn.execute("UPDATE users SET scope = '[\"all\"]'"
                     " WHERE role = 'viewer' AND (scope IS NULL OR TRIM(scope) IN ('', '[]'))")
 
