@@ -221,9 +221,28 @@ def _m8_heat_days_and_cell_indexes(db: Database) -> None:
                     " (span, start, weekday, local_hour, scale, rating, in_hours, site, n_raw, n_filtered)")
 
 
+def _m9_web_sessions_and_explicit_all_scopes(db: Database) -> None:
+    """Issue 17: server-side dashboard sessions, and `all` said explicitly in viewers' scopes.
+
+    `web_sessions` (collector/sessions.py): logout, a disabled account or a new
+    password end a session. An empty viewer scope used to mean every site and
+    now means none, so the existing empty ones become `["all"]`: nobody loses
+    access. Idempotent, so it may run after other engineers' steps in any order.
+    """
+    db.table("web_sessions").create({
+        "id": str, "user_id": int, "created": str, "last_seen": str, "revoked": str,
+    }, pk="id", foreign_keys=[("user_id", "users", "id")], not_null={"user_id", "created", "last_seen"},
+        if_not_exists=True)
+    db.table("web_sessions").create_index(["user_id"], if_not_exists=True)
+    db.table("web_sessions").create_index(["last_seen"], if_not_exists=True)
+    db.conn.execute("UPDATE users SET scope = '[\"all\"]'"
+                    " WHERE role = 'viewer' AND (scope IS NULL OR TRIM(scope) IN ('', '[]'))")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
-                                                _m7_local_rollups, _m8_heat_days_and_cell_indexes]
+                                                _m7_local_rollups, _m8_heat_days_and_cell_indexes,
+                                                _m9_web_sessions_and_explicit_all_scopes]
 
 
 def migrate(db: Database) -> int:

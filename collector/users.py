@@ -1,9 +1,10 @@
-"""Dashboard users: roles, scopes, hashed passwords, and login rate limiting.
+"""Dashboard users: roles, scopes and hashed passwords (login rate limiting: collector/login_attempts.py).
 
 Roles nest: an admin may do everything, a manager reads the dashboard, the
 exports and the fleet of its scope, a viewer the dashboard and exports of its
-scope. A scope is a list of `org:<id>` and `site:<id>` entries; an admin's is
-ignored (everything), a viewer's may be empty (everything), a manager's may not.
+scope. A scope is a list of `org:<id>` and `site:<id>` entries, or the single
+entry `all` (every site, said explicitly: issue 17). An admin's is ignored
+(everything); an empty one sees nothing, and no new user is made with one.
 """
 
 from __future__ import annotations
@@ -11,23 +12,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from collector.db import write_transaction
 from collector.registry import Site, get_site
+from collector.sessions import end_user_sessions
 from ressenti.errors import RessentiError
 from ressenti.protocol import format_ts, is_slug, utc_now
 
 MIN_PASSWORD_CHARS = 10
+ALL_SITES = "all"  # the scope entry that means every site, including sites added later
 LOGIN_RE = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
-# Rate limiting (issue 6): failures in a sliding window, per login and per client address.
-# The per-address limit is higher: a town hall's agents share one NAT address.
-ATTEMPT_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_LOGIN = 5
-MAX_FAILURES_PER_IP = 20
 # Checking a password for an unknown login costs the same as for a known one.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
@@ -58,28 +56,34 @@ class User:
         return _RANK[self.role] >= _RANK[Role(role)]
 
     def sees_everything(self) -> bool:
-        return self.role is Role.ADMIN or not self.scope
+        """An admin, or a scope of `all`; an empty scope sees nothing (before issue 17 it saw everything)."""
+        return self.role is Role.ADMIN or ALL_SITES in self.scope
 
     def may_see(self, site: Site) -> bool:
         return self.sees_everything() or f"site:{site.id}" in self.scope or f"org:{site.org}" in self.scope
 
 
 def parse_scope(db: Database, entries: list[str] | tuple[str, ...], role: Role) -> tuple[str, ...]:
-    """Check `org:<id>` / `site:<id>` entries against the registry; a manager needs at least one."""
+    """Check `all` / `org:<id>` / `site:<id>` entries against the registry; all but admins need one."""
     scope = []
     for entry in (e.strip() for item in entries for e in item.split(",")):
         if not entry:
             continue
+        if entry == ALL_SITES:
+            scope.append(entry)
+            continue
         kind, _, ident = entry.partition(":")
         if kind not in ("org", "site") or not is_slug(ident):
-            raise UserError(f"scope entry {entry!r} must be org:<id> or site:<id>")
+            raise UserError(f"scope entry {entry!r} must be all, org:<id> or site:<id>")
         exists = (db["orgs"].count_where("id = ?", [ident]) if kind == "org"
                   else get_site(db, ident) is not None)
         if not exists:
             raise UserError(f"scope entry {entry!r}: no such {'organisation' if kind == 'org' else 'site'}")
         scope.append(entry)
-    if Role(role) is Role.MANAGER and not scope:
-        raise UserError("a manager needs a scope: --scope org:<id> or --scope site:<id>")
+    if Role(role) is not Role.ADMIN and not scope:
+        raise UserError(f"a {Role(role).value} needs a scope: --scope all, --scope org:<id> or --scope site:<id>")
+    if ALL_SITES in scope:
+        return (ALL_SITES,)  # every site already: the other entries add nothing
     return tuple(dict.fromkeys(scope))
 
 
@@ -130,33 +134,22 @@ def authenticate(db: Database, login: str, password: str) -> User | None:
 
 
 def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
-    db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?",
-                    (format_ts(utc_now()) if disabled else None, user_id))
+    """Disabling ends the user's sessions: enabling the account again does not revive them."""
+    with write_transaction(db):
+        db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?",
+                        (format_ts(utc_now()) if disabled else None, user_id))
+        if disabled:
+            end_user_sessions(db, user_id)
 
 
 def set_password(db: Database, user_id: int, password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
-    db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                    (generate_password_hash(password, method="scrypt"), user_id))
+    password_hash = generate_password_hash(password, method="scrypt")
+    with write_transaction(db):
+        db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+        end_user_sessions(db, user_id)  # whoever knew the old password is logged out
 
 
 def set_lang(db: Database, user_id: int, lang: str) -> None:
     db.conn.execute("UPDATE users SET lang = ? WHERE id = ?", (lang, user_id))
-
-
-def record_attempt(db: Database, login: str, ip: str, ok: bool, at: datetime | None = None) -> None:
-    """Keep a login attempt; a success forgets the failures of that login from that address."""
-    at = at or utc_now()
-    if ok:
-        db.conn.execute("DELETE FROM login_attempts WHERE login = ? AND ip = ? AND ok = 0", (login, ip))
-    db.table("login_attempts").insert({"login": login[:64], "ip": ip, "at": format_ts(at), "ok": int(ok)})
-    # Old attempts are of no use; keep the table small.
-    db.conn.execute("DELETE FROM login_attempts WHERE at < ?", (format_ts(at - 4 * ATTEMPT_WINDOW),))
-
-
-def too_many_failures(db: Database, login: str, ip: str, now: datetime | None = None) -> bool:
-    since = format_ts((now or utc_now()) - ATTEMPT_WINDOW)
-    by_login = db["login_attempts"].count_where("login = ? AND ok = 0 AND at >= ?", [login[:64], since])
-    by_ip = db["login_attempts"].count_where("ip = ? AND ok = 0 AND at >= ?", [ip, since])
-    return by_login >= MAX_FAILURES_PER_LOGIN or by_ip >= MAX_FAILURES_PER_IP

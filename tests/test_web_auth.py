@@ -110,7 +110,7 @@ def test_rate_limit_per_login_is_kept_in_the_database(app, client, db):
 
 
 def test_rate_limit_per_address(client, db, monkeypatch):
-    monkeypatch.setattr("collector.users.MAX_FAILURES_PER_IP", 6)  # 20 in production; fewer slow hashes here
+    monkeypatch.setattr("collector.login_attempts.MAX_FAILURES_PER_IP", 6)  # 20 in production; fewer slow hashes here
     for n in range(6):
         login(client, f"nobody{n}", "guess")
     assert login(client, "victor").status_code == 429, "failures from one address block it"
@@ -180,11 +180,12 @@ def test_cli_adds_the_first_admin_who_can_log_in(tmp_path):
     result = runner.invoke(main, ["collector", "user", "add", "--db", db_path, "chef", "--role", "admin",
                                   "--password-stdin"], input=f"{PASSWORD}\n")
     assert result.exit_code == 0, result.output
-    prompted = runner.invoke(main, ["collector", "user", "add", "--db", db_path, "second", "--role", "viewer"],
+    prompted = runner.invoke(main, ["collector", "user", "add", "--db", db_path, "second", "--role", "viewer",
+                                    "--scope", "all"],
                              input=f"{PASSWORD}\n{PASSWORD}\n")
     assert prompted.exit_code == 0 and "Repeat for confirmation" in prompted.output
     short = runner.invoke(main, ["collector", "user", "add", "--db", db_path, "third", "--role", "viewer",
-                                 "--password-stdin"], input="short\n")
+                                 "--scope", "all", "--password-stdin"], input="short\n")
     assert short.exit_code == 1 and "at least 10 characters" in short.output
     unscoped = runner.invoke(main, ["collector", "user", "add", "--db", db_path, "boss", "--role", "manager",
                                     "--password-stdin"], input=f"{PASSWORD}\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector.db import connect
 from collector.reports import DEFAULT_MIN_CELL
+from collector.sessions import SESSION_LIFETIME
 from collector.web.live import LiveHub
 from ressenti.errors import BadConfig
 from ressenti.mqtt import parse_broker_url
@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024, MIN_CELL=DEFAULT_MIN_CELL, PROXY_HOPS=0, TIME_ZONE="Europe/Paris",
         SESSION_COOKIE_SECURE=None, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="ressenti_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         # A dashboard left open all morning must still submit its forms.
         WTF_CSRF_TIME_LIMIT=None,
     )

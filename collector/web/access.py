@@ -7,50 +7,59 @@ cannot forget it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
+from collector.sessions import close_session, open_session, purge_sessions, session_user
 from collector.users import Role, User, get_user
 
 
-def _stamp(db: Any, user_id: int) -> str | None:
-    """Changes with the password: a new password logs out every other session."""
-    row = db.conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
-    return hashlib.sha256(row[0].encode()).hexdigest()[:16] if row else None
-
-
 def login_user(user: User) -> None:
+    """A fresh session, server-side record and cookie: nothing from before survives (fixation)."""
     from collector.web import get_db
+    db = get_db()
+    purge_sessions(db, current_app.permanent_session_lifetime)  # retention: ended rows go at each login
     keep_lang = session.get("lang")
-    session.clear()  # a fresh session on login: nothing from before survives (fixation)
+    session.clear()
     session.permanent = True
-    session["uid"] = user.id
-    session["stamp"] = _stamp(get_db(), user.id)
+    session["sid"] = open_session(db, user.id)
     if keep_lang:
         session["lang"] = keep_lang
 
 
 def logout_user() -> None:
+    """Ends the session server-side too: a copy of the cookie no longer logs anyone in (issue 17)."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        from collector.web import get_db
+        close_session(get_db(), sid)
     keep_lang = session.get("lang")
     session.clear()
     if keep_lang:
         session["lang"] = keep_lang
 
 
-def current_user() -> User | None:
+def current_user(*, fresh: bool = False) -> User | None:
+    """The user of this request's session while its record lives (collector/sessions.py), else None.
+
+    Read once per request; `fresh=True` reads again, for a response that lasts (a stream) and
+    must notice a logout or a disabled account.
+    """
+    if fresh:
+        g.pop("user", None)
     if "user" not in g:
         g.user = None
-        uid = session.get("uid")
-        if isinstance(uid, int):
+        sid = session.get("sid")
+        if isinstance(sid, str):
             from collector.web import get_db
             db = get_db()
-            user = get_user(db, uid)
-            if user is not None and not user.disabled and session.get("stamp") == _stamp(db, uid):
+            uid = session_user(db, sid, current_app.permanent_session_lifetime)
+            user = get_user(db, uid) if uid is not None else None
+            if user is not None and not user.disabled:
                 g.user = user
     return g.user  # type: ignore[no-any-return]
 

@@ -297,7 +297,7 @@ def _read_password(password_stdin: bool) -> str:
 @click.argument("login")
 @click.option("--role", type=click.Choice(["admin", "manager", "viewer"]), required=True, help="What the user may do.")
 @click.option("--scope", multiple=True,
-              help="org:<id> or site:<id>, repeatable (managers need one; an empty viewer scope sees every site).")
+              help="all, org:<id> or site:<id>, repeatable (managers and viewers need one; all = every site).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def user_add(db_path: str, login: str, role: str, scope: tuple[str, ...], password_stdin: bool) -> None:
     """Add a dashboard user (the first admin, for instance); asks for the password."""
@@ -315,10 +315,11 @@ def user_add(db_path: str, login: str, role: str, scope: tuple[str, ...], passwo
 def user_list(db_path: str) -> None:
     """List dashboard users."""
     from collector.db import connect
-    from collector.users import list_users
+    from collector.users import Role, list_users
 
     for u in list_users(connect(db_path)):
-        click.echo(f"{u.login}\t{u.role.value}\t{','.join(u.scope) or '*'}\t{'disabled' if u.disabled else 'active'}")
+        scope = "all" if u.role is Role.ADMIN else ",".join(u.scope) or "none"
+        click.echo(f"{u.login}\t{u.role.value}\t{scope}\t{'disabled' if u.disabled else 'active'}")
 
 
 def _existing_user(db_path: str, login: str):  # type: ignore[no-untyped-def]
@@ -344,6 +345,26 @@ def user_password(db_path: str, login: str, password_stdin: bool) -> None:
     db, user = _existing_user(db_path, login)
     set_password(db, user.id, _read_password(password_stdin))
     click.echo(f"password of {login} changed")
+
+
+@user_group.command("sessions")
+@db_option
+@click.option("--purge", is_flag=True, help="Delete the records of ended sessions (retention) instead.")
+@click.option("--lifetime-hours", type=click.IntRange(1), default=12, show_default=True,
+              help="The web app's PERMANENT_SESSION_LIFETIME: a session idle this long has ended.")
+def user_sessions(db_path: str, purge: bool, lifetime_hours: int) -> None:
+    """List open dashboard sessions (login, started, last seen), or purge ended ones."""
+    from datetime import timedelta
+
+    from collector.db import connect
+    from collector.sessions import open_sessions, purge_sessions
+
+    db, lifetime = connect(db_path), timedelta(hours=lifetime_hours)
+    if purge:
+        click.echo(f"{purge_sessions(db, lifetime)} ended sessions deleted")
+        return
+    for row in open_sessions(db, lifetime):
+        click.echo(f"{row['login']}\t{row['created']}\t{row['last_seen']}")
 
 
 @user_group.command("disable")
