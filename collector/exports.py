@@ -93,6 +93,19 @@ def channels_table(report: Report) -> Table:
     return headers, rows
 
 
+def reasons_table(report: Report, answers: dict[tuple[str, str], int],
+                  labels: dict[tuple[str, str], tuple[str, str]]) -> Table:
+    """Answers to the follow-up question per choice, with the labels the kiosks showed."""
+    headers = ["followup_question", "choice", "label_fr", "label_en", "answers", "share", "note"]
+    total = sum(answers.values())
+    rows = []
+    for (question, choice), n in sorted(answers.items(), key=lambda kv: (-kv[1], kv[0])):
+        fr, en = labels.get((question, choice), (choice, choice))
+        key = [question, choice, fr, en]
+        rows.append(key + ([n, _rate(n / total), ""] if report.enough(n) else [None, None, MASKED]))
+    return headers, rows
+
+
 def hourly_rollups_table(db: Database, sites: list[Site], report: Report) -> Table:
     """The rollups themselves, unmasked (admins only)."""
     headers = ["site_id", "hour_utc", "question", "channel", "scale", "rating", "in_hours", "n_raw", "n_filtered"]
@@ -109,13 +122,40 @@ def hourly_rollups_table(db: Database, sites: list[Site], report: Report) -> Tab
 TABLES = {"days": days_table, "heatmap": heatmap_table, "sites": sites_table, "channels": channels_table}
 
 
+# A spreadsheet reads a CSV cell starting with one of these as a formula (`=HYPERLINK(...)` in a
+# site's name would run when the file is opened): OWASP's rule is to prefix it with a single quote.
+# https://owasp.org/www-community/attacks/CSV_Injection
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as written in a CSV cell: text that a spreadsheet would read as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(table: Table) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     headers, rows = table
     writer.writerow(headers)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+def _append_text_safe(sheet: Any, row: list[Any]) -> None:
+    """Append a row; every text cell is stored as a string, never parsed as a formula.
+
+    openpyxl stores a string that starts with "=" as a formula; the value is
+    kept as it is (a name that starts with "=" is still that name), its type is not.
+    """
+    sheet.append(row)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def to_xlsx(tables: Iterable[tuple[str, Table]], about: list[tuple[str, str]]) -> bytes:
@@ -127,16 +167,16 @@ def to_xlsx(tables: Iterable[tuple[str, Table]], about: list[tuple[str, str]]) -
     info = book.active
     info.title = "about"
     for key, value in about:
-        info.append([key, value])
+        _append_text_safe(info, [key, value])
     info.column_dimensions["A"].width = 22
     info.column_dimensions["B"].width = 80
     for name, (headers, rows) in tables:
         sheet = book.create_sheet(name)
-        sheet.append(headers)
+        _append_text_safe(sheet, headers)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            _append_text_safe(sheet, row)
         sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

@@ -7,8 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template
 
-from collector.config_push import DEFAULT_FOLLOWUP, pushed
-from collector.registry import Site
+from collector.config_push import followup_labels
 from collector.reports import Report, Tally, build_report, followup_answers, previous_satisfaction
 from collector.web import get_db
 from collector.web.access import current_user
@@ -55,24 +54,11 @@ def channels(report: Report) -> list[Row]:
     return rows
 
 
-def followup_labels(db: Any, sites: list[Site]) -> dict[tuple[str, str], tuple[str, str]]:
-    """(question, choice) -> (fr, en) from the configs pushed to these sites, then the defaults."""
-    labels = {(DEFAULT_FOLLOWUP["id"], c["id"]): (c["fr"], c.get("en", c["fr"]))
-              for c in DEFAULT_FOLLOWUP["choices"]}
-    site_ids = {s.id for s in sites}
-    for row in pushed(db).values():
-        followup = row["settings"].get("followup")
-        if row["site"] in site_ids and isinstance(followup, dict):
-            for c in followup.get("choices", []):
-                labels[(followup.get("id", "why"), c["id"])] = (c["fr"], c.get("en") or c["fr"])
-    return labels
-
-
 def followups(db: Any, report: Report) -> list[Row]:
     answers = followup_answers(db, report.sites, report.start, report.end, hours=report.hours,
                                counts=report.counts)
     total = sum(answers.values())
-    labels = followup_labels(db, report.sites)
+    labels = followup_labels(db, (s.id for s in report.sites))
     rows = []
     for (question, choice), n in sorted(answers.items(), key=lambda kv: -kv[1]):
         fr, en = labels.get((question, choice), (choice, choice))
