@@ -20,20 +20,21 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from collector.bands import Band, band_of
 from collector.periods import Span, bucket_unit, starts
+from collector.publication import DEFAULT_MIN_CELL
 from collector.queries import HOURS
 from collector.registry import Site
 from collector.report_cells import cells_for
 from collector.store import hour_bucket
 
-DEFAULT_MIN_CELL = 10
 TREND_WEEKS = 4
-GROUPS = ("top", "middle", "bottom")
+GROUPS = ("top", "middle", "bottom")  # the bands (collector/bands.py), as the charts' CSS names them
+_GROUP_OF_BAND = {Band.SATISFIED: "top", Band.NEUTRAL: "middle", Band.DISSATISFIED: "bottom"}
 
 
 def group_of(scale: int, rating: int) -> str:
-    middle = (scale + 1) / 2
-    return "top" if rating > middle else "bottom" if rating < middle else "middle"
+    return _GROUP_OF_BAND[band_of(scale, rating)]
 
 
 @dataclass

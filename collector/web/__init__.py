@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector.db import connect
-from collector.reports import DEFAULT_MIN_CELL
+from collector.publication import DEFAULT_MIN_CELL
 from collector.web.live import LiveHub
 from ressenti.errors import BadConfig
 from ressenti.mqtt import parse_broker_url
