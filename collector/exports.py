@@ -30,20 +30,34 @@ def _rate(x: float | None) -> float | None:
     return round(x, 4) if x is not None else None
 
 
-def _figures(report: Report, tally: Tally, scale: int) -> list[Any]:
-    return [tally.total, *[tally.faces.get(r, 0) if r <= scale else None for r in range(1, 6)],
+def _scale(tally: Tally, default: int | None = None) -> int | str | None:
+    """The scale the cell's answers were given on, or "4,5" when they span several (a scale change, a scope)."""
+    scales = tally.scales
+    if not scales:
+        return default
+    return scales[0] if len(scales) == 1 else ",".join(map(str, scales))
+
+
+def _figures(tally: Tally) -> list[Any]:
+    """Bands always; faces only when the cell has one scale: r3 is the top face of three, the middle of five."""
+    scales = tally.scales
+    faces = tally.faces if len(scales) == 1 else {}
+    top = scales[0] if len(scales) == 1 else 0
+    return [tally.total, tally.top, tally.middle, tally.bottom,
+            *[faces.get(r, 0) if r <= top else None for r in range(1, 6)],
             _rate(tally.satisfaction), _rate(tally.net), ""]
 
 
+FIGURE_COLUMNS = ["answers", "satisfied", "neutral", "dissatisfied", "r1", "r2", "r3", "r4", "r5",
+                  "satisfaction", "net_satisfaction", "note"]
+
+
 def _masked_figures() -> list[Any]:
-    return [None] * 8 + [MASKED]
-
-
-FIGURE_COLUMNS = ["answers", "r1", "r2", "r3", "r4", "r5", "satisfaction", "net_satisfaction", "note"]
+    return [None] * (len(FIGURE_COLUMNS) - 1) + [MASKED]
 
 
 def days_table(report: Report) -> Table:
-    """One row per site and local day: raw and filtered totals, then the chosen counts per face."""
+    """One row per site and local day: raw and filtered totals, then the chosen counts per band and face."""
     headers = ["site_id", "site_name", "org", "date", "scale", "answers_raw", "answers_filtered", "flagged",
                *FIGURE_COLUMNS]
     rows = []
@@ -53,43 +67,43 @@ def days_table(report: Report) -> Table:
             if not raw.total:
                 continue
             chosen = filtered if report.counts == "filtered" else raw
-            key = [site.id, site.name, site.org, day.isoformat(), site.scale]
+            key = [site.id, site.name, site.org, day.isoformat(), _scale(raw)]
             if report.enough(chosen):
-                rows.append(key + [raw.total, filtered.total, raw.total - filtered.total]
-                            + _figures(report, chosen, site.scale))
+                rows.append(key + [raw.total, filtered.total, raw.total - filtered.total] + _figures(chosen))
             else:
                 rows.append(key + [None, None, None] + _masked_figures())
     return headers, rows
 
 
 def heatmap_table(report: Report) -> Table:
-    headers = ["weekday", "hour_local", *FIGURE_COLUMNS]
+    """One row per local weekday and hour; across sites of several scales, bands only."""
+    headers = ["weekday", "hour_local", "scale", *FIGURE_COLUMNS]
     rows = []
     for (weekday, hour), tally in sorted(report.heat.items()):
         if not tally.total:
             continue
-        key = [WEEKDAY_NAMES[weekday], hour]
-        rows.append(key + (_figures(report, tally, report.scale or 5) if report.enough(tally)
-                           else _masked_figures()))
+        key = [WEEKDAY_NAMES[weekday], hour, _scale(tally)]
+        rows.append(key + (_figures(tally) if report.enough(tally) else _masked_figures()))
     return headers, rows
 
 
 def sites_table(report: Report) -> Table:
+    """One row per site; `scale` is the scale(s) of the period's answers (the current one when none)."""
     headers = ["site_id", "site_name", "org", "scale", *FIGURE_COLUMNS]
     rows = []
     for site in report.sites:
         tally = report.by_site.get(site.id, Tally())
-        key = [site.id, site.name, site.org, site.scale]
-        rows.append(key + (_figures(report, tally, site.scale) if report.enough(tally) else _masked_figures()))
+        key = [site.id, site.name, site.org, _scale(tally, site.scale)]
+        rows.append(key + (_figures(tally) if report.enough(tally) else _masked_figures()))
     return headers, rows
 
 
 def channels_table(report: Report) -> Table:
-    headers = ["channel", *FIGURE_COLUMNS]
+    """One row per channel; across sites of several scales, bands only."""
+    headers = ["channel", "scale", *FIGURE_COLUMNS]
     rows = []
     for channel, tally in sorted(report.by_channel.items()):
-        rows.append([channel] + (_figures(report, tally, report.scale or 5) if report.enough(tally)
-                                 else _masked_figures()))
+        rows.append([channel, _scale(tally)] + (_figures(tally) if report.enough(tally) else _masked_figures()))
     return headers, rows
 
 

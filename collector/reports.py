@@ -74,6 +74,11 @@ class Tally:
         return self._group("bottom")
 
     @property
+    def scales(self) -> list[int]:
+        """The scales of its answers (a site whose scale changed, or a scope of several, has more than one)."""
+        return sorted({scale for (scale, _), n in self.counts.items() if scale and n})
+
+    @property
     def faces(self) -> dict[int, int]:
         out: dict[int, int] = {}
         for (scale, rating), n in self.counts.items():

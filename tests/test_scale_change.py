@@ -107,3 +107,19 @@ def export_rows(client, table: str, first: date, last: date) -> list[dict[str, s
     response = client.get(f"/dashboard/export.csv?scope=site:mairie&{span(first, last)}&table={table}")
     assert response.status_code == 200
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_exports_label_each_row_with_the_scale_its_answers_were_given_on(changed):
+    client = changed.test_client()
+    login(client, "alice")
+    days = export_rows(client, "days", DAYS[0], DAYS[5])
+    assert [(r["date"], r["scale"]) for r in days] == [(d.isoformat(), "4" if i < 3 else "5")
+                                                       for i, d in enumerate(DAYS)]
+    assert (days[0]["r4"], days[0]["r5"], days[0]["satisfied"]) == ("4", "", "8"), "a 4-face day has no r5"
+    assert (days[5]["r5"], days[5]["neutral"]) == ("3", "3")
+    across = export_rows(client, "sites", DAYS[0], DAYS[5])[0]
+    assert across["scale"] == "4,5" and across["answers"] == "72"
+    assert (across["satisfied"], across["neutral"], across["dissatisfied"]) == ("39", "9", "24")
+    assert {across[f"r{r}"] for r in range(1, 6)} == {""}, "faces of two scales are never added"
+    before = export_rows(client, "sites", DAYS[0], DAYS[2])[0]
+    assert before["scale"] == "4" and before["r4"] == "12" and before["r5"] == ""
