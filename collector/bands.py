@@ -43,3 +43,18 @@ def band_figures(bands: dict[Band, int]) -> dict[str, Any]:
         "satisfaction": round(satisfied / total, 4) if total else None,
         "net_satisfaction": round((satisfied - dissatisfied) / total, 4) if total else None,
     }
+
+
+def has_neutral(scale: int) -> bool:
+    """Odd scales have a middle face; 4 faces make every answer take a side."""
+    return scale % 2 == 1
+
+
+def shares_comparable(*scale_lists: Iterable[int]) -> bool:
+    """Can satisfied shares on these scales be compared? Only if all have a neutral face, or none has.
+
+    Net satisfaction always can (docs/figures.md): someone who would press a
+    neutral face adds to neither side of it.
+    """
+    kinds = {has_neutral(scale) for scales in scale_lists for scale in scales}
+    return len(kinds) <= 1
