@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from collector.bands import Band, band_of
+from collector.bands import Band, band_of, shares_comparable
 from collector.periods import Span, bucket_unit, starts
 from collector.publication import DEFAULT_MIN_CELL
 from collector.queries import HOURS
@@ -248,7 +248,8 @@ def trend_reference(db: Database, site: Site, now: datetime) -> dict[str, Any]:
     Each previous day counts from local midnight to the end of the current
     local hour, so a morning is compared with mornings (otherwise a morning
     always looks bad or good). The reference is the mean of the days that had
-    answers; raw counts, like the wall's own figure.
+    answers on a scale whose satisfied share compares with the site's current
+    one; raw counts, like the wall's own figure.
     """
     local_now = now.astimezone(site.zone)
     buckets: dict[str, int] = {}
@@ -267,7 +268,9 @@ def trend_reference(db: Database, site: Site, now: datetime) -> dict[str, Any]:
             f" AND hour IN ({','.join('?' * len(buckets))}) GROUP BY hour, scale, rating",
             [site.id, *buckets]):
             tallies.setdefault(buckets[hour], Tally()).add(scale, rating, n)
-    rates = [t.satisfaction for t in tallies.values() if t.satisfaction is not None]
+    # A day answered on 4 faces is no reference for a site now on 5 (docs/figures.md): left out.
+    rates = [t.satisfaction for t in tallies.values()
+             if t.satisfaction is not None and shares_comparable(t.scales, [site.scale])]
     return {
         "weekday": local_now.weekday(),
         "until_hour": local_now.hour + 1,

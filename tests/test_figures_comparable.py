@@ -17,7 +17,7 @@ from web_support import Press, login, quick_user, store_presses
 from collector.bands import Band, band_of, shares_comparable
 from collector.db import connect
 from collector.registry import add_kiosk, add_site, get_site, update_site
-from collector.reports import build_report
+from collector.reports import build_report, trend_reference
 from collector.web.dashboard import ranking
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -107,3 +107,16 @@ def test_the_trend_is_not_a_satisfied_share_across_a_change_to_an_odd_scale(app,
     page = client.get(f"/dashboard?scope=site:mairie&from={later.isoformat()}&to={later.isoformat()}").get_data(
         as_text=True)
     assert "pas de période précédente comparable" in page, "70 % on 4 faces against 50 % on 5 is no change"
+
+
+def test_the_walls_trend_leaves_out_days_on_a_scale_that_does_not_compare(app, two_scales):
+    """Two Tuesdays on 4 faces (all satisfied), the site goes to 5 faces, two Tuesdays half neutral."""
+    now = datetime(2026, 11, 3, 10, 30, tzinfo=PARIS)  # a Tuesday
+    seq = store_presses(two_scales, "borne-2", "mairie",
+                        [Press(now - timedelta(weeks=w, minutes=20), 4) for w in (4, 3)], first_seq=100)
+    update_site(two_scales, "mairie", scale=5)
+    store_presses(two_scales, "borne-2", "mairie",
+                  [Press(now - timedelta(weeks=w, minutes=20 - m), r) for w in (2, 1) for m, r in enumerate((5, 3))],
+                  first_seq=seq)
+    reference = trend_reference(two_scales, get_site(two_scales, "mairie"), now)  # type: ignore[arg-type]
+    assert reference["weeks"] == 2 and reference["reference"] == pytest.approx(0.5)
