@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from collector.publication import NOT_ENOUGH
 from collector.queries import day_range_utc
 from collector.registry import Site
 from collector.reports import Report, Tally
 
-MASKED = "not_enough_responses"
+MASKED = NOT_ENOUGH  # collector/publication.py
 Table = tuple[list[str], list[list[Any]]]
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from collector.bands import Band, band_of, shares_comparable
 from collector.periods import Span, bucket_unit, starts
-from collector.publication import DEFAULT_MIN_CELL
+from collector.publication import DEFAULT_MIN_CELL, enough
 from collector.queries import HOURS
 from collector.registry import Site
 from collector.report_cells import cells_for
@@ -137,8 +137,8 @@ class Report:
         return self.raw.total - self.filtered.total
 
     def enough(self, tally: Tally | int | None) -> bool:
-        n = tally.total if isinstance(tally, Tally) else (tally or 0)
-        return n >= self.min_cell
+        """The publication rule's minimum count (collector/publication.py)."""
+        return enough(tally.total if isinstance(tally, Tally) else tally, self.min_cell)
 
     def all_days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]

@@ -72,7 +72,7 @@ def followups(db: Any, report: Report) -> list[Row]:
     rows = []
     for (question, choice), n in sorted(answers.items(), key=lambda kv: -kv[1]):
         fr, en = labels.get((question, choice), (choice, choice))
-        ok = n >= report.min_cell
+        ok = report.enough(n)
         tally = Tally.of_count(n) if ok else None
         rows.append(Row(f"{question}:{choice}", en if lang() == "en" else fr, tally,
                         n / total if ok and total else None))
