@@ -103,8 +103,11 @@ def test_public_summary_withholds_a_figure_under_the_minimum(client, admin_heade
     big = client.get(f"/api/v1/sites/mairie/summary?from={DAY.isoformat()}").get_json()
     assert big["total"] == 15 and "withheld" not in big
     assert big["satisfaction"] == pytest.approx(8 / 15, abs=1e-4)
-    assert client.get(f"/api/v1/sites/mairie/summary?from={NEXT.isoformat()}",
-                      headers=admin_headers).get_json()["total"] == 4
+    detail = client.get(f"/api/v1/sites/mairie/summary?from={NEXT.isoformat()}", headers=admin_headers)
+    assert detail.get_json()["total"] == 4
+    assert detail.headers["Cache-Control"] == "private, no-store", "no shared cache hands it to the public"
+    public = client.get(f"/api/v1/sites/mairie/summary?from={NEXT.isoformat()}")
+    assert "Cookie" in public.headers["Vary"] and "Authorization" in public.headers["Vary"]
 
 
 def test_the_minimum_is_the_dashboards_min_cell(tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from collector.publication import PUBLIC_UNITS, UNITS, publish_summary
 from collector.queries import HOURS, site_summary, today
@@ -83,13 +83,21 @@ def _sees_detail(site: Site) -> bool:
     return user is not None and user.may_see(site)
 
 
+def _answer(body: dict, detail: bool) -> Response:
+    """The figures' answer: one a cache may keep for everyone only if it is the public one."""
+    response = jsonify(body)
+    response.vary.update(("Authorization", "Cookie"))
+    if detail:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/sites/<site_id>/summary")
 def summary(site_id: str):  # type: ignore[no-untyped-def]
     site, start, end, hours = _site_and_period(site_id)
     figures = site_summary(get_db(), site, start, end, hours=hours)
-    if _sees_detail(site):
-        return jsonify(figures)
-    return jsonify(publish_summary(figures, current_app.config["MIN_CELL"]))
+    detail = _sees_detail(site)
+    return _answer(figures if detail else publish_summary(figures, current_app.config["MIN_CELL"]), detail)
 
 
 @bp.get("/sites/<site_id>/series")
@@ -99,11 +107,12 @@ def series(site_id: str):  # type: ignore[no-untyped-def]
     unit = request.args.get("unit", "day")
     if unit not in UNITS:
         abort(400, f"unit must be one of {', '.join(UNITS)}")
-    if unit not in PUBLIC_UNITS and not _sees_detail(site):
+    detail = _sees_detail(site)
+    if unit not in PUBLIC_UNITS and not detail:
         abort(403, "per-hour series are for logged-in users of this site and admin tokens;"
                    " public series are per day (unit=day)")
     min_cell = current_app.config["MIN_CELL"]
-    return jsonify({"site": site.id, "scale": site.scale, "from": start.isoformat(), "to": end.isoformat(),
+    return _answer({"site": site.id, "scale": site.scale, "from": start.isoformat(), "to": end.isoformat(),
                     "hours": hours, "filtered": filtered, "unit": unit, "min_count": min_cell,
                     "series": site_series(get_db(), site, start, end, unit=unit, hours=hours, filtered=filtered,
-                                          min_cell=min_cell)})
+                                          min_cell=min_cell)}, detail)
