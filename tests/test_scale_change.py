@@ -123,3 +123,16 @@ def test_exports_label_each_row_with_the_scale_its_answers_were_given_on(changed
     assert {across[f"r{r}"] for r in range(1, 6)} == {""}, "faces of two scales are never added"
     before = export_rows(client, "sites", DAYS[0], DAYS[2])[0]
     assert before["scale"] == "4" and before["r4"] == "12" and before["r5"] == ""
+
+
+def test_the_satisfaction_line_does_not_join_4_faces_to_5(changed):
+    client = changed.test_client()
+    login(client, "alice")
+    page = client.get(f"/dashboard?scope=site:mairie&{span(DAYS[0], DAYS[5])}").get_data(as_text=True)
+    line = page.split('id="h-line"')[1].split("</section>")[0]
+    assert line.count("<polyline") == 2, "three days on 4 faces, three on 5: two lines"
+    assert line.count('class="point"') == 6
+    assert 'data-testid="line-breaks"' in line
+    before = client.get(f"/dashboard?scope=site:mairie&{span(DAYS[0], DAYS[2])}").get_data(as_text=True)
+    assert before.split('id="h-line"')[1].split("</section>")[0].count("<polyline") == 1
+    assert 'data-testid="line-breaks"' not in before

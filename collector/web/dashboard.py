@@ -112,6 +112,7 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
         "line": satisfaction_line(report, items, t(f"Satisfaction par {unit_name}",
                                                    f"Satisfaction per {unit_name}")),
         "ranking": rows, "ranking_shares_comparable": ranking_shares_comparable(rows),
+        "line_shares_comparable": shares_comparable(*(b.tally.scales for b in items)),
         "channels": channels(report), "followups": followups(db, report), "hours": heat_hours(report),
     }
 
