@@ -1,4 +1,4 @@
-"""Summary and hourly-series latency on a collector database of N million events.
+"""Summary and series latency on a collector database of N million events.
 
     .venv/bin/python bench/query_latency.py [--events 10000000] [--sites 200] [--db PATH]
 
@@ -29,10 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import percentile, table
 
 from collector.db import connect
-from collector.queries import site_series, site_summary
+from collector.publication import DEFAULT_MIN_CELL
+from collector.queries import site_summary
 from collector.registry import add_kiosk, add_site, get_site, list_sites
 from collector.reports import followup_answers
 from collector.rollups import rebuild_rollups
+from collector.series import site_series
 from collector.web import create_app
 from collector.web.dashboard import build_view
 from collector.web.scope import Selection
@@ -162,8 +164,14 @@ def main() -> None:
         ("summary, one month", lambda: site_summary(db, pick(), today - timedelta(days=30), today)),
         ("summary, one year, open hours", lambda: site_summary(db, pick(), today - timedelta(days=365), today,
                                                                hours="open")),
-        ("hourly series, one week", lambda: site_series(db, pick(), today - timedelta(days=7), today)),
-        ("hourly series, one month", lambda: site_series(db, pick(), today - timedelta(days=30), today)),
+        ("hourly series, one week", lambda: site_series(db, pick(), today - timedelta(days=7), today, unit="hour",
+                                                        min_cell=DEFAULT_MIN_CELL)),
+        ("hourly series, one month", lambda: site_series(db, pick(), today - timedelta(days=30), today, unit="hour",
+                                                         min_cell=DEFAULT_MIN_CELL)),
+        ("daily series (public), one month", lambda: site_series(db, pick(), today - timedelta(days=30), today,
+                                                                 min_cell=DEFAULT_MIN_CELL)),
+        ("daily series (public), one year", lambda: site_series(db, pick(), today - timedelta(days=365), today,
+                                                                min_cell=DEFAULT_MIN_CELL)),
         ("follow-up reasons, one site, one year", lambda: followup_answers(db, [pick()], today - timedelta(days=365),
                                                                            today)),
     ]

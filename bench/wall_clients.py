@@ -23,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psutil
 from common import mean, table
 from wall_common import KioskFleet, latencies, machine, press_poisson, start_stack, summary
+
+from collector.db import connect
+from collector.queries import site_summary
+from collector.registry import get_site
 
 DISPLAY_PROCESSES = 4
 
@@ -157,11 +160,13 @@ def main() -> None:
         for _ in workers:
             commands.put(None)
         displays = [d for _ in workers for d in results.get(timeout=120)[1]]
+        # The database's own figures (the public summary withholds a site under the minimum count).
+        db = connect(stack.directory / "collector.db")
         truth = {}
         for n in range(args.sites):
             site = f"site-{n:02d}"
-            with urllib.request.urlopen(f"{stack.url}/api/v1/sites/{site}/summary", timeout=10) as r:
-                truth[site] = json.load(r)["total"]
+            truth[site] = site_summary(db, get_site(db, site))["total"]  # type: ignore[arg-type]
+        db.close()
         wrong = sum(1 for d in displays if any(d["totals"].get(s) != n for s, n in truth.items()))
         updates = [d["updates"] for d in displays]
         all_lat: list[float] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -81,6 +82,19 @@ def pushed(db: Database) -> dict[str, dict[str, Any]]:
     """kiosk -> {rev, settings, pushed_at, pushed_by} of the last push."""
     return {r["kiosk"]: {**r, "settings": json.loads(r["settings"])}
             for r in db.query("SELECT * FROM kiosk_config")}
+
+
+def followup_labels(db: Database, site_ids: Iterable[str]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(question, choice) -> (fr, en) from the configs pushed to these sites, then the defaults."""
+    labels = {(DEFAULT_FOLLOWUP["id"], c["id"]): (c["fr"], c.get("en", c["fr"]))
+              for c in DEFAULT_FOLLOWUP["choices"]}
+    wanted = set(site_ids)
+    for row in pushed(db).values():
+        followup = row["settings"].get("followup")
+        if row["site"] in wanted and isinstance(followup, dict):
+            for c in followup.get("choices", []):
+                labels[(followup.get("id", "why"), c["id"])] = (c["fr"], c.get("en") or c["fr"])
+    return labels
 
 
 def current_settings(db: Database, kiosk: str) -> KioskSettings | None:

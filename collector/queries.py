@@ -1,12 +1,14 @@
-"""Read side: every figure comes from the hourly rollups, never from raw events."""
+"""Read side: a site's summary from the hourly rollups (never raw events), on every scale it was answered on."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
+from collector.bands import band_counts, band_figures
 from collector.registry import Site
 from collector.store import hour_bucket
 
@@ -27,23 +29,25 @@ def today(site: Site) -> date:
     return datetime.now(site.zone).date()
 
 
-def shares(counts: dict[int, int], scale: int) -> dict[str, Any]:
-    """Satisfaction = share strictly above the middle of the scale; net = top share - bottom share."""
-    total = sum(counts.values())
-    middle = (scale + 1) / 2
-    top = sum(n for r, n in counts.items() if r > middle)
-    bottom = sum(n for r, n in counts.items() if r < middle)
-    return {
-        "total": total,
-        "satisfaction": round(top / total, 4) if total else None,
-        "net_satisfaction": round((top - bottom) / total, 4) if total else None,
-    }
+def faces(cells: dict[tuple[int, int], int], scale: int) -> dict[str, int]:
+    """Answers per face of one scale, every face present."""
+    return {str(r): cells.get((scale, r), 0) for r in range(1, scale + 1)}
+
+
+def tally_figures(cells: dict[tuple[int, int], int], scale: int | None) -> dict[str, Any]:
+    """Faces of `scale` (None: the cells mix scales, no faces), then the figures of every band."""
+    return {"counts": faces(cells, scale) if scale else None,
+            **band_figures(band_counts((s, r, n) for (s, r), n in cells.items()))}
+
+
+def answer_scales(cells: dict[tuple[int, int], int]) -> list[int]:
+    return sorted({s for (s, _), n in cells.items() if n})
 
 
 HOURS = ("all", "open")  # every press, or only those inside the site's opening hours
 
 
-def _hours_clause(hours: str) -> str:
+def hours_clause(hours: str) -> str:
     if hours not in HOURS:
         raise ValueError(f"hours must be one of {', '.join(HOURS)}")
     return " AND in_hours = 1" if hours == "open" else ""
@@ -51,62 +55,49 @@ def _hours_clause(hours: str) -> str:
 
 def site_summary(db: Database, site: Site, start: date | None = None, end: date | None = None,
                  *, hours: str = "all") -> dict[str, Any]:
-    _hours_clause(hours)
+    """A site's figures over local days start..end, on whatever scale each answer was given.
+
+    A period that spans a change of scale (4 faces, then 5) keeps every
+    answer: `total`, `bands` and the rates add the bands of both scales,
+    `by_scale` gives each scale's faces, and `counts` the faces of `scale`
+    (the period's only scale, else the site's current one). Unmasked: the
+    public API applies the publication rules (collector/publication.py).
+    """
+    hours_clause(hours)
     start = start or today(site)
     end = end or start
     lo, hi = day_range_utc(site, start, end)
-    raw = {r: 0 for r in range(1, site.scale + 1)}
-    filtered = dict(raw)
-    other_scales: dict[int, int] = {}
+    raw: dict[tuple[int, int], int] = defaultdict(int)
+    filtered: dict[tuple[int, int], int] = defaultdict(int)
     outside = 0
-    for row in db.query(
-        "SELECT scale, rating, in_hours, SUM(n_raw) AS n_raw, SUM(n_filtered) AS n_filtered"
+    for scale, rating, in_hours, n_raw, n_filtered in db.conn.execute(
+        "SELECT scale, rating, in_hours, SUM(n_raw), SUM(n_filtered)"
         " FROM rollup_hourly WHERE site = ? AND hour >= ? AND hour < ?"
         " GROUP BY scale, rating, in_hours",
         [site.id, lo, hi],
     ):
-        if not row["in_hours"]:
-            outside += row["n_raw"]
+        if not in_hours:
+            outside += n_raw
             if hours == "open":
                 continue
-        if row["scale"] != site.scale:
-            other_scales[row["scale"]] = other_scales.get(row["scale"], 0) + row["n_raw"]
-            continue
-        raw[row["rating"]] += row["n_raw"]
-        filtered[row["rating"]] += row["n_filtered"]
+        raw[(scale, rating)] += n_raw
+        filtered[(scale, rating)] += n_filtered
+    scales = answer_scales(raw)
+    scale = scales[0] if len(scales) == 1 else site.scale
+    main = tally_figures(raw, scale)
     return {
         "site": site.id,
         "name": site.name,
         "from": start.isoformat(),
         "to": end.isoformat(),
         "tz": site.tz,
-        "scale": site.scale,
+        "scale": scale,
+        "site_scale": site.scale,
+        "scales": scales,
         "hours": hours,
-        "counts": {str(r): n for r, n in raw.items()},
-        **shares(raw, site.scale),
-        "filtered": {"counts": {str(r): n for r, n in filtered.items()}, **shares(filtered, site.scale)},
-        "flagged": sum(raw.values()) - sum(filtered.values()),
+        **main,
+        "by_scale": {str(s): {"counts": faces(raw, s), "total": sum(faces(raw, s).values())} for s in scales},
+        "filtered": tally_figures(filtered, scale),
+        "flagged": main["total"] - sum(filtered.values()),
         "outside_hours": outside,
-        "other_scales": {str(s): n for s, n in other_scales.items()},
     }
-
-
-def site_series(db: Database, site: Site, start: date, end: date, *, hours: str = "all",
-                filtered: bool = False) -> list[dict[str, Any]]:
-    """Counts per UTC hour bucket (rating -> presses), for charts; local time given too."""
-    lo, hi = day_range_utc(site, start, end)
-    column = "n_filtered" if filtered else "n_raw"
-    series: dict[str, dict[str, int]] = {}
-    for row in db.query(
-        f"SELECT hour, rating, SUM({column}) AS n FROM rollup_hourly"
-        f" WHERE site = ? AND scale = ? AND hour >= ? AND hour < ?{_hours_clause(hours)}"
-        " GROUP BY hour, rating ORDER BY hour",
-        [site.id, site.scale, lo, hi],
-    ):
-        series.setdefault(row["hour"], {str(r): 0 for r in range(1, site.scale + 1)})[str(row["rating"])] = row["n"]
-    zone = site.zone
-    return [
-        {"hour_utc": hour, "local": datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
-            .astimezone(zone).isoformat(timespec="minutes"), "counts": counts}
-        for hour, counts in series.items()
-    ]

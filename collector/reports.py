@@ -20,20 +20,21 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from collector.bands import Band, band_of, shares_comparable
 from collector.periods import Span, bucket_unit, starts
+from collector.publication import DEFAULT_MIN_CELL, enough
 from collector.queries import HOURS
 from collector.registry import Site
 from collector.report_cells import cells_for
 from collector.store import hour_bucket
 
-DEFAULT_MIN_CELL = 10
 TREND_WEEKS = 4
-GROUPS = ("top", "middle", "bottom")
+GROUPS = ("top", "middle", "bottom")  # the bands (collector/bands.py), as the charts' CSS names them
+_GROUP_OF_BAND = {Band.SATISFIED: "top", Band.NEUTRAL: "middle", Band.DISSATISFIED: "bottom"}
 
 
 def group_of(scale: int, rating: int) -> str:
-    middle = (scale + 1) / 2
-    return "top" if rating > middle else "bottom" if rating < middle else "middle"
+    return _GROUP_OF_BAND[band_of(scale, rating)]
 
 
 @dataclass
@@ -71,6 +72,11 @@ class Tally:
     @property
     def bottom(self) -> int:
         return self._group("bottom")
+
+    @property
+    def scales(self) -> list[int]:
+        """The scales of its answers (a site whose scale changed, or a scope of several, has more than one)."""
+        return sorted({scale for (scale, _), n in self.counts.items() if scale and n})
 
     @property
     def faces(self) -> dict[int, int]:
@@ -131,8 +137,8 @@ class Report:
         return self.raw.total - self.filtered.total
 
     def enough(self, tally: Tally | int | None) -> bool:
-        n = tally.total if isinstance(tally, Tally) else (tally or 0)
-        return n >= self.min_cell
+        """The publication rule's minimum count (collector/publication.py)."""
+        return enough(tally.total if isinstance(tally, Tally) else tally, self.min_cell)
 
     def all_days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
@@ -242,7 +248,8 @@ def trend_reference(db: Database, site: Site, now: datetime) -> dict[str, Any]:
     Each previous day counts from local midnight to the end of the current
     local hour, so a morning is compared with mornings (otherwise a morning
     always looks bad or good). The reference is the mean of the days that had
-    answers; raw counts, like the wall's own figure.
+    answers on a scale whose satisfied share compares with the site's current
+    one; raw counts, like the wall's own figure.
     """
     local_now = now.astimezone(site.zone)
     buckets: dict[str, int] = {}
@@ -261,7 +268,9 @@ def trend_reference(db: Database, site: Site, now: datetime) -> dict[str, Any]:
             f" AND hour IN ({','.join('?' * len(buckets))}) GROUP BY hour, scale, rating",
             [site.id, *buckets]):
             tallies.setdefault(buckets[hour], Tally()).add(scale, rating, n)
-    rates = [t.satisfaction for t in tallies.values() if t.satisfaction is not None]
+    # A day answered on 4 faces is no reference for a site now on 5 (docs/figures.md): left out.
+    rates = [t.satisfaction for t in tallies.values()
+             if t.satisfaction is not None and shares_comparable(t.scales, [site.scale])]
     return {
         "weekday": local_now.weekday(),
         "until_hour": local_now.hour + 1,

@@ -7,6 +7,10 @@ import uuid
 
 import pytest
 
+from collector.db import connect
+from collector.queries import today
+from collector.registry import get_site
+from collector.series import site_series
 from ressenti.protocol import format_ts, utc_now
 
 
@@ -62,9 +66,8 @@ def test_source_posts_events_and_its_channel_wins(client, admin_headers, site):
     assert ack.get_json()["through"] == 3
     replay = client.post("/api/v1/events", headers=token, json=events_body("formulaire-web", "mairie", [1, 2, 3]))
     assert replay.get_json()["through"] == 3
-    summary = client.get("/api/v1/sites/mairie/summary").get_json()
+    summary = client.get("/api/v1/sites/mairie/summary", headers=admin_headers).get_json()
     assert summary["total"] == 3, "the replay counted nothing twice"
-    from collector.db import connect
     db = connect(client.application.config["DATABASE"])
     assert {r["channel"] for r in db.query("SELECT channel FROM events")} == {"web"}, \
         "the body said button; the source is web"
@@ -125,8 +128,12 @@ def test_series(client, admin_headers, site):
                        json={"id": "formulaire-web", "site": "mairie", "channel": "web"}).get_json()
     client.post("/api/v1/events", json=events_body("formulaire-web", "mairie", [1, 2], rating=2),
                 headers={"Authorization": f"Bearer {made['token']}"})
-    series = client.get("/api/v1/sites/mairie/series").get_json()["series"]
-    assert sum(point["counts"]["2"] for point in series) == 2
+    for unit in ("day", "hour"):
+        series = client.get(f"/api/v1/sites/mairie/series?unit={unit}", headers=admin_headers).get_json()["series"]
+        assert len(series) == 1 and series[0]["total"] is None, "2 answers: withheld even for an admin"
+    db = connect(client.application.config["DATABASE"])
+    assert site_series(db, get_site(db, "mairie"), *([today(get_site(db, "mairie"))] * 2), unit="hour",
+                       min_cell=1)[0]["counts"]["2"] == 2
 
 
 def test_revoked_token_stops_working(client, admin_headers):

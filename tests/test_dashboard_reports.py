@@ -151,10 +151,35 @@ def test_exports_hold_the_dashboard_figures_under_the_same_rule(admin_client):
     response = admin_client.get(f"/dashboard/export.xlsx?{PERIOD}")
     assert response.headers["Content-Disposition"].endswith('.xlsx"')
     book = load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["about", "days", "heatmap", "sites", "channels"]
+    assert book.sheetnames == ["about", "days", "heatmap", "sites", "channels", "reasons"]
     sheet = book["days"]
     assert [c.value for c in sheet[1]][:4] == ["site_id", "site_name", "org", "date"]
     assert sheet.cell(2, 6).value == 28
+
+
+def test_exports_of_a_scope_mixing_scales_add_bands_never_faces(app):
+    """r3 is the best face of a 3-face site and a bad one of a 4-face site: never one column (issue 18)."""
+    db = connect(app.config["DATABASE"])
+    add_site(db, "mairie", "Mairie", org="ville", scale=4)
+    add_site(db, "ccas", "CCAS", org="ville", scale=3)
+    add_kiosk(db, "borne-1", "mairie")
+    add_kiosk(db, "borne-2", "ccas")
+    store_presses(db, "borne-1", "mairie", [Press(at(TUESDAY, 10, m), 1 + m % 4) for m in range(12)])
+    store_presses(db, "borne-2", "ccas", [Press(at(TUESDAY, 10, 30 + m), 3) for m in range(12)])
+    quick_user(db, "alice", "admin")
+    db.close()
+    client = app.test_client()
+    login(client, "alice")
+    scope = f"scope=org:ville&from={TUESDAY.isoformat()}&to={TUESDAY.isoformat()}"
+    heat = rows(client.get(f"/dashboard/export.csv?{scope}&table=heatmap"))[0]
+    channel = rows(client.get(f"/dashboard/export.csv?{scope}&table=channels"))[0]
+    for row in (heat, channel):
+        assert row["scale"] == "3,4" and row["answers"] == "24"
+        assert (row["satisfied"], row["neutral"], row["dissatisfied"]) == ("18", "0", "6"), "6 + 12 satisfied"
+        assert {row[f"r{r}"] for r in range(1, 6)} == {""}
+    sites = {r["site_id"]: r for r in rows(client.get(f"/dashboard/export.csv?{scope}&table=sites"))}
+    assert (sites["ccas"]["scale"], sites["ccas"]["r3"], sites["ccas"]["satisfied"]) == ("3", "12", "12")
+    assert (sites["mairie"]["scale"], sites["mairie"]["r3"], sites["mairie"]["satisfied"]) == ("4", "3", "6")
 
 
 def test_follow_up_answers_leave_out_flagged_presses(db):

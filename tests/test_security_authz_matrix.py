@@ -71,6 +71,11 @@ def sessions_only(ok: int, refused: Any) -> dict[str, Any]:
     return {caller: ok if caller in SESSIONS else refused for caller in CALLERS}
 
 
+# Public figures; a bearer token other than an admin's is a wrong credential, not anonymity
+# (collector/web/api.py: an admin token unmasks the per-hour detail).
+FIGURES = public(200, source_token=401, wall_token=401, revoked_token=401)
+
+
 @dataclass(frozen=True)
 class Case:
     rule: str
@@ -122,8 +127,8 @@ CASES = [
          data={}),
     # The JSON API: public figures, and bearer tokens of one kind (never a cookie).
     Case("/api/v1/sites", "GET", "/api/v1/sites", public(200)),
-    Case("/api/v1/sites/<site_id>/summary", "GET", "/api/v1/sites/mairie/summary", public(200)),
-    Case("/api/v1/sites/<site_id>/series", "GET", "/api/v1/sites/mairie/series", public(200)),
+    Case("/api/v1/sites/<site_id>/summary", "GET", "/api/v1/sites/mairie/summary", FIGURES),
+    Case("/api/v1/sites/<site_id>/series", "GET", "/api/v1/sites/mairie/series", FIGURES),
     Case("/api/v1/sites", "POST", "/api/v1/sites", token_rule("admin_token", 400), data={}),
     Case("/api/v1/sites/<site_id>", "PATCH", "/api/v1/sites/nope", token_rule("admin_token", 400), data={}),
     Case("/api/v1/kiosks", "GET", "/api/v1/kiosks", token_rule("admin_token", 200)),

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector.db import connect
-from collector.reports import DEFAULT_MIN_CELL
+from collector.publication import DEFAULT_MIN_CELL
 from collector.sessions import SESSION_LIFETIME
 from collector.web.live import LiveHub
 from ressenti.errors import BadConfig

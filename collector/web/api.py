@@ -1,19 +1,33 @@
-"""JSON API v1, read side: sites, summaries and hourly series (public figures)."""
+"""JSON API v1, read side: sites, summaries and series (public figures, under the publication rules).
+
+Without a login or an admin token: summaries and per-day series, every
+figure under the minimum count withheld with its reason. A logged-in user
+who may see the site, or an admin token, also gets the unmasked summary (the
+dashboard's headline) and per-hour series (hours under the minimum withheld).
+See collector/publication.py and docs/dashboard.md#publication.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from collector.queries import HOURS, site_series, site_summary, today
+from collector.publication import PUBLIC_UNITS, UNITS, publish_summary
+from collector.queries import HOURS, site_summary, today
 from collector.registry import Site, get_site, list_sites
+from collector.series import site_series
+from collector.tokens import TokenError, TokenKind, verify_token
 from collector.web import get_db
+from collector.web.access import current_user
+from collector.web.auth import bearer
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.errorhandler(400)
+@bp.errorhandler(401)
+@bp.errorhandler(403)
 @bp.errorhandler(404)
 @bp.errorhandler(413)
 def json_error(error):  # type: ignore[no-untyped-def]
@@ -56,16 +70,49 @@ def _site_and_period(site_id: str) -> tuple[Site, date, date, str]:
     return site, start, end, hours
 
 
+def _sees_detail(site: Site) -> bool:
+    """An admin token, or a logged-in user who may see this site: the dashboard's own view of it."""
+    secret = bearer()
+    if secret is not None:
+        try:
+            verify_token(get_db(), secret, TokenKind.ADMIN)
+        except TokenError as exc:
+            abort(401, str(exc))
+        return True
+    user = current_user()
+    return user is not None and user.may_see(site)
+
+
+def _answer(body: dict, detail: bool) -> Response:
+    """The figures' answer: one a cache may keep for everyone only if it is the public one."""
+    response = jsonify(body)
+    response.vary.update(("Authorization", "Cookie"))
+    if detail:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/sites/<site_id>/summary")
 def summary(site_id: str):  # type: ignore[no-untyped-def]
     site, start, end, hours = _site_and_period(site_id)
-    return jsonify(site_summary(get_db(), site, start, end, hours=hours))
+    figures = site_summary(get_db(), site, start, end, hours=hours)
+    detail = _sees_detail(site)
+    return _answer(figures if detail else publish_summary(figures, current_app.config["MIN_CELL"]), detail)
 
 
 @bp.get("/sites/<site_id>/series")
 def series(site_id: str):  # type: ignore[no-untyped-def]
     site, start, end, hours = _site_and_period(site_id)
     filtered = request.args.get("filtered") in ("1", "true", "yes")
-    return jsonify({"site": site.id, "scale": site.scale, "from": start.isoformat(), "to": end.isoformat(),
-                    "hours": hours, "filtered": filtered,
-                    "series": site_series(get_db(), site, start, end, hours=hours, filtered=filtered)})
+    unit = request.args.get("unit", "day")
+    if unit not in UNITS:
+        abort(400, f"unit must be one of {', '.join(UNITS)}")
+    detail = _sees_detail(site)
+    if unit not in PUBLIC_UNITS and not detail:
+        abort(403, "per-hour series are for logged-in users of this site and admin tokens;"
+                   " public series are per day (unit=day)")
+    min_cell = current_app.config["MIN_CELL"]
+    return _answer({"site": site.id, "scale": site.scale, "from": start.isoformat(), "to": end.isoformat(),
+                    "hours": hours, "filtered": filtered, "unit": unit, "min_count": min_cell,
+                    "series": site_series(get_db(), site, start, end, unit=unit, hours=hours, filtered=filtered,
+                                          min_cell=min_cell)}, detail)

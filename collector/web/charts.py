@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from collector.bands import has_neutral
 from collector.reports import GROUPS, Report, Tally
 from collector.web.i18n import day_label, lang, number, pct, t
 from ressenti.faces import label as face_label
@@ -198,10 +199,17 @@ def satisfaction_line(report: Report, items: list[Bucket], title: str) -> Markup
                      f"{t('moyenne de la période', 'period average')} {pct(overall)}</text>")
     path: list[str] = []
     points = []
+    drawn_kind: frozenset[bool] | None = None
     for i, b in enumerate(items):
         if not report.enough(b.tally):
             path.append("")  # a gap: too few answers to draw a rate
             continue
+        # A satisfied share on 4 faces does not compare with one on 3 or 5 (docs/figures.md):
+        # the line does not join them across a change of scale.
+        kind = frozenset(has_neutral(scale) for scale in b.tally.scales)
+        if drawn_kind is not None and kind != drawn_kind:
+            path.append("")
+        drawn_kind = kind
         rate = b.tally.satisfaction or 0.0
         x, y = LEFT + step_w * (i + 0.5), TOP + plot_h * (1 - rate)
         path.append(f"{x:.1f},{y:.1f}")

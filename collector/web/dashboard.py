@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template
 
-from collector.config_push import DEFAULT_FOLLOWUP, pushed
-from collector.registry import Site
+from collector.bands import shares_comparable
+from collector.config_push import followup_labels
 from collector.reports import Report, Tally, build_report, followup_answers, previous_satisfaction
 from collector.web import get_db
 from collector.web.access import current_user
@@ -31,16 +31,25 @@ class Row:
 
 
 def ranking(report: Report, previous: dict[str, Tally]) -> list[Row]:
+    """Sites by net satisfaction, the measure that means the same on 3, 4 and 5 faces (docs/figures.md).
+
+    `extra` is the change of net satisfaction against the previous period.
+    """
     rows = []
     for site in report.sites:
         tally = report.by_site.get(site.id, Tally())
         before = previous.get(site.id)
         delta = None
         if report.enough(tally) and before is not None and report.enough(before):
-            delta = (tally.satisfaction or 0) - (before.satisfaction or 0)
+            delta = (tally.net or 0) - (before.net or 0)
         rows.append(Row(site.id, site.name, tally if report.enough(tally) else None, extra=delta))
-    shown = sorted((r for r in rows if r.tally), key=lambda r: -(r.tally.satisfaction or 0))  # type: ignore[union-attr]
+    shown = sorted((r for r in rows if r.tally), key=lambda r: (-(r.tally.net or 0), r.label))  # type: ignore[union-attr]
     return shown + sorted((r for r in rows if not r.tally), key=lambda r: r.label)
+
+
+def ranking_shares_comparable(rows: list[Row]) -> bool:
+    """Are the ranked sites' satisfied shares comparable (no mix of 4 faces with 3 or 5)?"""
+    return shares_comparable(*(row.tally.scales for row in rows if row.tally))
 
 
 def channels(report: Report) -> list[Row]:
@@ -55,28 +64,15 @@ def channels(report: Report) -> list[Row]:
     return rows
 
 
-def followup_labels(db: Any, sites: list[Site]) -> dict[tuple[str, str], tuple[str, str]]:
-    """(question, choice) -> (fr, en) from the configs pushed to these sites, then the defaults."""
-    labels = {(DEFAULT_FOLLOWUP["id"], c["id"]): (c["fr"], c.get("en", c["fr"]))
-              for c in DEFAULT_FOLLOWUP["choices"]}
-    site_ids = {s.id for s in sites}
-    for row in pushed(db).values():
-        followup = row["settings"].get("followup")
-        if row["site"] in site_ids and isinstance(followup, dict):
-            for c in followup.get("choices", []):
-                labels[(followup.get("id", "why"), c["id"])] = (c["fr"], c.get("en") or c["fr"])
-    return labels
-
-
 def followups(db: Any, report: Report) -> list[Row]:
     answers = followup_answers(db, report.sites, report.start, report.end, hours=report.hours,
                                counts=report.counts)
     total = sum(answers.values())
-    labels = followup_labels(db, report.sites)
+    labels = followup_labels(db, (s.id for s in report.sites))
     rows = []
     for (question, choice), n in sorted(answers.items(), key=lambda kv: -kv[1]):
         fr, en = labels.get((question, choice), (choice, choice))
-        ok = n >= report.min_cell
+        ok = report.enough(n)
         tally = Tally.of_count(n) if ok else None
         rows.append(Row(f"{question}:{choice}", en if lang() == "en" else fr, tally,
                         n / total if ok and total else None))
@@ -105,15 +101,18 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     unit, items = buckets(report)
     unit_name = {"day": t("jour", "day"), "week": t("semaine", "week"), "month": t("mois", "month")}[unit]
     series = Series.of(report)
+    rows = ranking(report, previous) if len(sel.sites) > 1 else []
     trend = None
-    if report.main.satisfaction is not None and before.satisfaction is not None and report.enough(before):
+    if (report.main.satisfaction is not None and before.satisfaction is not None and report.enough(before)
+            and shares_comparable(report.main.scales, before.scales)):
         trend = report.main.satisfaction - before.satisfaction
     return {
         "report": report, "items": items, "unit": unit_name, "series": series, "trend": trend,
         "bars": stacked_bars(report, items, series, t(f"Réponses par {unit_name}", f"Answers per {unit_name}")),
         "line": satisfaction_line(report, items, t(f"Satisfaction par {unit_name}",
                                                    f"Satisfaction per {unit_name}")),
-        "ranking": ranking(report, previous) if len(sel.sites) > 1 else [],
+        "ranking": rows, "ranking_shares_comparable": ranking_shares_comparable(rows),
+        "line_shares_comparable": shares_comparable(*(b.tally.scales for b in items)),
         "channels": channels(report), "followups": followups(db, report), "hours": heat_hours(report),
     }
 

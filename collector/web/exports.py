@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from collector.exports import TABLES, hourly_rollups_table, to_csv, to_xlsx
-from collector.reports import build_report
+from collector.config_push import followup_labels
+from collector.exports import TABLES, Table, hourly_rollups_table, reasons_table, to_csv, to_xlsx
+from collector.reports import Report, build_report, followup_answers
 from collector.users import Role
 from collector.web import get_db
 from collector.web.access import current_user
@@ -18,6 +19,20 @@ bp = Blueprint("exports", __name__, url_prefix="/dashboard")
 def _report(sel: Selection):  # type: ignore[no-untyped-def]
     return build_report(get_db(), sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
                         min_cell=current_app.config["MIN_CELL"], site_days=True)
+
+
+def _reasons(report: Report) -> Table:
+    db = get_db()
+    answers = followup_answers(db, report.sites, report.start, report.end, hours=report.hours,
+                               counts=report.counts)
+    return reasons_table(report, answers, followup_labels(db, (s.id for s in report.sites)))
+
+
+TABLE_NAMES = [*TABLES, "reasons"]
+
+
+def _table(name: str, report: Report) -> Table:
+    return _reasons(report) if name == "reasons" else TABLES[name](report)
 
 
 def _filename(sel: Selection, suffix: str) -> str:
@@ -35,10 +50,10 @@ def csv_export():  # type: ignore[no-untyped-def]
         if not user.at_least(Role.ADMIN):
             abort(403)
         table = hourly_rollups_table(get_db(), sel.sites, _report(sel))
-    elif name in TABLES:
-        table = TABLES[name](_report(sel))
+    elif name in TABLE_NAMES:
+        table = _table(name, _report(sel))
     else:
-        abort(400, f"table is one of {', '.join([*TABLES, 'hours'])}")
+        abort(400, f"table is one of {', '.join([*TABLE_NAMES, 'hours'])}")
     return Response(to_csv(table), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{_filename(sel, f"-{name}.csv")}"'})
 
@@ -54,6 +69,6 @@ def xlsx_export():  # type: ignore[no-untyped-def]
              ("counts", sel.counts), ("min_cell", str(report.min_cell)),
              ("note", f"cells with fewer than {report.min_cell} answers say not_enough_responses"),
              ("made", format_ts(utc_now()))]
-    body = to_xlsx(((name, make(report)) for name, make in TABLES.items()), about)
+    body = to_xlsx(((name, _table(name, report)) for name in TABLE_NAMES), about)
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(sel, ".xlsx")}"'})

@@ -12,6 +12,7 @@
   const banner = document.getElementById("banner");
   const pager = document.getElementById("pager");
   const empty = document.getElementById("empty");
+  const notComparable = document.getElementById("not-comparable");
   const cards = new Map();
   let order = [];
   let page = 0;
@@ -112,7 +113,7 @@
         <p class="kiosks" data-testid="kiosks-${s.site}" data-slot="kiosks"></p></header>
       <div class="headline">
         <div class="rate"><span class="rate-value" data-testid="rate-${s.site}" data-slot="rate"></span>
-          <span class="rate-label">${t("de satisfaction aujourd'hui", "satisfied today")}</span></div>
+          <span class="rate-label">${t("de satisfaction aujourd'hui", "satisfied today")}<span data-slot="mark"></span></span></div>
         <div class="side">
           <div data-slot="trend"></div>
           <div class="figures"><span>${t("Satisfaction nette", "Net satisfaction")} <strong data-slot="net"></strong></span>
@@ -125,6 +126,15 @@
     card.slots = {};
     card.querySelectorAll("[data-slot]").forEach((el) => { card.slots[el.dataset.slot] = el; });
     card.shape = `${s.scale}|${s.name}`;
+    card.scale = s.scale;
+  }
+
+  // The satisfied share of a 4-face site (no neutral face) does not compare with a 3- or 5-face
+  // site's (docs/figures.md): side by side, they are marked; net satisfaction compares on every scale.
+  function markComparability() {
+    const mixed = new Set([...cards.values()].map((c) => c.scale % 2)).size > 1;
+    cards.forEach((c) => put(c, "mark", mixed ? " *" : ""));
+    notComparable.hidden = !mixed;
   }
 
   function put(card, slot, html) {
@@ -153,6 +163,7 @@
     put(card, "total", String(s.total));
     put(card, "last", escapeHtml(lastAnswerText(s)));
     put(card, "flagged", String(s.flagged));
+    markComparability();
   }
 
   const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
