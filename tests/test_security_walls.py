@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -231,3 +232,52 @@ def test_a_logged_out_session_keeps_no_live_stream(app, client, viewer):
     stream = open_own_stream(client, viewer[1])
     post_form(client, "/dashboard", "/logout", {})
     assert b"event: revoked" in stream.read_until(b"event: revoked", timeout=5)
+
+
+# -- 4. wall tokens stay out of the logs -------------------------------------------------------
+
+
+def visit_wall_urls(url: str, secret: str) -> None:
+    for path in (f"/wall/{secret}", f"/wall/{secret}/check", f"/wall/{secret}?lang=en", f"/wall/{secret}/nope"):
+        try:
+            urllib.request.urlopen(url + path, timeout=10).read()
+        except urllib.error.HTTPError:
+            pass
+    stream = RawStream(int(url.rsplit(":", 1)[1]), f"/wall/{secret}/stream")
+    stream.read_until(b"event: snapshot")
+    stream.close()
+
+
+def test_a_wall_token_cannot_be_read_from_gunicorns_logs(walls_db, tmp_path):
+    from collector.web.log_redaction import fingerprint
+
+    secret = wall_secret(walls_db)
+    # The access log in its most talkative form: the request line, path, query, referer and raw URI.
+    server = start_gunicorn(walls_db, tmp_path / "web.log", threads=8, args=(
+        "--access-logformat", '%(h)s "%(r)s" %(s)s %(U)s %(q)s "%(f)s" %({raw_uri}e)s', "--log-level", "debug"))
+    try:
+        visit_wall_urls(server.url, secret)
+        deadline = time.monotonic() + 10
+        while server.log().count(fingerprint(secret)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        server.stop()
+    log = server.log()
+    assert secret not in log and secret.split("_")[-1][:12] not in log
+    assert f"/wall/{fingerprint(secret)}/check" in log, "the line is kept, with a fingerprint instead of the token"
+
+
+def test_a_wall_token_cannot_be_read_from_the_development_servers_log(walls_db, caplog):
+    from collector.service import WebServer
+    from collector.web import create_app
+
+    secret = wall_secret(walls_db)
+    app = create_app({"TESTING": True, "DATABASE": str(walls_db), "SECRET_KEY": "test", "BROKER_URL": None})
+    server = WebServer(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        with caplog.at_level("INFO"):
+            visit_wall_urls(server.url, secret)
+    finally:
+        server.stop()
+    assert "/wall/" in caplog.text and secret not in caplog.text

@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector.db import connect
 from collector.reports import DEFAULT_MIN_CELL
+from collector.web import log_redaction
 from collector.web.live import LiveHub
 from collector.web.stream_limits import StreamGate, StreamLimits
 from ressenti.errors import BadConfig
@@ -64,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    log_redaction.install(app.logger.name)  # wall tokens are in URLs: never in a log line
     broker = parse_broker_url(app.config["BROKER_URL"]) if app.config["BROKER_URL"] else None
     connect(app.config["DATABASE"]).close()  # migrate once, before serving
     hub = LiveHub(app.config["DATABASE"], broker)

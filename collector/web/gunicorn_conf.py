@@ -29,6 +29,8 @@ limit_request_fields = 50
 limit_request_field_size = 8190
 accesslog = "-"
 errorlog = "-"
+# Wall tokens are in URLs (/wall/<token>): the access and error logs show a fingerprint instead.
+logger_class = "collector.web.log_redaction.RedactingLogger"
 
 
 def post_worker_init(worker: Any) -> None:
