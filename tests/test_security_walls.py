@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -281,3 +283,59 @@ def test_a_wall_token_cannot_be_read_from_the_development_servers_log(walls_db, 
     finally:
         server.stop()
     assert "/wall/" in caplog.text and secret not in caplog.text
+
+
+# -- 5. slow clients against a gunicorn without nginx --------------------------------------------
+
+
+class Slowloris(threading.Thread):
+    """Starts a request and sends its headers one byte every 0.3 s, for as long as the server listens."""
+
+    def __init__(self, port: int, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        self.seconds = seconds
+        self.cut_off = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        try:
+            while time.monotonic() < deadline:
+                self.sock.sendall(b"X")
+                time.sleep(0.3)
+        except OSError:
+            self.cut_off.set()
+        finally:
+            self.sock.close()
+
+
+def still_open(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        while sock.recv(65536):
+            pass  # what the stream sent meanwhile
+        return False
+    except BlockingIOError:
+        return True
+
+
+def test_slowloris_cannot_hold_the_threads_of_a_gunicorn_without_nginx(walls_db, tmp_path):
+    secret = wall_secret(walls_db)
+    server = start_gunicorn(walls_db, tmp_path / "web.log", threads=3, env={
+        "RESSENTI_WEB_HEAD_TIMEOUT_S": "2", "RESSENTI_WEB_IDLE_TIMEOUT_S": "1", "RESSENTI_STREAM_PAGE_THREADS": "2"})
+    stream = RawStream(server.port, f"/wall/{secret}/stream")  # one thread is a live display's
+    attackers = []
+    try:
+        assert stream.status == 200 and b"event: snapshot" in stream.read_until(b"event: snapshot")
+        attackers = [Slowloris(server.port, seconds=20) for _ in range(4)]
+        time.sleep(0.5)
+        status, seconds = timed_get(f"{server.url}/login", timeout=15)
+        assert status == 200 and seconds < 8, f"/login took {seconds:.1f} s"
+        assert all(a.cut_off.wait(5) for a in attackers), "a slow request head was never cut off"
+        # The display's stream outlived the idle timeout (1 s) many times over: it is waiting, not stalled.
+        assert still_open(stream.sock), "the server closed a live stream"
+    finally:
+        stream.close()
+        server.stop()

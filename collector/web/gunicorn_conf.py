@@ -10,12 +10,17 @@ What the timeouts bound: docs/provisioning.md, "gunicorn without nginx".
 import os
 from typing import Any
 
+__all__ = ["bind", "workers", "threads", "worker_class", "timeout", "graceful_timeout", "keepalive",
+           "worker_connections", "limit_request_line", "limit_request_fields", "limit_request_field_size",
+           "accesslog", "errorlog", "logger_class", "post_worker_init"]
+
 bind = [os.environ.get("RESSENTI_WEB_BIND", "127.0.0.1:8080")]
 workers = int(os.environ.get("RESSENTI_WEB_WORKERS", "2"))
 # A wall display's event stream holds one thread as long as it is open; streams may take all threads
 # but STREAM_PAGE_THREADS (8) of each worker (collector/web/stream_limits.py).
 threads = int(os.environ.get("RESSENTI_WEB_THREADS", "32"))
-worker_class = "gthread"
+# gthread with deadlines on slow clients: the request head, then each read and write of a request.
+worker_class = "collector.web.gunicorn_worker.GuardedThreadWorker"
 # A worker whose main loop is stuck this long is restarted (it does not bound a request).
 timeout = 60
 graceful_timeout = 20
