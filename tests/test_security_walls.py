@@ -339,3 +339,151 @@ def test_slowloris_cannot_hold_the_threads_of_a_gunicorn_without_nginx(walls_db,
     finally:
         stream.close()
         server.stop()
+
+
+# -- 3. a wall's subject is typed: org:<id> or site:<id> -------------------------------------------
+
+
+def test_creating_an_organisation_cannot_switch_a_site_wall_to_it(app, client):
+    from collector.walls import create_wall, wall_sites
+
+    db = connect(app.config["DATABASE"])
+    add_site(db, "ccas", "CCAS")  # of the organisation "default"
+    token, secret = create_wall(db, "ccas", "hall")  # a bare id: only a site has it today
+    add_site(db, "annexe", "Annexe du CCAS", org="ccas")  # an organisation "ccas" appears
+    assert token.subject == "site:ccas"
+    assert [s.id for s in wall_sites(db, token.subject)] == ["ccas"]
+    db.close()
+    text = RawSnapshot.of(client, f"/wall/{secret}/stream")
+    assert '"site":"ccas"' in text and '"site":"annexe"' not in text
+
+
+class RawSnapshot:
+    @staticmethod
+    def of(client, path: str) -> str:  # type: ignore[no-untyped-def]
+        response = client.get(path, buffered=False)
+        text = ""
+        for chunk in response.response:
+            text += chunk.decode() if isinstance(chunk, bytes) else chunk
+            if "event: snapshot" in text and text.endswith("\n\n"):
+                break
+        response.close()
+        return text
+
+
+def database_before_typed_subjects(path: Path):  # type: ignore[no-untyped-def]
+    """A database at the schema just before migration 9, as an older collector left it."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from collector.db import MIGRATIONS, _m9_typed_wall_subjects
+    db = Database(sqlite3.connect(str(path), isolation_level=None))
+    before = MIGRATIONS.index(_m9_typed_wall_subjects)
+    for step in MIGRATIONS[:before]:
+        step(db)
+    db.conn.execute(f"PRAGMA user_version = {before}")
+    return db
+
+
+def test_the_migration_types_old_subjects_as_they_resolved(tmp_path):
+    from collector.db import MIGRATIONS, _m9_typed_wall_subjects, migrate
+    from collector.walls import wall_sites
+
+    db = database_before_typed_subjects(tmp_path / "old.db")
+    for org in ("ville", "both"):
+        db["orgs"].insert({"id": org, "name": org})
+    for site, org in (("mairie", "ville"), ("ccas", "ville"), ("both", "ville"), ("gare", "both")):
+        db["sites"].insert({"id": site, "org": org, "name": site, "tz": "Europe/Paris", "scale": 4})
+    old = {"ville": "org:ville", "mairie": "site:mairie", "ccas, mairie": "site:ccas,site:mairie",
+           "both": "org:both", "both,ccas": "site:both,site:ccas", "": "", "org:ville": "org:ville"}
+    ids = {}
+    for subject in old:
+        ids[subject] = db["tokens"].insert({"kind": "wall", "subject": subject, "label": "", "hash": subject or "-",
+                                            "created": "2026-01-01T00:00:00Z", "revoked": None}).last_pk
+    db["tokens"].insert({"kind": "source", "subject": "mairie", "label": "", "hash": "src",
+                         "created": "2026-01-01T00:00:00Z", "revoked": None})
+    assert migrate(db) == len(MIGRATIONS)
+    subjects = {s: db.conn.execute("SELECT subject FROM tokens WHERE id = ?", (i,)).fetchone()[0]
+                for s, i in ids.items()}
+    assert subjects == old
+    assert db.conn.execute("SELECT subject FROM tokens WHERE kind = 'source'").fetchone()[0] == "mairie"
+    assert sorted(s.id for s in wall_sites(db, subjects["ville"])) == ["both", "ccas", "mairie"]
+    assert [s.id for s in wall_sites(db, subjects["both"])] == ["gare"], "as before: the organisation won"
+    _m9_typed_wall_subjects(db)  # a second run changes nothing
+    assert {s: db.conn.execute("SELECT subject FROM tokens WHERE id = ?", (i,)).fetchone()[0]
+            for s, i in ids.items()} == old
+
+
+@pytest.fixture
+def org_and_site_of_one_id(tmp_path: Path) -> str:
+    path = tmp_path / "cli.db"
+    db = connect(path)
+    add_site(db, "mairie", "Mairie", org="ville")
+    add_site(db, "ville", "Accueil de la ville", org="ville")  # a site with its organisation's id
+    db.close()
+    return str(path)
+
+
+@pytest.mark.parametrize(("subject", "error"), [
+    ("ville", "both an organisation and a site: write org:ville or site:ville"),
+    ("site:nowhere", "there is no site 'nowhere'"),
+    ("org:nobody", "there is no organisation 'nobody'"),
+    ("nothing", "there is no organisation or site"),
+    ("place:mairie", "write org:<id> or site:<id>"),
+    ("", "an organisation or at least one site"),
+])
+def test_the_cli_refuses_an_ambiguous_or_unknown_wall_subject(org_and_site_of_one_id, subject, error):
+    from click.testing import CliRunner
+
+    from ressenti.cli import main
+    result = CliRunner().invoke(main, ["collector", "token", "--db", org_and_site_of_one_id, "--kind", "wall",
+                                       "--subject", subject])
+    assert result.exit_code == 2 and error in result.output, result.output
+    db = connect(org_and_site_of_one_id)
+    assert db["tokens"].count == 0
+    db.close()
+
+
+def test_the_cli_makes_typed_wall_subjects(org_and_site_of_one_id):
+    from click.testing import CliRunner
+
+    from ressenti.cli import main
+    runner = CliRunner()
+    for subject in ("org:ville", "site:ville", "mairie", "site:mairie,site:ville"):
+        result = runner.invoke(main, ["collector", "token", "--db", org_and_site_of_one_id, "--kind", "wall",
+                                      "--subject", subject])
+        assert result.exit_code == 0, result.output
+    db = connect(org_and_site_of_one_id)
+    assert [r["subject"] for r in db.query("SELECT subject FROM tokens ORDER BY id")] == [
+        "org:ville", "site:ville", "site:mairie", "site:mairie,site:ville"]
+    db.close()
+
+
+def test_the_api_refuses_an_ambiguous_wall_subject(app, client, admin_headers):
+    db = connect(app.config["DATABASE"])
+    add_site(db, "ville", "Accueil", org="ville")
+    db.close()
+    refused = client.post("/api/v1/tokens", json={"kind": "wall", "subject": "ville"}, headers=admin_headers)
+    assert refused.status_code == 400 and "org:ville or site:ville" in refused.get_json()["error"]
+    made = client.post("/api/v1/tokens", json={"kind": "wall", "subject": "site:ville"}, headers=admin_headers)
+    assert made.status_code == 201 and made.get_json()["subject"] == "site:ville"
+    unknown = client.post("/api/v1/tokens", json={"kind": "wall", "subject": "org:x"}, headers=admin_headers)
+    assert unknown.status_code == 400
+
+
+def test_the_admin_page_makes_typed_walls_and_refuses_a_forged_organisation(app, client):
+    from web_support import post_form
+
+    db = connect(app.config["DATABASE"])
+    add_site(db, "ville", "Accueil", org="ville")
+    quick_user(db, "alex", "admin")
+    db.close()
+    login(client, "alex")
+    made = post_form(client, "/admin/walls", "/admin/walls", {"label": "Hall", "org": "ville"})
+    assert made.status_code == 201 and "org:ville" in made.get_data(as_text=True)
+    forged = post_form(client, "/admin/walls", "/admin/walls", {"label": "Hall", "org": "nobody"})
+    assert forged.status_code == 302
+    db = connect(app.config["DATABASE"])
+    assert [r["subject"] for r in db.query("SELECT subject FROM tokens")] == ["org:ville"]
+    db.close()
