@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
 HEAD_DEADLINE_S = 15.0
 IDLE_S = 30.0

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gunicorn.glogging import Logger as GunicornLogger
+from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-untyped]
 
 # A path segment after /wall/ that is not one of the page's own words.
 _WALL_TOKEN = re.compile(r"(/wall/)(?!(?:stream|check)(?![^/?#\s\"']))([^/?#\s\"']+)")
