@@ -239,10 +239,30 @@ def _m9_web_sessions_and_explicit_all_scopes(db: Database) -> None:
                     " WHERE role = 'viewer' AND (scope IS NULL OR TRIM(scope) IN ('', '[]'))")
 
 
+def _m10_typed_wall_subjects(db: Database) -> None:
+    """Wall token subjects typed, `org:<id>` / `site:<id>` (issue 17), resolved as they were until now.
+
+    An untyped subject without a comma named an organisation if one had that id, else a site; with
+    commas, sites. A wall thus switched from a site to an organisation when one of that id was made.
+    Subjects already typed are left alone (the step can run twice).
+    """
+    orgs = {row[0] for row in db.conn.execute("SELECT id FROM orgs")}
+    walls = db.conn.execute("SELECT id, subject FROM tokens WHERE kind = 'wall'").fetchall()
+    for token_id, subject in walls:
+        items = [part.strip() for part in (subject or "").split(",") if part.strip()]
+        if not items or all(item.startswith(("org:", "site:")) for item in items):
+            continue  # nothing shown before, nothing shown now; or typed already
+        if "," not in subject and subject.strip() in orgs:
+            typed = f"org:{subject.strip()}"
+        else:
+            typed = ",".join(f"site:{item}" for item in sorted(set(items)))
+        db.conn.execute("UPDATE tokens SET subject = ? WHERE id = ?", (typed, token_id))
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
-                                                _m9_web_sessions_and_explicit_all_scopes]
+                                                _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects]
 
 
 def migrate(db: Database) -> int:

@@ -20,7 +20,7 @@ from ressenti.protocol import format_ts, utc_now
 class TokenKind(StrEnum):
     ADMIN = "admin"
     SOURCE = "source"  # subject: the source's producer id
-    WALL = "wall"  # subject: an organisation or a comma-separated list of sites
+    WALL = "wall"  # subject: org:<id> and site:<id> items, comma-separated (collector/walls.py)
 
 
 class TokenError(RessentiError, PermissionError):

@@ -13,7 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from collector.db import connect
 from collector.publication import DEFAULT_MIN_CELL
 from collector.sessions import SESSION_LIFETIME
+from collector.web import log_redaction
 from collector.web.live import LiveHub
+from collector.web.stream_limits import StreamGate, StreamLimits
 from ressenti.errors import BadConfig
 from ressenti.mqtt import parse_broker_url
 
@@ -27,7 +29,9 @@ PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_events"
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Config keys: DATABASE (path), BROKER_URL (for live updates and config pushes), SECRET_KEY,
     MIN_CELL (smallest breakdown cell shown), SESSION_COOKIE_SECURE, PROXY_HOPS (proxies in front, for
-    the client address the login rate limit counts), TIME_ZONE (times not tied to a site).
+    the client address the login rate limit counts), TIME_ZONE (times not tied to a site), and the live
+    streams' limits (STREAMS_PER_TOKEN, STREAMS_PER_USER, STREAMS_PER_ADDRESS, STREAMS_PER_PROCESS,
+    STREAM_PAGE_THREADS, STREAM_RETRY_AFTER_S: collector/web/stream_limits.py).
 
     They come from `test_config`, else from RESSENTI_* environment variables
     (RESSENTI_DATABASE, RESSENTI_BROKER_URL, RESSENTI_SECRET_KEY, RESSENTI_MIN_CELL, ...).
@@ -61,10 +65,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    log_redaction.install(app.logger.name)  # wall tokens are in URLs: never in a log line
     broker = parse_broker_url(app.config["BROKER_URL"]) if app.config["BROKER_URL"] else None
     connect(app.config["DATABASE"]).close()  # migrate once, before serving
     hub = LiveHub(app.config["DATABASE"], broker)
     app.extensions["ressenti_live"] = hub
+    app.extensions["ressenti_streams"] = StreamGate(StreamLimits.from_config(app.config))
     if app.config["START_LIVE"]:
         hub.start()
 
@@ -117,3 +123,14 @@ def get_db():  # type: ignore[no-untyped-def]
 def live_hub() -> LiveHub:
     from flask import current_app
     return current_app.extensions["ressenti_live"]
+
+
+def streams_gate() -> StreamGate:
+    from flask import current_app
+    return current_app.extensions["ressenti_streams"]
+
+
+def tell_threads(app: Flask, threads: int) -> None:
+    """The web process serves with this many threads (gunicorn's `post_worker_init`, in
+    collector/web/gunicorn_conf.py): streams may take all but STREAM_PAGE_THREADS of them."""
+    app.extensions["ressenti_streams"].limits = StreamLimits.from_config(app.config, threads)

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from collector.registry import list_sites
 from collector.tokens import revoke_token
 from collector.users import Role
-from collector.walls import active_walls, create_wall, wall_sites, wall_subject
+from collector.walls import WallSubjectError, active_walls, create_wall, wall_sites, wall_subject
 from collector.web import get_db, live_hub
 from collector.web.access import current_user, require_role
 from collector.web.i18n import t
@@ -36,13 +36,17 @@ def create():  # type: ignore[no-untyped-def]
     chosen = request.form.getlist("sites")
     try:
         subject = wall_subject(org, chosen)
-    except ValueError:
+    except WallSubjectError:
         flash(t("Choisissez une organisation ou au moins un site.", "Choose an organisation or at least one site."),
               "error")
         return redirect(url_for(".walls"))
     user = current_user()
     label = request.form.get("label", "").strip() or subject
-    _, secret = create_wall(get_db(), subject, f"{label} (par {user.login if user else '?'})")
+    try:
+        _, secret = create_wall(get_db(), subject, f"{label} (par {user.login if user else '?'})")
+    except WallSubjectError:  # a site or organisation removed since the form was shown, or a forged form
+        flash(t("Cette organisation ou ce site n'existe pas.", "That organisation or site does not exist."), "error")
+        return redirect(url_for(".walls"))
     # Shown once, in this response only: never in a flash message (it would sit in the cookie).
     return _page(url_for("wall.page", token=secret, _external=True), 201)
 

@@ -19,6 +19,7 @@ from collector.registry import (
     update_site,
 )
 from collector.tokens import TokenKind, create_token, list_tokens, revoke_token
+from collector.walls import WallSubjectError, create_wall
 from collector.web import get_db, live_hub
 from collector.web.api import site_json
 from collector.web.auth import require_token
@@ -33,7 +34,8 @@ def admin_only() -> None:
 
 
 @bp.errorhandler(RegistryError)
-def registry_error(exc: RegistryError):  # type: ignore[no-untyped-def]
+@bp.errorhandler(WallSubjectError)
+def registry_error(exc: RegistryError | WallSubjectError):  # type: ignore[no-untyped-def]
     return jsonify({"error": str(exc)}), 400
 
 
@@ -137,8 +139,11 @@ def new_token():  # type: ignore[no-untyped-def]
     kind = _field(body, "kind", str)
     if kind not in (TokenKind.ADMIN, TokenKind.WALL):
         abort(400, "kind must be admin or wall (source tokens come with POST /sources)")
-    token, secret = create_token(get_db(), TokenKind(kind), _field(body, "subject", str, ""),
-                                 _field(body, "label", str, f"made by token {g.token.id}"))
+    subject, label = _field(body, "subject", str, ""), _field(body, "label", str, f"made by token {g.token.id}")
+    if kind == TokenKind.WALL:  # org:<id> / site:<id>, or a bare id that names only one of them (else 400)
+        token, secret = create_wall(get_db(), subject, label)
+    else:
+        token, secret = create_token(get_db(), TokenKind(kind), subject, label)
     return jsonify({"id": token.id, "kind": kind, "subject": token.subject, "token": secret}), 201
 
 

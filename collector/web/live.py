@@ -13,7 +13,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,12 @@ class LiveHub:
     def subscriber_count(self) -> int:
         with self._lock:
             return len(self._subscribers)
+
+    @contextmanager
+    def database(self) -> Iterator[Database]:
+        """The hub's connection, for a stream's fresh reads (autocommit: each read sees the latest commit)."""
+        with self._db_lock:
+            yield self.db
 
     def wall_sites(self, subject: str) -> list[Site]:
         from collector.walls import wall_sites

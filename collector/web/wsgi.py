@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: `gunicorn -k gthread --threads 32 collector.web.wsgi:app`.
+"""WSGI entry point for gunicorn: `gunicorn -c python:collector.web.gunicorn_conf collector.web.wsgi:app`.
 
 Configured by RESSENTI_DATABASE, RESSENTI_BROKER_URL and RESSENTI_SECRET_KEY.
 """

@@ -235,14 +235,24 @@ def source_add(db_path: str, source_id: str, site: str, channel: str) -> None:
 @collector.command("token")
 @db_option
 @click.option("--kind", type=click.Choice(["admin", "wall"]), required=True, help="What the token may do.")
-@click.option("--subject", default="", help="For a wall: an organisation id, or site ids separated by commas.")
+@click.option("--subject", default="",
+              help="For a wall: org:<id> (an organisation's sites) or site:<id>, several separated by commas;"
+                   " a bare id only if no organisation and site share it.")
 @click.option("--label", default="", help="A note to recognise the token by.")
 def token_create(db_path: str, kind: str, subject: str, label: str) -> None:
     """Make an API token and print it once (only its hash is kept)."""
     from collector.db import connect
     from collector.tokens import TokenKind, create_token
+    from collector.walls import WallSubjectError, create_wall
 
-    _, secret = create_token(connect(db_path), TokenKind(kind), subject, label)
+    db = connect(db_path)
+    if kind == TokenKind.WALL:
+        try:
+            _, secret = create_wall(db, subject, label)
+        except WallSubjectError as exc:
+            raise click.BadParameter(str(exc), param_hint="--subject") from None
+    else:
+        _, secret = create_token(db, TokenKind(kind), subject, label)
     click.echo(secret)
 
 

@@ -252,24 +252,33 @@
     document.getElementById("invalid").hidden = false;
   }
 
-  function scheduleReconnect() {
+  // waitS: the server asked for at least that long (429 Too Many Requests, Retry-After).
+  function scheduleReconnect(waitS) {
     if (status.invalid) return;
     if (source) { source.close(); source = null; }
     disconnected();
     clearTimeout(retryTimer);
-    const ceiling = Math.min(MAX_BACKOFF_S, Math.pow(2, attempt));
+    const ceiling = Math.max(Math.min(MAX_BACKOFF_S, Math.pow(2, attempt)), typeof waitS === "number" ? waitS : 0);
     const delay = ceiling * (0.75 + 0.5 * Math.random());
     attempt += 1;
+    status.retryInS = delay;
     retryTimer = setTimeout(reconnect, delay * 1000);
   }
 
   function reconnect() {
     // Ask first whether the link still works: EventSource cannot read an HTTP status.
+    status.checks = (status.checks || 0) + 1;
     fetch(base + "/check", { cache: "no-store" }).then((response) => {
       if (response.status === 410 || response.status === 404 || response.status === 401 || response.status === 403) invalid();
+      else if (response.status === 429) {
+        // Too many streams open for this link, account or address: wait as long as the server says.
+        const retryAfter = parseInt(response.headers.get("Retry-After") || "", 10);
+        status.tooMany = (status.tooMany || 0) + 1;
+        scheduleReconnect(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 600) : MAX_BACKOFF_S);
+      }
       else if (response.ok) connect();
       else scheduleReconnect();
-    }).catch(scheduleReconnect);
+    }).catch(() => scheduleReconnect());
   }
 
   function connect() {
@@ -302,7 +311,7 @@
     });
     source.addEventListener("ping", fresh);
     source.addEventListener("revoked", invalid);
-    source.onerror = scheduleReconnect;
+    source.onerror = () => scheduleReconnect();
   }
 
   // A connection can die without an error (a TV's Wi-Fi, a proxy): the server speaks every 15 s.
