@@ -48,3 +48,22 @@ def test_collector_run_refuses_without_secret_key(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["collector", "run", "--db", str(tmp_path / "c.db"),
                                        "--broker", "mqtt://127.0.0.1:1"])
     assert result.exit_code != 0 and "RESSENTI_SECRET_KEY" in result.output
+
+
+def test_site_add_on_an_existing_site_changes_only_what_it_is_given(tmp_path):
+    from collector.db import connect
+    from collector.registry import get_site
+
+    db = str(tmp_path / "c.db")
+    runner = CliRunner()
+    assert runner.invoke(main, ["collector", "site", "add", "--db", db, "mairie", "Mairie", "--org", "ville",
+                                "--tz", "Europe/Brussels", "--scale", "3"]).exit_code == 0
+    hours = '{"mon": "08:30-12:00,13:30-17:00"}'
+    assert runner.invoke(main, ["collector", "site", "update", "--db", db, "mairie", "--hours", hours]).exit_code == 0
+    again = runner.invoke(main, ["collector", "site", "add", "--db", db, "mairie", "Mairie centrale",
+                                 "--scale", "5"])
+    assert again.exit_code == 0, again.output
+    assert "updated (name, scale)" in again.output
+    site = get_site(connect(db), "mairie")
+    assert (site.name, site.org, site.tz, site.scale) == ("Mairie centrale", "ville", "Europe/Brussels", 5)
+    assert site.opening_hours and site.opening_hours["mon"], "the opening hours are kept"

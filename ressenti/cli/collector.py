@@ -98,13 +98,23 @@ def site_group() -> None:
 @click.option("--org", default="default", show_default=True, help="Organisation id.")
 @click.option("--tz", default="Europe/Paris", show_default=True, help="Time zone of the site.")
 @click.option("--scale", type=click.IntRange(3, 5), default=4, show_default=True, help="Number of faces.")
-def site_add(db_path: str, site_id: str, name: str, org: str, tz: str, scale: int) -> None:
-    """Add or update a site."""
+@click.pass_context
+def site_add(ctx: click.Context, db_path: str, site_id: str, name: str, org: str, tz: str, scale: int) -> None:
+    """Add a site; on an existing one, change only the name and the options given (hours stay)."""
     from collector.db import connect
-    from collector.registry import add_site
+    from collector.registry import add_site, get_site, update_site
 
-    add_site(connect(db_path), site_id, name, org=org, tz=tz, scale=scale)
-    click.echo(f"site {site_id} saved")
+    db = connect(db_path)
+    if get_site(db, site_id) is None:
+        add_site(db, site_id, name, org=org, tz=tz, scale=scale)
+        click.echo(f"site {site_id} added")
+        return
+    # Re-running the same command (a script, a playbook) must not reset what it does not name:
+    # the defaults of --org, --tz and --scale, and the opening hours, which it cannot name.
+    given = {key: value for key, value in {"org": org, "tz": tz, "scale": scale}.items()
+             if ctx.get_parameter_source(key) is not click.core.ParameterSource.DEFAULT}
+    update_site(db, site_id, name=name, **given)
+    click.echo(f"site {site_id} updated ({', '.join(['name', *given])}); other fields kept")
 
 
 @site_group.command("list")
