@@ -242,7 +242,21 @@ def source_add(db_path: str, source_id: str, site: str, channel: str) -> None:
     click.echo(secret)
 
 
-@collector.command("token")
+class _TokenGroup(click.Group):
+    """`token --kind ...` (the first form, in scripts and docs) still creates: options first mean `create`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ctx.help_option_names:
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+@collector.group("token", cls=_TokenGroup, context_settings=CONTEXT)
+def token_group() -> None:
+    """API and wall tokens: create (also `token --kind ...`), list, revoke."""
+
+
+@token_group.command("create")
 @db_option
 @click.option("--kind", type=click.Choice(["admin", "wall"]), required=True, help="What the token may do.")
 @click.option("--subject", default="", help="For a wall: an organisation id, or site ids separated by commas.")
@@ -252,8 +266,68 @@ def token_create(db_path: str, kind: str, subject: str, label: str) -> None:
     from collector.db import connect
     from collector.tokens import TokenKind, create_token
 
-    _, secret = create_token(connect(db_path), TokenKind(kind), subject, label)
+    db = connect(db_path)
+    if kind == TokenKind.WALL:
+        _check_wall_subject(db, subject)
+        from collector.walls import create_wall
+        _, secret = create_wall(db, subject, label)
+    else:
+        _, secret = create_token(db, TokenKind(kind), subject, label)
     click.echo(secret)
+
+
+def _check_wall_subject(db, subject: str) -> None:  # type: ignore[no-untyped-def]
+    """A wall that would show no site is refused with what exists (collector/walls.py reads the subject)."""
+    from collector.registry import list_sites
+    from collector.walls import wall_sites
+
+    if not subject.strip():
+        raise click.BadParameter("a wall shows an organisation or sites: give --subject ORG or --subject SITE,SITE",
+                                 param_hint="--subject")
+    try:
+        shown = wall_sites(db, subject)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--subject") from None
+    if not shown:
+        sites = list_sites(db)
+        orgs = sorted({s.org for s in sites})
+        raise click.BadParameter(
+            f"{subject!r} is no organisation or site here (organisations: {', '.join(orgs) or 'none'}; "
+            f"sites: {', '.join(s.id for s in sites) or 'none'}); `collector site add` makes one",
+            param_hint="--subject")
+
+
+@token_group.command("list")
+@db_option
+@click.option("--all", "show_all", is_flag=True, help="Also the revoked tokens.")
+def token_list(db_path: str, show_all: bool) -> None:
+    """List tokens: id, kind, subject, label, created, state (never the secret: only its hash is kept)."""
+    from collector.db import connect
+    from collector.tokens import list_tokens
+
+    for t in list_tokens(connect(db_path)):
+        if t["revoked"] and not show_all:
+            continue
+        state = f"revoked {t['revoked']}" if t["revoked"] else "active"
+        click.echo(f"{t['id']}\t{t['kind']}\t{t['subject'] or '-'}\t{t['label'] or '-'}\t{t['created']}\t{state}")
+
+
+@token_group.command("revoke")
+@db_option
+@click.argument("token_id", type=click.IntRange(1))
+def token_revoke(db_path: str, token_id: int) -> None:
+    """Revoke a token by its id (from `token list`): it stops working at once."""
+    from collector.db import connect
+    from collector.tokens import list_tokens, revoke_token
+
+    db = connect(db_path)
+    if revoke_token(db, token_id):
+        click.echo(f"token {token_id} revoked")
+        return
+    known = {t["id"]: t for t in list_tokens(db)}
+    if token_id in known:
+        raise click.ClickException(f"token {token_id} was already revoked ({known[token_id]['revoked']})")
+    raise click.ClickException(f"no token {token_id}; `collector token list` shows the ids")
 
 
 @collector.command("rebuild-rollups")
