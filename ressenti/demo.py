@@ -31,6 +31,7 @@ from kiosk.core import Kiosk
 from kiosk.link import Link
 from kiosk.outbox import Outbox
 from kiosk.pinmap import load_pinmap, rating_for_position
+from ressenti.demo_lock import DataDirLock
 from ressenti.mqtt import BrokerAddress, parse_broker_url
 from ressenti.protocol import Clock, KioskSettings, decode_batch, encode_batch, format_ts, utc_now
 
@@ -162,8 +163,18 @@ class Demo:
         self.kiosks: list[SimulatedKiosk] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.lock = DataDirLock(self.data_dir)
 
     def start(self) -> DemoAccess:
+        """Start everything; on any failure, stop what was started and raise."""
+        self.lock.acquire()
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> DemoAccess:
         if self.broker_url is None:
             from ressenti.embedded_broker import EmbeddedBroker
             self.embedded = EmbeddedBroker()
@@ -184,14 +195,15 @@ class Demo:
         _, wall_secret = create_wall(db, DEMO_ORG, "ressenti demo")
         login, password = demo_login(db)
         db.close()
-        self.collector = Collector(db_path, broker, host=self.host, port=self.port,
-                                   secret_key=secrets.token_hex(32))
+        collector = Collector(db_path, broker, host=self.host, port=self.port,
+                              secret_key=secrets.token_hex(32))
         # The demo serves plain http on this machine: a Secure cookie would never come back.
-        self.collector.web.app.config["SESSION_COOKIE_SECURE"] = False
+        collector.web.app.config["SESSION_COOKIE_SECURE"] = False
         # The demo runs on 127.0.0.1 for whoever started it: /wall shows every site
         # without a link or login (production walls need a token, /wall/<token>).
-        self.collector.web.app.config["PUBLIC_WALL"] = True
-        self.collector.start()
+        collector.web.app.config["PUBLIC_WALL"] = True
+        collector.start()
+        self.collector = collector  # only a started collector is stopped
         load_pinmap()  # fail early on a broken pin map
         for kiosk_id, site_id, scale in placements:
             sim = start_simulated_kiosk(kiosk_id, site_id, scale, broker, self.data_dir)
@@ -213,3 +225,4 @@ class Demo:
             self.collector.stop()
         if self.embedded:
             self.embedded.stop()
+        self.lock.release()

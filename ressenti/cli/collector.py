@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
 
 import click
 
 from ressenti.cli.common import (
     CONTEXT,
+    BrokerWatch,
     broker_option,
+    check_port_free,
     db_option,
     logging_setup,
+    signal_stop,
     verbose_option,
-    wait_for_signal,
 )
 
 
 @click.group(context_settings=CONTEXT)
 def collector() -> None:
     """Run and administer the collector."""
+
+
+MIN_SECRET_KEY_CHARS = 32
 
 
 @collector.command("run")
@@ -31,19 +34,29 @@ def collector() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server binds.")
 @verbose_option
 def collector_run(db_path: str, broker_url: str, port: int, host: str, verbose: bool) -> None:
-    """Ingest and web in one process (small setups; production runs them apart)."""
+    """Ingest and web in one process (small setups; production runs them apart).
+
+    \b
+    Needs RESSENTI_SECRET_KEY in the environment: at least 32 random
+    characters that sign the dashboard's session cookies, the same at every
+    start, e.g. RESSENTI_SECRET_KEY=$(openssl rand -hex 32).
+    """
     logging_setup(verbose)
     from collector.service import Collector
     from ressenti.mqtt import parse_broker_url
 
-    secret = os.environ.get("RESSENTI_SECRET_KEY")
-    if not secret:
-        raise click.UsageError("set RESSENTI_SECRET_KEY to a long random value")
-    service = Collector(db_path, parse_broker_url(broker_url), host=host, port=port, secret_key=secret)
+    secret = os.environ.get("RESSENTI_SECRET_KEY", "")
+    if len(secret) < MIN_SECRET_KEY_CHARS:
+        what = "is not set" if not secret else f"has {len(secret)} characters"
+        raise click.UsageError(f"RESSENTI_SECRET_KEY {what}; it needs at least {MIN_SECRET_KEY_CHARS} random "
+                               "characters, e.g. export RESSENTI_SECRET_KEY=$(openssl rand -hex 32)")
+    broker = parse_broker_url(broker_url)
+    check_port_free(host, port)
+    service = Collector(db_path, broker, host=host, port=port, secret_key=secret)
     service.start()
-    click.echo(f"collector: web on {service.web.url}, ingest from {broker_url}")
+    click.echo(f"collector: web on {service.web.url}, ingest from {broker.url}")
     try:
-        wait_for_signal()
+        BrokerWatch(service.ingest.ready, broker.url).wait(signal_stop())
     finally:
         service.stop()
 
@@ -74,12 +87,12 @@ def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str,
         sd_notify("READY=1\nSTATUS=subscribed")
     else:
         sd_notify(f"READY=1\nSTATUS=waiting for the broker {broker_url.split('@')[-1]}")
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    interval = watchdog_interval_s() or 5.0
+    stop = signal_stop()
+    watch = BrokerWatch(service.ready, parse_broker_url(broker_url).url)
+    interval = min(watchdog_interval_s() or 5.0, 5.0)
     try:
         while not stop.wait(interval):
+            watch.check()
             if service.alive():  # a stuck store loop stops the pings, and systemd restarts us
                 sd_notify("WATCHDOG=1")
     finally:
@@ -373,7 +386,15 @@ def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         import sys
         return sys.stdin.readline().rstrip("\r\n")
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    from collector.users import MIN_PASSWORD_CHARS
+
+    def long_enough(value: str) -> str:
+        if len(value) < MIN_PASSWORD_CHARS:  # said before the second typing, not after
+            raise click.UsageError(f"{len(value)} characters: the password needs at least {MIN_PASSWORD_CHARS}")
+        return value
+
+    return str(click.prompt(f"Password (at least {MIN_PASSWORD_CHARS} characters)", hide_input=True,
+                            confirmation_prompt=True, value_proc=long_enough))
 
 
 @user_group.command("add")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ressenti.cli.common import CONTEXT, logging_setup, verbose_option, wait_for_signal
+from ressenti.cli.common import CONTEXT, check_port_free, logging_setup, program_name, verbose_option, wait_for_signal
 
 
 @click.command(context_settings=CONTEXT)
@@ -32,6 +32,8 @@ def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: st
             logging.getLogger(name).setLevel(logging.WARNING)
     from ressenti.demo import Demo
 
+    check_port_free(host, port)
+
     app = Demo(port=port, host=host, kiosks=kiosks, broker_url=broker_url,
                data_dir=Path(data_dir), mean_gap_s=mean_gap, history_days=history_days)
     access = app.start()
@@ -39,7 +41,7 @@ def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: st
     click.echo(f"Wall display / mur d'affichage: {access.wall_url}")
     click.echo(f"Dashboard / tableau de bord:    {access.dashboard_url}")
     click.echo(f"  login / identifiant: {access.login}   password / mot de passe: {access.password}")
-    click.echo("  (a new password at each start; more users: ressenti collector user add --db "
+    click.echo(f"  (a new password at each start; more users: {program_name()} collector user add --db "
                f"{Path(data_dir) / 'collector.db'} LOGIN --role viewer)")
     click.echo("Ctrl-C to stop.")
     try:
