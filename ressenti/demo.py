@@ -7,6 +7,7 @@ visitors at human intervals, now and then a child pressing in a burst.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import secrets
@@ -32,6 +33,7 @@ from kiosk.link import Link
 from kiosk.outbox import Outbox
 from kiosk.pinmap import load_pinmap, rating_for_position
 from ressenti.demo_lock import DataDirLock
+from ressenti.errors import RessentiError
 from ressenti.mqtt import BrokerAddress, parse_broker_url
 from ressenti.protocol import Clock, KioskSettings, decode_batch, encode_batch, format_ts, utc_now
 
@@ -148,10 +150,34 @@ class DemoAccess:
     password: str
 
 
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach a server bound here (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+class DemoExposed(RessentiError, PermissionError):
+    """The demo would serve its open wall and plain cookies beyond this machine."""
+
+
 class Demo:
     def __init__(self, *, port: int = 8080, kiosks: int = 6, broker_url: str | None = None,
                  data_dir: Path = Path("demo-data"), host: str = "127.0.0.1",
-                 mean_gap_s: float = 4.0, seed: int | None = None, history_days: int = 28) -> None:
+                 mean_gap_s: float = 4.0, seed: int | None = None, history_days: int = 28,
+                 allow_network: bool = False) -> None:
+        # Issue 17: an open /wall and non-Secure cookies are for loopback only. Elsewhere the
+        # demo starts only when asked to, with walls by token and the production cookie settings.
+        self.local = is_loopback(host)
+        if not self.local and not allow_network:
+            raise DemoExposed(
+                f"--host {host} is not a loopback address: the demo opens /wall to anyone and sends "
+                "its session cookie without Secure only on this machine; use --host 127.0.0.1, or add "
+                "--allow-network to serve walls by their token link only (the dashboard login then needs "
+                "HTTPS in front: see docs/provisioning.md)")
         self.port, self.host, self.kiosk_count = port, host, kiosks
         self.broker_url = broker_url
         self.data_dir = Path(data_dir)
@@ -197,11 +223,12 @@ class Demo:
         db.close()
         collector = Collector(db_path, broker, host=self.host, port=self.port,
                               secret_key=secrets.token_hex(32))
-        # The demo serves plain http on this machine: a Secure cookie would never come back.
-        collector.web.app.config["SESSION_COOKIE_SECURE"] = False
-        # The demo runs on 127.0.0.1 for whoever started it: /wall shows every site
-        # without a link or login (production walls need a token, /wall/<token>).
-        collector.web.app.config["PUBLIC_WALL"] = True
+        if self.local:
+            # Plain http on this machine: a Secure cookie would never come back.
+            collector.web.app.config["SESSION_COOKIE_SECURE"] = False
+            # For whoever started it: /wall shows every site without a link or login
+            # (production walls, and a demo with --allow-network, need /wall/<token>).
+            collector.web.app.config["PUBLIC_WALL"] = True
         collector.start()
         self.collector = collector  # only a started collector is stopped
         load_pinmap()  # fail early on a broken pin map

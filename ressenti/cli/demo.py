@@ -22,9 +22,12 @@ from ressenti.cli.common import CONTEXT, check_port_free, logging_setup, program
               help="Mean extra seconds between visitors per kiosk (after a 4.5 s minimum).")
 @click.option("--history-days", default=28, show_default=True, type=click.IntRange(0, 400),
               help="Simulated past days stored on first start (dashboard, trends); 0 for none.")
+@click.option("--allow-network", is_flag=True,
+              help="Let a --host other than loopback serve the demo: walls then need their token link, "
+                   "and session cookies are Secure (the dashboard login needs HTTPS in front).")
 @verbose_option
 def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: str,
-         mean_gap: float, history_days: int, verbose: bool) -> None:
+         mean_gap: float, history_days: int, allow_network: bool, verbose: bool) -> None:
     """Run broker, collector and simulated kiosks; print the wall display link and a dashboard login."""
     logging_setup(verbose)
     if not verbose:
@@ -32,10 +35,13 @@ def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: st
             logging.getLogger(name).setLevel(logging.WARNING)
     from ressenti.demo import Demo
 
-    check_port_free(host, port)
-
-    app = Demo(port=port, host=host, kiosks=kiosks, broker_url=broker_url,
+    app = Demo(port=port, host=host, kiosks=kiosks, broker_url=broker_url, allow_network=allow_network,
                data_dir=Path(data_dir), mean_gap_s=mean_gap, history_days=history_days)
+    check_port_free(host, port)
+    if not app.local:
+        click.secho(f"WARNING: the demo listens on {host}, beyond this machine. Its walls need their token "
+                    "link; its dashboard login needs HTTPS in front (plain http here, so Secure cookies are "
+                    "not sent back). Do not use it with real data.", fg="red", bold=True, err=True)
     access = app.start()
     click.echo(f"ressenti demo: {kiosks} simulated kiosks, broker {app.broker_url}")
     click.echo(f"Wall display / mur d'affichage: {access.wall_url}")
