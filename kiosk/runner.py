@@ -45,11 +45,28 @@ class KioskProcess:
             from kiosk.buttons import ButtonBox
             self.box = ButtonBox(self.kiosk, pin_factory=pin_factory, buzzer=config.buzzer,
                                  is_online=self.link.connected.is_set)
+        self.press_socket = self._open_press_socket()
+
+    def _open_press_socket(self):  # type: ignore[no-untyped-def]
+        """`ressenti kiosk press` talks to this (button kiosks); a kiosk runs on without it."""
+        if self.box is None:
+            return None
+        from kiosk.press_socket import PressSocket, socket_path
+        try:
+            return PressSocket(socket_path(self.config.data_dir), self.box.simulate_press)
+        except OSError as exc:
+            log.warning("no press socket at %s (%s): `ressenti kiosk press` will not reach this kiosk",
+                        socket_path(self.config.data_dir), exc)
+            return None
 
     def start(self) -> None:
         self.link.start()
+        if self.press_socket:
+            self.press_socket.start()
 
     def stop(self) -> None:
+        if self.press_socket:
+            self.press_socket.close()
         if self.box:
             self.box.close()
         self.link.stop()

@@ -102,11 +102,12 @@ def closure(extras: list[str]) -> set[str]:
     return seen
 
 
-def commands(text: str) -> list[tuple[list[str], str]]:
-    """(exports in force, command) for every command line of the section's sh blocks."""
+def blocks(text: str) -> list[list[tuple[list[str], str, bool]]]:
+    """Per sh block of the section: (exports in force, command, runs in the background with `&`)."""
     found = []
     for block in re.findall(r"```sh\n(.*?)```", text, re.S):
         exports: list[str] = []
+        lines = []
         for line in block.replace("\\\n", " ").splitlines():
             line = re.sub(r"\s+#.*$", "", line).strip()
             if not line:
@@ -114,7 +115,8 @@ def commands(text: str) -> list[tuple[list[str], str]]:
             if line.startswith("export "):
                 exports.append(line)
                 continue
-            found.append((list(exports), line.removesuffix("&").strip()))
+            lines.append((list(exports), line.removesuffix("&").strip(), line.endswith("&")))
+        found.append(lines)
     return found
 
 
@@ -133,50 +135,81 @@ def scratch(tmp_path_factory) -> Path:
     target.parent.mkdir(parents=True)
     text = example.read_text()
     assert re.search(r'^data_dir = "[^"]+"', text, re.M)
-    target.write_text(re.sub(r'^data_dir = "[^"]+"', f'data_dir = "{folder / "kiosk-data"}"', text, flags=re.M))
+    text = re.sub(r'^data_dir = "[^"]+"', f'data_dir = "{folder / "kiosk-data"}"', text, flags=re.M)
+    target.write_text(text.replace(":1883", f":{free_port()}"))  # no broker of the machine's
     (folder / "tracer").mkdir()
     (folder / "tracer" / "sitecustomize.py").write_text(TRACER)
     return folder
 
 
-def run_traced(scratch: Path, exports: list[str], command: str, name: str) -> tuple[set[str], str]:
-    """Run one README command; a long-running one is stopped once it has stopped importing."""
-    trace = scratch / f"{name}.imports"
-    log = scratch / f"{name}.log"
-    ports = {"8080": str(free_port()), "1883": str(free_port())}  # nothing of the machine's is touched
-    script = "\n".join([*exports, command])
-    for old, new in ports.items():
-        script = script.replace(old, new)
-    env = {**os.environ, "RESSENTI_TRACE_IMPORTS": str(trace),
-           "PYTHONPATH": f"{scratch / 'tracer'}:{ROOT}", "PATH": "/usr/bin:/bin"}
-    env.pop("NOTIFY_SOCKET", None)
-    with log.open("w") as output:
-        process = subprocess.Popen(["bash", "-c", script], cwd=scratch, env=env, stdin=subprocess.PIPE,
-                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        assert process.stdin is not None
-        process.stdin.write(b"mot-de-passe-demo\nmot-de-passe-demo\n")  # `user add` asks twice
-        process.stdin.close()
+class Traced:
+    """One README command, run with the import hook; stopped once it has stopped importing."""
+
+    def __init__(self, scratch: Path, exports: list[str], command: str, name: str, ports: dict[str, str]) -> None:
+        self.command = command
+        self.trace = scratch / f"{name}.imports"
+        self.log = scratch / f"{name}.log"
+        script = "\n".join([*exports, command])
+        for old, new in ports.items():  # free ports: nothing of the machine's is touched
+            script = script.replace(old, new)
+        env = {**os.environ, "RESSENTI_TRACE_IMPORTS": str(self.trace),
+               "PYTHONPATH": f"{scratch / 'tracer'}:{ROOT}", "PATH": "/usr/bin:/bin"}
+        env.pop("NOTIFY_SOCKET", None)
+        with self.log.open("w") as output:
+            self.process = subprocess.Popen(["bash", "-c", script], cwd=scratch, env=env, stdin=subprocess.PIPE,
+                                            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"mot-de-passe-demo\nmot-de-passe-demo\n")  # `user add` asks twice
+        self.process.stdin.close()
+
+    def settle(self) -> bool:
+        """Wait until it exits or stops importing (a service, up); True if it still runs."""
         started, last_size, quiet_since = time.monotonic(), -1, time.monotonic()
-        while process.poll() is None and time.monotonic() - started < 60:
-            size = trace.stat().st_size if trace.exists() else 0
+        while self.process.poll() is None and time.monotonic() - started < 60:
+            size = self.trace.stat().st_size if self.trace.exists() else 0
             if size != last_size:
                 last_size, quiet_since = size, time.monotonic()
             elif time.monotonic() - quiet_since > 2.5 and time.monotonic() - started > 4:
-                break  # a service, up and no longer importing
+                return True
             time.sleep(0.1)
-        long_running = process.poll() is None
-        if long_running:
-            os.killpg(process.pid, signal.SIGTERM)
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                process.wait(15)
+                self.process.wait(15)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-    text = log.read_text()
-    assert "Traceback" not in text and "No module named" not in text, f"{command}:\n{text}"
-    if not long_running:
-        assert process.returncode == 0, f"{command} exited {process.returncode}:\n{text}"
-    return set(trace.read_text().split()) if trace.exists() else set(), text
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def result(self, long_running: bool) -> set[str]:
+        text = self.log.read_text()
+        assert "Traceback" not in text and "No module named" not in text, f"{self.command}:\n{text}"
+        if not long_running:
+            assert self.process.returncode == 0, f"{self.command} exited {self.process.returncode}:\n{text}"
+        return set(self.trace.read_text().split()) if self.trace.exists() else set()
+
+
+def run_block(scratch: Path, block: list[tuple[list[str], str, bool]], n: int) -> list[tuple[str, set[str]]]:
+    """Run a block's commands in order, `&` ones kept running until the block ends, as a shell would."""
+    ports = {"8080": str(free_port()), "1883": str(free_port())}
+    background: list[Traced] = []
+    traced: list[tuple[str, set[str]]] = []
+    try:
+        for m, (exports, command, in_background) in enumerate(block):
+            run = Traced(scratch, exports, command, f"block-{n}-{m}", ports)
+            long_running = run.settle()
+            if in_background and long_running:
+                background.append(run)
+                continue
+            run.stop()
+            traced.append((command, run.result(long_running)))
+    finally:
+        for run in background:
+            run.stop()
+    traced += [(run.command, run.result(True)) for run in background]
+    return traced
 
 
 def test_the_section_names_its_step_and_the_demo_step_is_one_of_them():
@@ -187,16 +220,16 @@ def test_every_documented_command_needs_only_what_the_preceding_step_installs(sc
     if shutil.which("bash") is None:
         pytest.fail("bash is needed")
     text = section()
-    found = commands(text)
-    assert len(found) >= 8, found
+    found = blocks(text)
+    assert sum(len(block) for block in found) >= 9, found
     installed = {step: closure(extras_of_step(step)) for step in preceding_steps(text)}
     missing = []
-    for n, (exports, command) in enumerate(found):
-        modules, _ = run_traced(scratch, exports, command, f"command-{n}")
-        assert modules, f"nothing traced for {command}"
-        needed = distributions(modules)
-        for step, available in installed.items():
-            if needed - available:
-                missing.append(f"`{command}` needs {sorted(needed - available)}, which `./dev {step}` "
-                               f"(extras {extras_of_step(step)}) does not install")
+    for n, block in enumerate(found):
+        for command, modules in run_block(scratch, block, n):
+            assert modules, f"nothing traced for {command}"
+            needed = distributions(modules)
+            for step, available in installed.items():
+                if needed - available:
+                    missing.append(f"`{command}` needs {sorted(needed - available)}, which `./dev {step}` "
+                                   f"(extras {extras_of_step(step)}) does not install")
     assert not missing, "\n".join(missing)
