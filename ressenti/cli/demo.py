@@ -13,7 +13,8 @@ from ressenti.cli.common import CONTEXT, check_port_free, logging_setup, program
 @click.command(context_settings=CONTEXT)
 @click.option("--port", default=8080, show_default=True, help="Web port of the wall display.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server binds.")
-@click.option("--kiosks", default=6, show_default=True, help="Simulated kiosks (spread over 3 sites).")
+@click.option("--kiosks", default=6, show_default=True, type=click.IntRange(1, 300),
+              help="Simulated kiosks, spread over 3 sites; the first is a touch screen.")
 @click.option("--broker", "broker_url", default=None,
               help="Use this broker (mqtt://host:port) instead of the embedded one.")
 @click.option("--data", "data_dir", default="demo-data", show_default=True, type=click.Path(file_okay=False),
@@ -31,7 +32,7 @@ def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: st
     """Run broker, collector and simulated kiosks; print the wall display link and a dashboard login."""
     logging_setup(verbose)
     if not verbose:
-        for name in ("kiosk", "collector", "amqtt", "transitions"):
+        for name in ("kiosk", "collector", "amqtt", "transitions", "werkzeug"):
             logging.getLogger(name).setLevel(logging.WARNING)
     from ressenti.demo import Demo
 
@@ -43,7 +44,9 @@ def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: st
                     "link; its dashboard login needs HTTPS in front (plain http here, so Secure cookies are "
                     "not sent back). Do not use it with real data.", fg="red", bold=True, err=True)
     access = app.start()
-    click.echo(f"ressenti demo: {kiosks} simulated kiosks, broker {app.broker_url}")
+    boxes = f", {kiosks - 1} button box{'es' if kiosks > 2 else ''}" if kiosks > 1 else ""
+    web = ", a web form" if app.web_form else ""
+    click.echo(f"ressenti demo: a touch screen with a follow-up question{boxes}{web}; broker {app.broker_url}")
     click.echo(f"Wall display / mur d'affichage: {access.wall_url}")
     click.echo(f"Dashboard / tableau de bord:    {access.dashboard_url}")
     click.echo(f"  login / identifiant: {access.login}   password / mot de passe: {access.password}")
