@@ -16,6 +16,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -33,6 +34,9 @@ from ressenti.demo_visitors import Simulated, WebForm, start_simulated, visitor_
 from ressenti.demo_world import DEMO_ORG, WEB_SOURCE, DemoSite, Front, Placement, placements, touch_settings
 from ressenti.errors import RessentiError
 from ressenti.mqtt import BrokerAddress, make_client, parse_broker_url
+
+if TYPE_CHECKING:
+    from ressenti.embedded_broker import EmbeddedBroker
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +152,7 @@ class Demo:
         self.mean_gap_s = mean_gap_s
         self.history_days = history_days
         self.rng = random.Random(seed)
-        self.embedded = None
+        self.embedded: EmbeddedBroker | None = None
         self.collector: Collector | None = None
         self.kiosks: list[Simulated] = []
         self.web_form: WebForm | None = None
@@ -167,10 +171,10 @@ class Demo:
 
     def _start(self) -> DemoAccess:
         if self.broker_url is None:
-            from ressenti.embedded_broker import EmbeddedBroker
-            self.embedded = EmbeddedBroker()
-            self.embedded.start()
-            self.broker_url = self.embedded.url
+            from ressenti.embedded_broker import EmbeddedBroker  # amqtt: the demo extra
+            self.embedded = embedded = EmbeddedBroker()
+            embedded.start()
+            self.broker_url = embedded.url
         broker = parse_broker_url(self.broker_url)
         db_path = self.data_dir / "collector.db"
         db = connect(db_path)

@@ -65,8 +65,9 @@ class EmbeddedBroker:
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         try:
-            self._broker = _own_retained_only(Broker)(config, loop=self._loop)
-            self._loop.run_until_complete(self._broker.start())
+            broker = _own_retained_only(Broker)(config, loop=self._loop)
+            self._broker = broker
+            self._loop.run_until_complete(broker.start())
         except BaseException as exc:  # reported to start()
             self._error = exc
             self._ready.set()

@@ -75,11 +75,12 @@ def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str,
     """Only the ingest loop (MQTT -> database -> acks)."""
     logging_setup(verbose)
     from collector.ingest import IngestService
+    from collector.intake import UnknownKiosks
     from ressenti.mqtt import parse_broker_url
     from ressenti.systemd import sd_notify, watchdog_interval_s
 
     service = IngestService(db_path, parse_broker_url(broker_url), instance=instance, shared=shared,
-                            unknown_kiosks=unknown_kiosks)
+                            unknown_kiosks=UnknownKiosks(unknown_kiosks))
     service.start()
     # Ready once subscribed; a broker still down at boot must not fail the start
     # (paho keeps retrying), so after a minute say ready anyway, and why.
