@@ -93,6 +93,16 @@ def test_collector_run_warns_while_no_broker_answers_then_connects_and_stops_qui
             broker.stop()
 
 
+def test_collector_ingest_warns_within_seconds_while_no_broker_answers(tmp_path):
+    port = free_port()
+    ingest = spawn("collector", "ingest", "--db", str(tmp_path / "c.db"), "--broker", f"mqtt://127.0.0.1:{port}")
+    try:
+        ingest.wait_for(rf"WARNING .*no MQTT broker answers at mqtt://127\.0\.0\.1:{port}", 15)
+        assert ingest.process.poll() is None
+    finally:
+        assert ingest.stop() == 0
+
+
 @pytest.mark.parametrize("key, said", [("", "is not set"), ("x", "has 1 characters")])
 def test_a_short_secret_key_is_refused_with_the_fix(tmp_path, monkeypatch, key, said):
     monkeypatch.setenv("RESSENTI_SECRET_KEY", key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import click
 
@@ -82,14 +83,17 @@ def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str,
     service = IngestService(db_path, parse_broker_url(broker_url), instance=instance, shared=shared,
                             unknown_kiosks=UnknownKiosks(unknown_kiosks))
     service.start()
+    stop = signal_stop()
+    watch = BrokerWatch(service.ready, parse_broker_url(broker_url).url)
     # Ready once subscribed; a broker still down at boot must not fail the start
-    # (paho keeps retrying), so after a minute say ready anyway, and why.
-    if service.ready.wait(60):
+    # (paho keeps retrying), so after a minute say ready anyway, and why; the log says it meanwhile.
+    deadline = time.monotonic() + 60
+    while not service.ready.wait(1) and time.monotonic() < deadline and not stop.is_set():
+        watch.check()
+    if service.ready.is_set():
         sd_notify("READY=1\nSTATUS=subscribed")
     else:
         sd_notify(f"READY=1\nSTATUS=waiting for the broker {broker_url.split('@')[-1]}")
-    stop = signal_stop()
-    watch = BrokerWatch(service.ready, parse_broker_url(broker_url).url)
     interval = min(watchdog_interval_s() or 5.0, 5.0)
     try:
         while not stop.wait(interval):
