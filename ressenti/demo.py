@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_ADMIN = "demo-admin"
+DATA_VERSION = "2"  # what the data folder holds: 2 = sites with hours, touch and web (issue 18)
 WEB_FORM_LABEL = "ressenti demo web form"
 
 
@@ -177,7 +178,12 @@ class Demo:
             self.broker_url = embedded.url
         broker = parse_broker_url(self.broker_url)
         db_path = self.data_dir / "collector.db"
+        marker = self.data_dir / "demo-version"
+        if db_path.exists() and (not marker.exists() or marker.read_text().strip() != DATA_VERSION):
+            log.warning("%s was made by an earlier demo: its past weeks lack the touch, web and opening-hours "
+                        "data of this one; delete the folder (rm -r %s) to start afresh", self.data_dir, self.data_dir)
         db = connect(db_path)
+        marker.write_text(DATA_VERSION + "\n")
         kiosks = placements(self.kiosk_count)
         register(db, kiosks)
         web_token = web_form_token(db, kiosks)

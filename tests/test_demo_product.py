@@ -79,3 +79,16 @@ def test_live_visitors_press_buttons_touch_and_post_the_web_form(demo, tmp_path,
     wait(lambda: demo.web_form.posted >= 1, what="the web form's ack from POST /api/v1/events")
     rejected = db.execute("SELECT COUNT(*) FROM rejected").fetchone()[0]
     assert rejected == 0, list(db.query("SELECT reason FROM rejected LIMIT 5"))
+
+
+def test_a_data_folder_from_an_earlier_demo_is_pointed_out(tmp_path, caplog):
+    folder = tmp_path / "demo"
+    first = Demo(port=0, kiosks=1, data_dir=folder, history_days=0)
+    first.start()
+    first.stop()
+    assert "earlier demo" not in caplog.text, "a folder of this demo is fine"
+    (folder / "demo-version").unlink()  # as the demo before issue 18 left it
+    again = Demo(port=0, kiosks=1, data_dir=folder, history_days=0)
+    again.start()
+    again.stop()
+    assert f"{folder} was made by an earlier demo" in caplog.text and f"rm -r {folder}" in caplog.text
