@@ -114,6 +114,20 @@ def test_a_short_secret_key_is_refused_with_the_fix(tmp_path, monkeypatch, key, 
     assert not (tmp_path / "c.db").exists(), "refused before anything is opened"
 
 
+def test_collector_run_on_a_taken_port_names_the_option(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("RESSENTI_SECRET_KEY", secrets.token_hex(32))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["collector", "run", "--db", str(tmp_path / "c.db"),
+                                           "--broker", "mqtt://127.0.0.1:1", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.output and "--port" in result.output
+
+
 def test_collector_run_help_names_the_secret_key():
     result = CliRunner().invoke(main, ["collector", "run", "-h"])
     assert "RESSENTI_SECRET_KEY" in result.output and "32" in result.output
