@@ -161,8 +161,10 @@ class IngestService:
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
         self.ready.clear()
-        if not self._stopping:
-            self.counters.disconnects += 1
+        if self._stopping:  # our own disconnect on a normal stop: nothing to warn about
+            log.info("ingest disconnected from %s (stopping)", self.broker.url)
+            return
+        self.counters.disconnects += 1
         log.warning("ingest disconnected from %s (%s); paho reconnects", self.broker.url, reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:

@@ -83,7 +83,9 @@ def resolve_subject(db: Database, text: str) -> str:
         elif item in sites:
             typed.append(f"{SITE}:{item}")
         else:
-            raise WallSubjectError(f"{item!r}: there is no organisation or site of that id")
+            raise WallSubjectError(
+                f"{item!r} is no organisation or site here (organisations: {', '.join(sorted(orgs)) or 'none'};"
+                f" sites: {', '.join(sorted(sites)) or 'none'})")
     return ",".join(dict.fromkeys(typed))
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import EllipsisType
+from typing import Any
 
 from gpiozero import LED, Button, Buzzer
 from gpiozero.pins import Factory
@@ -32,7 +34,16 @@ log = logging.getLogger(__name__)
 
 CONFIRM_S = 1.5
 
-__all__ = ["ButtonBox", "StatusLight", "CONFIRM_S"]
+
+@dataclass(frozen=True)
+class Press:
+    """What a button press did: the committed event, or why nothing was recorded."""
+
+    rating: int
+    event: dict[str, Any] | None
+    not_recorded: str | None
+
+__all__ = ["ButtonBox", "Press", "StatusLight", "CONFIRM_S"]
 
 
 class ButtonBox:
@@ -56,6 +67,7 @@ class ButtonBox:
         self._gesture_latched = False
         self.buttons: list[Button] = []
         self.leds: list[LED] = []
+        self._handlers: dict[int, Callable[[], Press]] = {}  # rating -> what its button's press runs
         self._build(kiosk.settings.scale)
         kiosk.on_settings(lambda settings: self._build(settings.scale))
         kiosk.on_fault(self.refresh_status)
@@ -67,7 +79,7 @@ class ButtonBox:
     def _build(self, scale: int) -> None:
         """(Re)create one Button and one LED per slot of the scale."""
         with self._lock:
-            old, self.buttons, self.leds = [*self.buttons, *self.leds], [], []
+            old, self.buttons, self.leds, self._handlers = [*self.buttons, *self.leds], [], [], {}
         # Closed outside the lock: closing a Button joins its hold thread,
         # which may be waiting for the lock in _outer_held.
         for device in old:
@@ -78,7 +90,7 @@ class ButtonBox:
                                 hold_time=self.hold_s, pin_factory=self.pin_factory)
                 led = LED(slot.led.bcm, pin_factory=self.pin_factory)
                 rating = rating_for_position(slot.position, scale)
-                button.when_pressed = self._make_handler(rating, button, led)
+                button.when_pressed = self._handlers[rating] = self._make_handler(rating, button, led)
                 self.buttons.append(button)
                 self.leds.append(led)
             for outer in (self.buttons[0], self.buttons[-1]):
@@ -87,22 +99,36 @@ class ButtonBox:
 
     # -- a press ------------------------------------------------------------------
 
-    def _make_handler(self, rating: int, button: Button, led: LED) -> Callable[[], None]:
-        def pressed() -> None:
+    def _make_handler(self, rating: int, button: Button, led: LED) -> Callable[[], Press]:
+        def pressed() -> Press:
             if any(other.is_pressed for other in self.buttons if other is not button):
                 log.info("press of rating %d while another button is held: not a rating", rating)
-                return
+                return Press(rating, None, "another button is held: a chord, not a rating")
             if self.selftest.active:
                 self.selftest.pressed()
                 self._confirm(led)
-                return
+                return Press(rating, None, "self-test mode: lit, not recorded")
             try:
-                self.kiosk.press(rating, Input.BUTTON)
+                event = self.kiosk.press(rating, Input.BUTTON)
             except OutboxError as exc:
                 log.error("press not recorded: %s", exc)
-                return  # the core raised the storage fault; the status LED shows it
+                return Press(rating, None, f"not recorded: {exc}")  # the status LED shows the fault
             self._confirm(led)  # committed: now, and only now, confirm
+            return Press(rating, event, None)
         return pressed
+
+    def simulate_press(self, rating: int) -> Press:
+        """What a hand on the button of `rating` does (`ressenti kiosk press`, kiosk/press_socket.py).
+
+        It runs the very function gpiozero calls on the button's falling
+        edge: chord check, self-test mode, filter, outbox, LED.
+        """
+        with self._lock:
+            handler = self._handlers.get(rating)
+            scale = len(self.buttons)
+        if handler is None:
+            raise ValueError(f"rating {rating} is not a button of this kiosk (ratings 1 to {scale})")
+        return handler()
 
     def _confirm(self, led: LED) -> None:
         # on() first, so the LED is lit before the handler returns; the

@@ -221,6 +221,12 @@ class Link:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
             kind = parse_topic(message.topic).kind
+            if message.topic != self._topics.get(kind):
+                # Only our own ack and config topics count: a broker that hands out other
+                # kiosks' retained configs (amqtt did, issue 18) must not change this kiosk.
+                log.warning("ignoring a %s message on %s: this kiosk's is %s", kind.value, message.topic,
+                            self._topics[kind])
+                return
             if kind is Kind.ACK:
                 self._handle_ack(bytes(message.payload))
             elif kind is Kind.CONFIG:

@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from pathlib import Path
 
 from kiosk.clock import ClockState
 from kiosk.config import KioskConfig
@@ -25,8 +26,13 @@ class KioskProcess:
     # this long, it is frozen (the screen no longer answers taps).
     ui_stall_s = 20.0
 
-    def __init__(self, config: KioskConfig, *, pin_factory=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, config: KioskConfig, *, pin_factory=None,  # type: ignore[no-untyped-def]
+                 config_path: str | Path = "the kiosk config") -> None:
         self.config = config
+        if "buttons" in config.frontends and pin_factory is None:
+            # Before the outbox opens: no GPIO here is a fault with one clear line (kiosk/gpio.py).
+            from kiosk.gpio import pin_factory_for
+            pin_factory = pin_factory_for(config.mock_pins, config_path)
         self.outbox = Outbox(config.outbox_path, max_events=config.max_events,
                              max_age_days=config.max_age_days)
         self.kiosk = Kiosk(config.kiosk, config.site, self.outbox, settings=config.settings,
@@ -37,16 +43,30 @@ class KioskProcess:
         self.ui_alive_at: float | None = None  # monotonic; None: no UI loop to watch
         if "buttons" in config.frontends:
             from kiosk.buttons import ButtonBox
-            if pin_factory is None and config.mock_pins:
-                from gpiozero.pins.mock import MockFactory
-                pin_factory = MockFactory()
             self.box = ButtonBox(self.kiosk, pin_factory=pin_factory, buzzer=config.buzzer,
                                  is_online=self.link.connected.is_set)
+        self.press_socket = self._open_press_socket()
+
+    def _open_press_socket(self):  # type: ignore[no-untyped-def]
+        """`ressenti kiosk press` talks to this (button kiosks); a kiosk runs on without it."""
+        if self.box is None:
+            return None
+        from kiosk.press_socket import PressSocket, socket_path
+        try:
+            return PressSocket(socket_path(self.config.data_dir), self.box.simulate_press)
+        except OSError as exc:
+            log.warning("no press socket at %s (%s): `ressenti kiosk press` will not reach this kiosk",
+                        socket_path(self.config.data_dir), exc)
+            return None
 
     def start(self) -> None:
         self.link.start()
+        if self.press_socket:
+            self.press_socket.start()
 
     def stop(self) -> None:
+        if self.press_socket:
+            self.press_socket.close()
         if self.box:
             self.box.close()
         self.link.stop()

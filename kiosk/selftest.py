@@ -49,8 +49,12 @@ class Check:
 
 def check_buttons(pinmap: PinMap, scale: int, pin_factory: Factory | None, *,
                   timeout_s: float = BUTTON_TIMEOUT_S, buzzer: bool = False,
-                  say: Callable[[str], None] = print) -> list[Check]:
-    """Light LED n, wait for button n; a press of another button says the wiring is crossed."""
+                  say: Callable[[str], None] = print, press_lit_buttons: bool = False) -> list[Check]:
+    """Light LED n, wait for button n; a press of another button says the wiring is crossed.
+
+    `press_lit_buttons` (mock pins): the check drives each lit button's pin itself, so a
+    laptop's self-test goes through the same steps instead of failing every button.
+    """
     slots = pinmap.slots_for_scale(scale)
     devices: list[LED | Button | Buzzer] = []
     try:
@@ -93,6 +97,10 @@ def check_buttons(pinmap: PinMap, scale: int, pin_factory: Factory | None, *,
             led.on()
             say(f"Appuyez sur le bouton allumé n°{slot.position} / Press the lit button {slot.position}")
             started = time.monotonic()
+            if press_lit_buttons and pin_factory is not None and led.is_lit:
+                pin = pin_factory.pin(slot.button.bcm)
+                pin.drive_low()  # type: ignore[attr-defined]  # a MockPin
+                pin.drive_high()  # type: ignore[attr-defined]
             press.wait(timeout_s)
             led.off()
             if not pressed:
@@ -100,6 +108,8 @@ def check_buttons(pinmap: PinMap, scale: int, pin_factory: Factory | None, *,
             elif pressed[0] != slot.position:
                 checks.append(Check(name, Verdict.FAIL, f"button {pressed[0]} pressed while LED "
                                     f"{slot.position} was lit: crossed wires? check {where}"))
+            elif press_lit_buttons:
+                checks.append(Check(name, Verdict.OK, "pressed by the self-test itself (mock pins)"))
             else:
                 checks.append(Check(name, Verdict.OK, f"pressed after {time.monotonic() - started:.1f} s"))
         status.blink(on_time=0.1, off_time=0.1, n=5, background=False)
@@ -186,7 +196,7 @@ def check_outbox(config: KioskConfig) -> Check:
 
 def run_selftest(config: KioskConfig, *, pin_factory: Factory | None = None,
                  button_timeout_s: float = BUTTON_TIMEOUT_S, say: Callable[[str], None] = print,
-                 pinmap: PinMap | None = None) -> bool:
+                 pinmap: PinMap | None = None, press_lit_buttons: bool = False) -> bool:
     """Run every check, print the report through `say`; True when nothing failed."""
     snapshot = peek(config.outbox_path)
     settings = (decode_settings(snapshot.settings) if snapshot and snapshot.settings
@@ -195,7 +205,8 @@ def run_selftest(config: KioskConfig, *, pin_factory: Factory | None = None,
         settings = config.settings
     say(f"ressenti self-test: kiosk {config.kiosk}, site {config.site}, {settings.scale} buttons")
     checks = check_buttons(pinmap or load_pinmap(), settings.scale, pin_factory,
-                           timeout_s=button_timeout_s, buzzer=config.buzzer, say=say)
+                           timeout_s=button_timeout_s, buzzer=config.buzzer, say=say,
+                           press_lit_buttons=press_lit_buttons)
     checks += [check_broker(config), check_clock(ClockState(config.clock)), check_outbox(config)]
     width = max(len(c.name) for c in checks)
     for check in checks:

@@ -22,7 +22,7 @@ from kiosk.config import load_config
 from kiosk.outbox import Outbox, OutboxError
 from kiosk.pinmap import load_pinmap
 from kiosk.runner import KioskProcess
-from ressenti.errors import BadConfig
+from ressenti.errors import BadConfig, NoGpio
 from ressenti.systemd import sd_notify, watchdog_interval_s
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def run_kiosk(config_path: str | Path, *, pin_factory: Factory | None = None,
                     Outbox(config.outbox_path, max_events=config.max_events).close()
                     display.close()
                     display = None
-                process = KioskProcess(config, pin_factory=pin_factory)
+                process = KioskProcess(config, pin_factory=pin_factory, config_path=config_path)
             except (BadConfig, OutboxError) as exc:
                 message = str(exc)
                 if message != last_message:
@@ -94,7 +94,8 @@ def run_kiosk(config_path: str | Path, *, pin_factory: Factory | None = None,
                     sd_notify("READY=1")
                     sd_notify(f"STATUS=fault: {message}")
                     last_message = message
-                display = display or FaultDisplay(_fault_pin_factory(config_path, pin_factory))
+                if not isinstance(exc, NoGpio):  # without GPIO there is no LED to blink
+                    display = display or FaultDisplay(_fault_pin_factory(config_path, pin_factory))
                 _wait_fed(stop, retry_s)
                 continue
             if last_message:

@@ -1,129 +1,101 @@
-"""`ressenti demo`: broker, collector and simulated button-box kiosks in one process.
+"""`ressenti demo`: broker, collector, simulated kiosks and a web form in one process.
 
-The simulated kiosks run the real firmware (core, outbox, link, gpiozero
-button box); only the pins are gpiozero's MockFactory, pressed by simulated
-visitors at human intervals, now and then a child pressing in a burst.
+The simulated kiosks run the real firmware (core, outbox, link; the
+gpiozero button box on mock pins, or the touch screen's commit path with
+its follow-up question); a web form posts over the HTTP API. What they
+simulate (sites, opening hours, volumes) is in `ressenti/demo_world.py`,
+the past weeks in `demo_history.py`, the live visitors in `demo_visitors.py`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import secrets
 import threading
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gpiozero.pins.mock import MockFactory
 from sqlite_utils import Database
 
+from collector.config_push import push_settings
 from collector.db import connect
-from collector.registry import add_kiosk, add_site, get_site
+from collector.registry import add_kiosk, add_site
 from collector.service import Collector
-from collector.store import store_batch
+from collector.tokens import TokenKind, create_token, list_tokens, revoke_token
 from collector.users import Role, add_user, find_user, set_password
 from collector.walls import create_wall
-from kiosk.buttons import ButtonBox
-from kiosk.clock import ClockState
-from kiosk.core import Kiosk
-from kiosk.link import Link
-from kiosk.outbox import Outbox
-from kiosk.pinmap import load_pinmap, rating_for_position
-from ressenti.mqtt import BrokerAddress, parse_broker_url
-from ressenti.protocol import Clock, KioskSettings, decode_batch, encode_batch, format_ts, utc_now
+from kiosk.pinmap import load_pinmap
+from ressenti.demo_history import seed_history
+from ressenti.demo_lock import DataDirLock
+from ressenti.demo_visitors import Simulated, WebForm, start_simulated, visitor_loop, web_loop
+from ressenti.demo_world import DEMO_ORG, WEB_SOURCE, DemoSite, Front, Placement, placements, touch_settings
+from ressenti.errors import RessentiError
+from ressenti.mqtt import BrokerAddress, make_client, parse_broker_url
+
+if TYPE_CHECKING:
+    from ressenti.embedded_broker import EmbeddedBroker
 
 log = logging.getLogger(__name__)
 
-DEMO_ORG = "demo-ville"
 DEMO_ADMIN = "demo-admin"
-DEMO_SITES = [
-    ("mairie-centre", "Mairie — accueil central", 4),
-    ("france-services-nord", "France Services Nord", 4),
-    ("ccas-solidarites", "CCAS — solidarités", 3),
-]
-# Chance of each position being pressed, best face first: most visits go well.
-MOOD = {3: [0.62, 0.25, 0.13], 4: [0.48, 0.3, 0.14, 0.08]}
+DATA_VERSION = "2"  # what the data folder holds: 2 = sites with hours, touch and web (issue 18)
+WEB_FORM_LABEL = "ressenti demo web form"
 
 
-@dataclass
-class SimulatedKiosk:
-    kiosk: Kiosk
-    link: Link
-    box: ButtonBox
-    pins: MockFactory
-
-    def press_position(self, position: int) -> int:
-        slot = self.box.pinmap.slots[position - 1]
-        pin = self.pins.pin(slot.button.bcm)
-        pin.drive_low()
-        pin.drive_high()
-        return rating_for_position(position, self.kiosk.settings.scale)
-
-    def stop(self) -> None:
-        self.box.close()
-        self.link.stop()
-        self.kiosk.outbox.close()
+def register(db: Database, kiosks: list[Placement]) -> None:
+    """The sites (with their scale and opening hours) and kiosks; a site kept from an earlier run is updated."""
+    sites: dict[str, DemoSite] = {p.site.id: p.site for p in kiosks}
+    for site in sites.values():
+        add_site(db, site.id, site.name, org=DEMO_ORG, tz=site.zone.key, scale=site.scale, opening_hours=site.hours)
+    for placement in kiosks:
+        add_kiosk(db, placement.kiosk, placement.site.id)
 
 
-def start_simulated_kiosk(kiosk_id: str, site: str, scale: int, broker: BrokerAddress,
-                          data_dir: Path) -> SimulatedKiosk:
-    outbox = Outbox(data_dir / "kiosks" / kiosk_id / "outbox.db")
-    kiosk = Kiosk(kiosk_id, site, outbox, settings=KioskSettings(scale=scale),
-                  clock=ClockState(Clock.NTP))
-    link = Link(kiosk, broker, heartbeat_s=30)
-    pins = MockFactory()
-    box = ButtonBox(kiosk, pin_factory=pins, is_online=link.connected.is_set)
-    link.start()
-    return SimulatedKiosk(kiosk, link, box, pins)
+def web_form_token(db: Database, kiosks: list[Placement]) -> str | None:
+    """Register the web form (an HTTP source) when its site is shown; a fresh token, the last one revoked."""
+    source_id, site_id = WEB_SOURCE
+    if site_id not in {p.site.id for p in kiosks}:
+        return None
+    add_kiosk(db, source_id, site_id, "Formulaire web", channel="web")
+    for token in list_tokens(db):
+        if token["kind"] == TokenKind.SOURCE and token["subject"] == source_id and not token["revoked"]:
+            revoke_token(db, token["id"])
+    return create_token(db, TokenKind.SOURCE, source_id, WEB_FORM_LABEL)[1]
 
 
-def visitor_loop(sim: SimulatedKiosk, stop: threading.Event, mean_gap_s: float, rng: random.Random) -> None:
-    scale = sim.kiosk.settings.scale
-    weights = MOOD.get(scale, [1 / scale] * scale)
-    # Visitors leave a desk at least a few seconds apart (past the kiosk's
-    # 4 s response interval); only the occasional child's burst gets flagged.
-    while not stop.wait(4.5 + rng.expovariate(1 / mean_gap_s)):
-        position = rng.choices(range(1, scale + 1), weights)[0]
-        presses = rng.randint(3, 6) if rng.random() < 0.04 else 1  # a child's burst
-        for _ in range(presses):
-            sim.press_position(position)
-            if stop.wait(0.3):
-                return
+def push_touch_settings(db_path: Path, broker: BrokerAddress, touch: list[Placement]) -> None:
+    """The collector pushes the touch kiosks their follow-up question, as an admin would from the fleet page."""
+    if not touch:
+        return
+    client = make_client(f"ressenti-demo-admin-{secrets.token_hex(4)}", broker)
+    connected = threading.Event()
+    client.on_connect = lambda *_: connected.set()
+    client.connect_async(broker.host, broker.port)
+    client.loop_start()
+    try:
+        if not connected.wait(10):
+            log.warning("could not reach the broker to push the touch kiosks' follow-up question")
+            return
+        db = connect(db_path)
+        for placement in touch:
+            push_settings(db, client, [(placement.kiosk, placement.site.id)], touch_settings(placement.site.scale),
+                          pushed_by="ressenti demo")
+        db.close()
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
-def seed_history(db: Database, placements: list[tuple[str, str, int]], days: int, rng: random.Random) -> int:
-    """Past weeks of simulated answers, stored through the collector's own store, so the dashboard
-    and the wall's trend have something to show. Each kiosk gets its own "history" epoch."""
-    now = utc_now()
-    stored = 0
-    for kiosk_id, site_id, scale in placements:
-        site = get_site(db, site_id)
-        assert site is not None
-        weights = MOOD.get(scale, [1 / scale] * scale)
-        events = []
-        for back in range(days, 0, -1):
-            day = (now - timedelta(days=back)).astimezone(site.zone).date()
-            if day.weekday() == 6:
-                continue  # closed on Sundays
-            for _ in range(rng.randint(8, 30)):
-                hour = rng.choice((8, 9, 9, 10, 10, 11, 11, 12, 14, 14, 15, 16, 17))
-                moment = datetime(day.year, day.month, day.day, hour, rng.randrange(60), tzinfo=site.zone)
-                position = rng.choices(range(1, scale + 1), weights)[0]
-                events.append((moment.astimezone(UTC), scale + 1 - position))
-        events.sort()
-        epoch = str(uuid.uuid4())
-        for start in range(0, len(events), 500):
-            chunk = [{"id": str(uuid.uuid4()), "seq": start + i + 1, "ts": format_ts(ts), "clock": "ntp",
-                      "boot": "history", "up_ms": 0, "question": "overall", "scale": scale, "rating": rating,
-                      "input": "button", "flags": ["rapid_repeat"] if rng.random() < 0.04 else [],
-                      "followup": None, "lang": "fr"} for i, (ts, rating) in enumerate(events[start:start + 500])]
-            batch = decode_batch(encode_batch(kiosk=kiosk_id, site=site_id, epoch=epoch, boot="history",
-                                              up_ms=0, events=chunk))
-            store_batch(db, batch, site=site, received_at=now, topic="demo history")
-        stored += len(events)
-    return stored
+def _url_from_here(host: str, port: int) -> str:
+    """How this process reaches its own web server bound to `host`."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host.strip('[]')}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def demo_login(db: Database) -> tuple[str, str]:
@@ -147,61 +119,110 @@ class DemoAccess:
     password: str
 
 
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach a server bound here (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+class DemoExposed(RessentiError, PermissionError):
+    """The demo would serve its open wall and plain cookies beyond this machine."""
+
+
 class Demo:
     def __init__(self, *, port: int = 8080, kiosks: int = 6, broker_url: str | None = None,
                  data_dir: Path = Path("demo-data"), host: str = "127.0.0.1",
-                 mean_gap_s: float = 4.0, seed: int | None = None, history_days: int = 28) -> None:
+                 mean_gap_s: float = 4.0, seed: int | None = None, history_days: int = 28,
+                 allow_network: bool = False) -> None:
+        # Issue 17: an open /wall and non-Secure cookies are for loopback only. Elsewhere the
+        # demo starts only when asked to, with walls by token and the production cookie settings.
+        self.local = is_loopback(host)
+        if not self.local and not allow_network:
+            raise DemoExposed(
+                f"--host {host} is not a loopback address: the demo opens /wall to anyone and sends "
+                "its session cookie without Secure only on this machine; use --host 127.0.0.1, or add "
+                "--allow-network to serve walls by their token link only (the dashboard login then needs "
+                "HTTPS in front: see docs/provisioning.md)")
         self.port, self.host, self.kiosk_count = port, host, kiosks
         self.broker_url = broker_url
         self.data_dir = Path(data_dir)
         self.mean_gap_s = mean_gap_s
         self.history_days = history_days
         self.rng = random.Random(seed)
-        self.embedded = None
+        self.embedded: EmbeddedBroker | None = None
         self.collector: Collector | None = None
-        self.kiosks: list[SimulatedKiosk] = []
+        self.kiosks: list[Simulated] = []
+        self.web_form: WebForm | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.lock = DataDirLock(self.data_dir)
 
     def start(self) -> DemoAccess:
+        """Start everything; on any failure, stop what was started and raise."""
+        self.lock.acquire()
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> DemoAccess:
         if self.broker_url is None:
-            from ressenti.embedded_broker import EmbeddedBroker
-            self.embedded = EmbeddedBroker()
-            self.embedded.start()
-            self.broker_url = self.embedded.url
+            from ressenti.embedded_broker import EmbeddedBroker  # amqtt: the demo extra
+            self.embedded = embedded = EmbeddedBroker()
+            embedded.start()
+            self.broker_url = embedded.url
         broker = parse_broker_url(self.broker_url)
         db_path = self.data_dir / "collector.db"
+        marker = self.data_dir / "demo-version"
+        if db_path.exists() and (not marker.exists() or marker.read_text().strip() != DATA_VERSION):
+            log.warning("%s was made by an earlier demo: its past weeks lack the touch, web and opening-hours "
+                        "data of this one; delete the folder (rm -r %s) to start afresh", self.data_dir, self.data_dir)
         db = connect(db_path)
-        placements = []
-        for n in range(self.kiosk_count):
-            site_id, name, scale = DEMO_SITES[n % len(DEMO_SITES)]
-            add_site(db, site_id, name, org=DEMO_ORG, scale=scale)
-            kiosk_id = f"{site_id}-borne-{n // len(DEMO_SITES) + 1}"
-            add_kiosk(db, kiosk_id, site_id)
-            placements.append((kiosk_id, site_id, scale))
+        marker.write_text(DATA_VERSION + "\n")
+        kiosks = placements(self.kiosk_count)
+        register(db, kiosks)
+        web_token = web_form_token(db, kiosks)
         if self.history_days and not db["events"].count:
-            seed_history(db, placements, self.history_days, random.Random(self.rng.random()))
+            seed_history(db, kiosks, self.history_days, random.Random(self.rng.random()),
+                         web_source=web_token is not None)
         _, wall_secret = create_wall(db, DEMO_ORG, "ressenti demo")
         login, password = demo_login(db)
         db.close()
-        self.collector = Collector(db_path, broker, host=self.host, port=self.port,
-                                   secret_key=secrets.token_hex(32))
-        # The demo serves plain http on this machine: a Secure cookie would never come back.
-        self.collector.web.app.config["SESSION_COOKIE_SECURE"] = False
-        # The demo runs on 127.0.0.1 for whoever started it: /wall shows every site
-        # without a link or login (production walls need a token, /wall/<token>).
-        self.collector.web.app.config["PUBLIC_WALL"] = True
-        self.collector.start()
+        collector = Collector(db_path, broker, host=self.host, port=self.port,
+                              secret_key=secrets.token_hex(32))
+        if self.local:
+            # Plain http on this machine: a Secure cookie would never come back.
+            collector.web.app.config["SESSION_COOKIE_SECURE"] = False
+            # For whoever started it: /wall shows every site without a link or login
+            # (production walls, and a demo with --allow-network, need /wall/<token>).
+            collector.web.app.config["PUBLIC_WALL"] = True
+        collector.start()
+        self.collector = collector  # only a started collector is stopped
+        push_touch_settings(db_path, broker, [p for p in kiosks if p.front is Front.TOUCH])
         load_pinmap()  # fail early on a broken pin map
-        for kiosk_id, site_id, scale in placements:
-            sim = start_simulated_kiosk(kiosk_id, site_id, scale, broker, self.data_dir)
-            self.kiosks.append(sim)
-            thread = threading.Thread(target=visitor_loop, name=f"visitors-{kiosk_id}", daemon=True,
-                                      args=(sim, self._stop, self.mean_gap_s, random.Random(self.rng.random())))
-            thread.start()
-            self._threads.append(thread)
-        url = self.collector.web.url
-        return DemoAccess(f"{url}/wall/{wall_secret}", f"{url}/dashboard", login, password)
+        for placement in kiosks:
+            simulated = start_simulated(placement, broker, self.data_dir)
+            self.kiosks.append(simulated)
+            self._thread(visitor_loop, f"visitors-{placement.kiosk}", simulated)
+        url = _url_from_here(self.host, collector.web.port)
+        if web_token is not None:
+            source_id, site_id = WEB_SOURCE
+            site = next(p.site for p in kiosks if p.site.id == site_id)
+            self.web_form = WebForm(source_id, site, url, web_token)
+            self._thread(web_loop, f"web-form-{source_id}", self.web_form)
+        return DemoAccess(f"{collector.web.url}/wall/{wall_secret}", f"{collector.web.url}/dashboard",
+                          login, password)
+
+    def _thread(self, loop, name: str, simulated) -> None:  # type: ignore[no-untyped-def]
+        thread = threading.Thread(target=loop, name=name, daemon=True,
+                                  args=(simulated, self._stop, self.mean_gap_s, random.Random(self.rng.random())))
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
@@ -213,3 +234,4 @@ class Demo:
             self.collector.stop()
         if self.embedded:
             self.embedded.stop()
+        self.lock.release()

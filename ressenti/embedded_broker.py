@@ -14,6 +14,26 @@ from ressenti.mosquitto_runner import free_port
 log = logging.getLogger(__name__)
 
 
+def _own_retained_only(broker_class: type) -> type:
+    """amqtt's Broker, sending a client only the retained messages of its own subscriptions.
+
+    amqtt 0.12 sends, at every CONNECT, the retained messages matching every
+    topic filter any client of the broker has subscribed (it loops over all
+    subscriptions, not the session's), so a demo kiosk got other kiosks'
+    retained configs (issue 18). Mosquitto sends retained messages on
+    SUBSCRIBE, for that subscription only.
+    """
+
+    class OwnRetainedOnly(broker_class):  # type: ignore[misc, valid-type]
+        async def _publish_retained_messages_for_subscription(self, subscription, session):  # type: ignore[no-untyped-def]
+            holders = self._subscriptions.get(subscription[0], [])
+            if not any(holder.client_id == session.client_id for holder, _ in holders):
+                return
+            await super()._publish_retained_messages_for_subscription(subscription, session)
+
+    return OwnRetainedOnly
+
+
 class EmbeddedBroker:
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
@@ -45,8 +65,9 @@ class EmbeddedBroker:
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         try:
-            self._broker = Broker(config, loop=self._loop)
-            self._loop.run_until_complete(self._broker.start())
+            broker = _own_retained_only(Broker)(config, loop=self._loop)
+            self._broker = broker
+            self._loop.run_until_complete(broker.start())
         except BaseException as exc:  # reported to start()
             self._error = exc
             self._ready.set()

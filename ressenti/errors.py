@@ -36,3 +36,7 @@ class BadConfig(RessentiError, ValueError):
 
 class BadFollowup(BadConfig):
     """The follow-up question of a config is not usable; the message says what to fix."""
+
+
+class NoGpio(BadConfig):
+    """No GPIO pin driver works on this machine; the message says to install lgpio or set mock_pins."""

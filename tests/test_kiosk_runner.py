@@ -240,3 +240,30 @@ def test_touch_kiosk_watchdog_pings_stop_while_the_ui_loop_is_frozen(tmp_path, s
     assert [p for p in pings if p > thawed], "pings again once the UI loop turns"
     assert "touch screen's UI loop silent for over 1 s: no watchdog ping" in done.stdout
     assert "link loop silent" not in done.stdout, "the link loop kept turning"
+
+
+def test_kiosk_run_off_a_pi_without_mock_pins_says_what_to_do_in_one_line(tmp_path, systemd, wait):
+    """Off a Pi, `mock_pins = false` is a fault with the fix, not gpiozero's warnings and traceback."""
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("mock_pins = true", "mock_pins = false"))
+    log = tmp_path / "kiosk.log"
+    environment = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "kiosk", "run", "--config", str(config)],
+                                   cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            wait(lambda: systemd.received("STATUS=fault:") or process.poll() is not None, timeout=20,
+                 what="the fault")
+            assert process.poll() is None, log.read_text()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    text = log.read_text()
+    assert "Traceback" not in text and "PinFactoryFallback" not in text, text
+    [line] = [line for line in text.splitlines() if "kiosk cannot start" in line]
+    assert "no GPIO on this machine" in line and "install lgpio" in line
+    assert f"set mock_pins = true in {config}" in line
+    assert not (tmp_path / "data" / "outbox.db").exists(), "nothing opened before the pins are known"

@@ -427,7 +427,7 @@ def org_and_site_of_one_id(tmp_path: Path) -> str:
     ("ville", "both an organisation and a site: write org:ville or site:ville"),
     ("site:nowhere", "there is no site 'nowhere'"),
     ("org:nobody", "there is no organisation 'nobody'"),
-    ("nothing", "there is no organisation or site"),
+    ("nothing", "is no organisation or site here"),
     ("place:mairie", "write org:<id> or site:<id>"),
     ("", "an organisation or at least one site"),
 ])

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
+import time
 
 import click
 
 from ressenti.cli.common import (
     CONTEXT,
+    BrokerWatch,
     broker_option,
+    check_port_free,
     db_option,
     logging_setup,
+    signal_stop,
     verbose_option,
-    wait_for_signal,
 )
 
 
 @click.group(context_settings=CONTEXT)
 def collector() -> None:
     """Run and administer the collector."""
+
+
+MIN_SECRET_KEY_CHARS = 32
 
 
 @collector.command("run")
@@ -31,19 +35,29 @@ def collector() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server binds.")
 @verbose_option
 def collector_run(db_path: str, broker_url: str, port: int, host: str, verbose: bool) -> None:
-    """Ingest and web in one process (small setups; production runs them apart)."""
+    """Ingest and web in one process (small setups; production runs them apart).
+
+    \b
+    Needs RESSENTI_SECRET_KEY in the environment: at least 32 random
+    characters that sign the dashboard's session cookies, the same at every
+    start, e.g. RESSENTI_SECRET_KEY=$(openssl rand -hex 32).
+    """
     logging_setup(verbose)
     from collector.service import Collector
     from ressenti.mqtt import parse_broker_url
 
-    secret = os.environ.get("RESSENTI_SECRET_KEY")
-    if not secret:
-        raise click.UsageError("set RESSENTI_SECRET_KEY to a long random value")
-    service = Collector(db_path, parse_broker_url(broker_url), host=host, port=port, secret_key=secret)
+    secret = os.environ.get("RESSENTI_SECRET_KEY", "")
+    if len(secret) < MIN_SECRET_KEY_CHARS:
+        what = "is not set" if not secret else f"has {len(secret)} characters"
+        raise click.UsageError(f"RESSENTI_SECRET_KEY {what}; it needs at least {MIN_SECRET_KEY_CHARS} random "
+                               "characters, e.g. export RESSENTI_SECRET_KEY=$(openssl rand -hex 32)")
+    broker = parse_broker_url(broker_url)
+    check_port_free(host, port)
+    service = Collector(db_path, broker, host=host, port=port, secret_key=secret)
     service.start()
-    click.echo(f"collector: web on {service.web.url}, ingest from {broker_url}")
+    click.echo(f"collector: web on {service.web.url}, ingest from {broker.url}")
     try:
-        wait_for_signal()
+        BrokerWatch(service.ingest.ready, broker.url).wait(signal_stop())
     finally:
         service.stop()
 
@@ -62,24 +76,28 @@ def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str,
     """Only the ingest loop (MQTT -> database -> acks)."""
     logging_setup(verbose)
     from collector.ingest import IngestService
+    from collector.intake import UnknownKiosks
     from ressenti.mqtt import parse_broker_url
     from ressenti.systemd import sd_notify, watchdog_interval_s
 
     service = IngestService(db_path, parse_broker_url(broker_url), instance=instance, shared=shared,
-                            unknown_kiosks=unknown_kiosks)
+                            unknown_kiosks=UnknownKiosks(unknown_kiosks))
     service.start()
+    stop = signal_stop()
+    watch = BrokerWatch(service.ready, parse_broker_url(broker_url).url)
     # Ready once subscribed; a broker still down at boot must not fail the start
-    # (paho keeps retrying), so after a minute say ready anyway, and why.
-    if service.ready.wait(60):
+    # (paho keeps retrying), so after a minute say ready anyway, and why; the log says it meanwhile.
+    deadline = time.monotonic() + 60
+    while not service.ready.wait(1) and time.monotonic() < deadline and not stop.is_set():
+        watch.check()
+    if service.ready.is_set():
         sd_notify("READY=1\nSTATUS=subscribed")
     else:
         sd_notify(f"READY=1\nSTATUS=waiting for the broker {broker_url.split('@')[-1]}")
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    interval = watchdog_interval_s() or 5.0
+    interval = min(watchdog_interval_s() or 5.0, 5.0)
     try:
         while not stop.wait(interval):
+            watch.check()
             if service.alive():  # a stuck store loop stops the pings, and systemd restarts us
                 sd_notify("WATCHDOG=1")
     finally:
@@ -98,13 +116,23 @@ def site_group() -> None:
 @click.option("--org", default="default", show_default=True, help="Organisation id.")
 @click.option("--tz", default="Europe/Paris", show_default=True, help="Time zone of the site.")
 @click.option("--scale", type=click.IntRange(3, 5), default=4, show_default=True, help="Number of faces.")
-def site_add(db_path: str, site_id: str, name: str, org: str, tz: str, scale: int) -> None:
-    """Add or update a site."""
+@click.pass_context
+def site_add(ctx: click.Context, db_path: str, site_id: str, name: str, org: str, tz: str, scale: int) -> None:
+    """Add a site; on an existing one, change only the name and the options given (hours stay)."""
     from collector.db import connect
-    from collector.registry import add_site
+    from collector.registry import add_site, get_site, update_site
 
-    add_site(connect(db_path), site_id, name, org=org, tz=tz, scale=scale)
-    click.echo(f"site {site_id} saved")
+    db = connect(db_path)
+    if get_site(db, site_id) is None:
+        add_site(db, site_id, name, org=org, tz=tz, scale=scale)
+        click.echo(f"site {site_id} added")
+        return
+    # Re-running the same command (a script, a playbook) must not reset what it does not name:
+    # the defaults of --org, --tz and --scale, and the opening hours, which it cannot name.
+    given = {key: value for key, value in {"org": org, "tz": tz, "scale": scale}.items()
+             if ctx.get_parameter_source(key) is not click.core.ParameterSource.DEFAULT}
+    update_site(db, site_id, name=name, **given)
+    click.echo(f"site {site_id} updated ({', '.join(['name', *given])}); other fields kept")
 
 
 @site_group.command("list")
@@ -232,7 +260,21 @@ def source_add(db_path: str, source_id: str, site: str, channel: str) -> None:
     click.echo(secret)
 
 
-@collector.command("token")
+class _TokenGroup(click.Group):
+    """`token --kind ...` (the first form, in scripts and docs) still creates: options first mean `create`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ctx.help_option_names:
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+@collector.group("token", cls=_TokenGroup, context_settings=CONTEXT)
+def token_group() -> None:
+    """API and wall tokens: create (also `token --kind ...`), list, revoke."""
+
+
+@token_group.command("create")
 @db_option
 @click.option("--kind", type=click.Choice(["admin", "wall"]), required=True, help="What the token may do.")
 @click.option("--subject", default="",
@@ -254,6 +296,39 @@ def token_create(db_path: str, kind: str, subject: str, label: str) -> None:
     else:
         _, secret = create_token(db, TokenKind(kind), subject, label)
     click.echo(secret)
+
+
+@token_group.command("list")
+@db_option
+@click.option("--all", "show_all", is_flag=True, help="Also the revoked tokens.")
+def token_list(db_path: str, show_all: bool) -> None:
+    """List tokens: id, kind, subject, label, created, state (never the secret: only its hash is kept)."""
+    from collector.db import connect
+    from collector.tokens import list_tokens
+
+    for t in list_tokens(connect(db_path)):
+        if t["revoked"] and not show_all:
+            continue
+        state = f"revoked {t['revoked']}" if t["revoked"] else "active"
+        click.echo(f"{t['id']}\t{t['kind']}\t{t['subject'] or '-'}\t{t['label'] or '-'}\t{t['created']}\t{state}")
+
+
+@token_group.command("revoke")
+@db_option
+@click.argument("token_id", type=click.IntRange(1))
+def token_revoke(db_path: str, token_id: int) -> None:
+    """Revoke a token by its id (from `token list`): it stops working at once."""
+    from collector.db import connect
+    from collector.tokens import list_tokens, revoke_token
+
+    db = connect(db_path)
+    if revoke_token(db, token_id):
+        click.echo(f"token {token_id} revoked")
+        return
+    known = {t["id"]: t for t in list_tokens(db)}
+    if token_id in known:
+        raise click.ClickException(f"token {token_id} was already revoked ({known[token_id]['revoked']})")
+    raise click.ClickException(f"no token {token_id}; `collector token list` shows the ids")
 
 
 @collector.command("rebuild-rollups")
@@ -299,7 +374,15 @@ def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         import sys
         return sys.stdin.readline().rstrip("\r\n")
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    from collector.users import MIN_PASSWORD_CHARS
+
+    def long_enough(value: str) -> str:
+        if len(value) < MIN_PASSWORD_CHARS:  # said before the second typing, not after
+            raise click.UsageError(f"{len(value)} characters: the password needs at least {MIN_PASSWORD_CHARS}")
+        return value
+
+    return str(click.prompt(f"Password (at least {MIN_PASSWORD_CHARS} characters)", hide_input=True,
+                            confirmation_prompt=True, value_proc=long_enough))
 
 
 @user_group.command("add")
