@@ -12,12 +12,15 @@
   const banner = document.getElementById("banner");
   const pager = document.getElementById("pager");
   const empty = document.getElementById("empty");
+  const updated = document.getElementById("updated");
   const cards = new Map();
   let order = [];
   let page = 0;
+  let pages = 1;
 
   const ROTATE_MS = (config.rotate_s || 15) * 1000;
-  const PER_PAGE = 6, SILENCE_MS = 45000, STALE_MS = 60000, MAX_BACKOFF_S = 30;
+  // At most 3 tiles a screen: more would make the secondary text too small to read from 3 m.
+  const MAX_PER_PAGE = 3, NARROW_PX = 700, NAME_TURN_MS = 4000, SILENCE_MS = 45000, STALE_MS = 60000, MAX_BACKOFF_S = 30;
   const WEEKDAYS_FR = ["lundis", "mardis", "mercredis", "jeudis", "vendredis", "samedis", "dimanches"];
   const WEEKDAYS_EN = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"];
 
@@ -60,11 +63,11 @@
     const tr = s.trend || {};
     if (tr.reference === null || tr.reference === undefined) {
       return `<div class="trend none">${t("Pas encore de comparaison", "No comparison yet")}
-        <small>${t("il faut des réponses les mêmes jours des semaines passées", "needs answers on the same weekday of past weeks")}</small></div>`;
+        <small>${t("il faut des réponses les mêmes jours des semaines passées", "it needs answers on the same weekday of past weeks")}</small></div>`;
     }
     const day = (en ? WEEKDAYS_EN : WEEKDAYS_FR)[tr.weekday];
-    const note = t(`par rapport à la moyenne des ${tr.weeks} derniers ${day} à la même heure (${pct(tr.reference)})`,
-                   `against the average of the last ${tr.weeks} ${day} up to the same hour (${pct(tr.reference)})`);
+    const note = t(`par rapport aux ${tr.weeks} derniers ${day} à la même heure (${pct(tr.reference)})`,
+                   `against the last ${tr.weeks} ${day} up to the same hour (${pct(tr.reference)})`);
     if (tr.delta === null || tr.delta === undefined) {
       return `<div class="trend none">—<small>${note}</small></div>`;
     }
@@ -74,19 +77,43 @@
       ${pts(tr.delta)}<small>${note}</small></div>`;
   }
 
+  // Kiosks by their label, else by their place ("borne 2"): never a raw id on a public screen.
+  function kioskName(k) {
+    return k.label || t(`borne ${k.n}`, `kiosk ${k.n}`);
+  }
+
   function kiosksHtml(s) {
     const kiosks = s.kiosks || [];
     if (!kiosks.length) return "";
     const offline = kiosks.filter((k) => !k.online);
-    const online = kiosks.length - offline.length;
-    let html = online ? `<span class="k-on">● ${online} ${t(online > 1 ? "bornes en ligne" : "borne en ligne", online > 1 ? "kiosks online" : "kiosk online")}</span>` : "";
-    if (offline.length) {
-      const names = offline.map((k) => escapeHtml(k.name || k.id)).join(", ");
-      const what = t(offline.length > 1 ? "bornes hors ligne : " : "borne hors ligne : ",
-                     offline.length > 1 ? "kiosks offline: " : "kiosk offline: ");
-      html += ` <span class="k-off">○ ${offline.length} ${what}${names}</span>`;
+    if (!offline.length) {
+      const n = kiosks.length;
+      return `<span class="k-on">● ${n} ${t(n > 1 ? "bornes en ligne" : "borne en ligne", n > 1 ? "kiosks online" : "kiosk online")}</span>`;
     }
-    return html;
+    const n = offline.length;
+    // One name at a time (they take turns, see turnNames), all of them on hover.
+    return `<span class="k-off" title="${escapeHtml(offline.map(kioskName).join(", "))}">○ ${n} ${
+      t(n > 1 ? "bornes hors ligne" : "borne hors ligne", n > 1 ? "kiosks offline" : "kiosk offline")}</span>
+      <span class="k-name" data-slot="k-name"></span>`;
+  }
+
+  function turnNames(card, s, step) {
+    const offline = (s.kiosks || []).filter((k) => !k.online);
+    const el = card.querySelector("[data-slot=k-name]");
+    if (!el || !offline.length) return;
+    card.nameTurn = ((card.nameTurn || 0) + step) % offline.length;
+    const which = offline.length > 1 ? ` (${card.nameTurn + 1}/${offline.length})` : "";
+    el.textContent = kioskName(offline[card.nameTurn]) + which;
+  }
+
+  function thanksText(s) {
+    // A good day by the filtered answers, so a burst of presses cannot make one.
+    const f = s.filtered || {};
+    const th = config.thanks;
+    if (!th || f.satisfaction === null || f.satisfaction === undefined || f.total < th.min_answers ||
+        f.satisfaction < th.share) return "";
+    const tenths = Math.round(f.satisfaction * 10);
+    return t(`Merci ! ${tenths} sur 10 satisfaits`, `Thank you! ${tenths} in 10 satisfied`);
   }
 
   function lastAnswerText(s) {
@@ -105,25 +132,31 @@
     const ratings = Object.keys(s.counts).map(Number).sort((a, b) => b - a);
     const faces = ratings.map((r) => `<div class="face" data-rating="${r}">
         ${faceSvg(s.scale, r)}
-        <div class="count" data-testid="count-${s.site}-${r}" data-slot="count-${r}"></div>
-        <div class="share" data-slot="share-${r}"></div>
-        <div class="label">${labels[r][en ? 1 : 0]}</div></div>`).join("");
-    card.innerHTML = `<header class="site-head"><h2 id="name-${s.site}">${escapeHtml(s.name)}</h2>
-        <p class="kiosks" data-testid="kiosks-${s.site}" data-slot="kiosks"></p></header>
+        <span class="count" data-testid="count-${s.site}-${r}" data-slot="count-${r}"></span>
+        <span class="share" data-slot="share-${r}"></span>
+        <span class="label">${labels[r][en ? 1 : 0]}</span></div>`).join("");
+    card.innerHTML = `<div class="tile">
+      <header class="site-head"><h2 id="name-${s.site}">${escapeHtml(s.name)}</h2></header>
+      <p class="kiosks" data-testid="kiosks-${s.site}" data-slot="kiosks"></p>
       <div class="headline">
-        <div class="rate"><span class="rate-value" data-testid="rate-${s.site}" data-slot="rate"></span>
-          <span class="rate-label">${t("de satisfaction aujourd'hui", "satisfied today")}</span></div>
-        <div class="side">
-          <div data-slot="trend"></div>
-          <div class="figures"><span>${t("Satisfaction nette", "Net satisfaction")} <strong data-slot="net"></strong></span>
-            <span>${t("Réponses", "Answers")} <strong data-testid="total-${s.site}" data-slot="total"></strong></span></div>
-        </div>
+        <p class="rate"><span class="rate-value" data-testid="rate-${s.site}" data-slot="rate"></span>
+          <span class="rate-label">${t("de satisfaits aujourd'hui", "satisfied today")}</span></p>
+        <p class="answers"><strong class="answers-value" data-testid="total-${s.site}" data-slot="total"></strong>
+          <span class="rate-label">${t("réponses", "answers")}</span></p>
       </div>
+      <p class="net">${t("Satisfaction nette", "Net satisfaction")} <strong data-slot="net"></strong></p>
+      <div class="trend-slot" data-slot="trend"></div>
+      <p class="thanks" data-testid="thanks-${s.site}" data-slot="thanks" hidden></p>
       <div class="faces">${faces}</div>
-      <p class="site-foot"><span data-testid="last-${s.site}" data-slot="last"></span>
-        · ${t("appuis trop rapprochés, comptés à part : ", "presses too close together, counted apart: ")}<span data-slot="flagged"></span></p>`;
+      <p class="last" data-testid="last-${s.site}" data-slot="last"></p>
+      <p class="fine" data-testid="flagged-${s.site}">${t("Appuis trop rapprochés, comptés à part : ", "Presses too close together, counted apart: ")}<span data-slot="flagged"></span></p>
+    </div>`;
+    card.tile = card.querySelector(".tile");
+    card.tile.style.setProperty("--faces", String(ratings.length));
+    card.extra = 0;
     card.slots = {};
     card.querySelectorAll("[data-slot]").forEach((el) => { card.slots[el.dataset.slot] = el; });
+    card.faces = new Map([...card.querySelectorAll(".face")].map((el) => [el.dataset.rating, el]));
     card.shape = `${s.scale}|${s.name}`;
   }
 
@@ -145,8 +178,27 @@
     for (const [r, n] of Object.entries(s.counts)) {
       put(card, `count-${r}`, String(n));
       put(card, `share-${r}`, pct(s.total ? n / s.total : null));
+      const face = card.faces.get(r);
+      if (face) face.style.setProperty("--share", `${s.total ? (100 * n) / s.total : 0}%`);
     }
-    put(card, "kiosks", kiosksHtml(s));
+    const kiosks = kiosksHtml(s);
+    if (card.slots.kiosks.__html !== kiosks) {
+      put(card, "kiosks", kiosks);
+      turnNames(card, s, 0);
+    }
+    card.figures = s;
+    const thanks = thanksText(s);
+    const thanksEl = card.slots.thanks;
+    if (thanksEl.textContent !== thanks) {
+      thanksEl.textContent = thanks;
+      thanksEl.hidden = !thanks;
+      thanksEl.classList.toggle("arrive", Boolean(thanks));
+    }
+    card.classList.toggle("good-day", Boolean(thanks));
+    // Lines (in em) the tile shows beyond its usual ones, so its type makes room for them (wall.css).
+    const offline = (s.kiosks || []).some((k) => !k.online);
+    const extra = (offline ? 2.5 : 0) + (thanks ? 1.25 : 0);
+    if (card.extra !== extra) { card.tile.style.setProperty("--extra", String(extra)); card.extra = extra; }
     put(card, "rate", pct(s.satisfaction));
     put(card, "trend", trendHtml(s));
     put(card, "net", signedPct(s.net_satisfaction));
@@ -173,27 +225,38 @@
   }
 
   function layout() {
+    // Landscape: one row of up to 3 tiles; portrait: one column of up to 3; a phone: all, scrolling.
+    // Pages are balanced (4 sites: 2 + 2, not 3 + 1).
     const n = order.length;
-    const perPage = n <= 1 ? 1 : n <= 2 ? 2 : n <= 4 ? 4 : PER_PAGE;
-    const pages = Math.max(1, Math.ceil(n / perPage));
+    const narrow = window.innerWidth < NARROW_PX;
+    const portrait = window.innerHeight > window.innerWidth;
+    pages = narrow ? 1 : Math.max(1, Math.ceil(n / MAX_PER_PAGE));
+    const perPage = narrow ? Math.max(1, n) : Math.max(1, Math.ceil(n / pages));
     if (page >= pages) page = 0;
-    sitesEl.className = `sites layout-${perPage}`;
+    sitesEl.classList.toggle("stack", narrow);
+    sitesEl.classList.toggle("portrait", !narrow && portrait);
+    document.body.classList.toggle("scroll", narrow);
     order.forEach((id, i) => {
       const card = cards.get(id);
       if (card.parentNode !== sitesEl || sitesEl.children[i] !== card) sitesEl.insertBefore(card, sitesEl.children[i] || null);
       card.hidden = Math.floor(i / perPage) !== page;
     });
     pager.hidden = pages < 2;
-    pager.textContent = pages < 2 ? "" : t(`Sites ${page * perPage + 1}–${Math.min(n, (page + 1) * perPage)} sur ${n}`,
-                                            `Sites ${page * perPage + 1}–${Math.min(n, (page + 1) * perPage)} of ${n}`);
+    const first = page * perPage + 1, last = Math.min(n, (page + 1) * perPage);
+    pager.textContent = pages < 2 ? "" : t(`Sites ${first}–${last} sur ${n}`, `Sites ${first}–${last} of ${n}`);
     pager.dataset.pages = String(pages);
     empty.hidden = n > 0 || status.invalid;
     sitesEl.hidden = n === 0 || status.invalid;
   }
 
   setInterval(() => {
-    if (order.length > PER_PAGE) { page += 1; layout(); }
+    if (pages > 1) { page += 1; layout(); }
   }, ROTATE_MS);
+  window.addEventListener("resize", layout);
+  // Offline kiosks' names take turns in their one line.
+  setInterval(() => {
+    for (const card of cards.values()) if (!card.hidden && card.figures) turnNames(card, card.figures, 1);
+  }, NAME_TURN_MS);
 
   // The sites' own time zone (a TV's may be wrong), once the first snapshot says it.
   let zone;
@@ -207,7 +270,7 @@
 
   function fresh() {
     status.lastMessage = Date.now();
-    document.getElementById("updated").textContent =
+    updated.textContent =
       t("à jour à ", "up to date at ") + new Date().toLocaleTimeString(locale, { timeZone: zone });
   }
 
@@ -218,6 +281,7 @@
     status.connected = false;
     if (disconnectedAt === null) disconnectedAt = Date.now();
     banner.hidden = false;
+    updated.hidden = true;
   }
 
   function connected() {
@@ -225,6 +289,7 @@
     attempt = 0;
     disconnectedAt = null;
     banner.hidden = true;
+    updated.hidden = false;
     sitesEl.classList.remove("stale");
   }
 
@@ -237,7 +302,7 @@
     sitesEl.hidden = true;
     empty.hidden = true;
     pager.hidden = true;
-    document.getElementById("updated").textContent = "";
+    updated.textContent = "";
     document.getElementById("invalid").hidden = false;
   }
 
