@@ -112,8 +112,10 @@ def seed(db: Any) -> None:
     online(db, "fsn-k2", "fsn")
     # Today so far: the mairie has a good day (thanks), the CCAS an ordinary one with a burst set aside.
     earlier = now - timedelta(minutes=10)
+    past = [Press(now - timedelta(weeks=w, minutes=m), 4 if m % 3 else 1)  # a trend to compare with
+            for w in range(4, 0, -1) for m in range(30, 0, -1)]
     store_presses(db, "mairie-k1", "mairie",
-                  [Press(earlier + timedelta(seconds=0.4 * i), 4 if i % 10 else 2) for i in range(1234)])
+                  past + [Press(earlier + timedelta(seconds=0.4 * i), 4 if i % 10 else 2) for i in range(1234)])
     store_presses(db, "ccas-k1", "ccas", [Press(earlier + timedelta(seconds=30 * i), r)
                                           for i, r in enumerate([3, 1, 2, 3, 1, 1, 2, 3, 1, 2, 2, 3])]
                   + [Press(now - timedelta(seconds=5 - i), 3, flagged=True) for i in range(3)])
@@ -144,6 +146,18 @@ def open_wall(browser: Any, url: str, width: int, height: int) -> Any:
     page.locator(".site").first.wait_for()
     page.wait_for_function("document.fonts.status === 'loaded'")
     return page
+
+
+def docs_picture(browser: Any, url: str, width: int, height: int, path: Path) -> None:
+    """A half-scale picture for docs/img (small files; the layout is the same)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=0.5,
+                                  reduced_motion="reduce")
+    page = context.new_page()
+    page.goto(url)
+    page.locator(".site").first.wait_for()
+    page.wait_for_function("document.fonts.status === 'loaded'")
+    page.screenshot(path=str(path), full_page=True)
+    context.close()
 
 
 def assert_fits(page: Any, *, min_font: float | None = None, uncut: bool = True) -> dict[str, Any]:
@@ -198,6 +212,7 @@ def test_1080p_three_sites_side_by_side_readable_from_3_metres(browser, three_si
     page.screenshot(path=str(artifacts / "wall-layout-1920x1080.png"))
     assert axe_violations(page) == []
     page.context.close()
+    docs_picture(browser, three_sites, 1920, 1080, artifacts / "wall-1920x1080-half.png")
 
 
 def test_reconnect_banner_leaves_the_title_alone(browser, three_sites, artifacts):
@@ -224,6 +239,8 @@ def test_other_screens_keep_every_tile_whole(browser, three_sites, artifacts, wi
         assert len(set(lefts)) == 1
     page.screenshot(path=str(artifacts / f"wall-layout-{width}x{height}.png"))
     page.context.close()
+    if height > width:
+        docs_picture(browser, three_sites, width, height, artifacts / f"wall-{width}x{height}-half.png")
 
 
 def test_phone_lists_the_sites_and_scrolls(browser, three_sites, artifacts):
