@@ -151,8 +151,7 @@
       <p class="last" data-testid="last-${s.site}" data-slot="last"></p>
       <p class="fine" data-testid="flagged-${s.site}">${t("Appuis trop rapprochés, comptés à part : ", "Presses too close together, counted apart: ")}<span data-slot="flagged"></span></p>
     </div>`;
-    card.tile = card.querySelector(".tile");
-    card.tile.style.setProperty("--faces", String(ratings.length));
+    card.faceCount = ratings.length;
     card.extra = 0;
     card.slots = {};
     card.querySelectorAll("[data-slot]").forEach((el) => { card.slots[el.dataset.slot] = el; });
@@ -198,7 +197,7 @@
     // Lines (in em) the tile shows beyond its usual ones, so its type makes room for them (wall.css).
     const offline = (s.kiosks || []).some((k) => !k.online);
     const extra = (offline ? 2.5 : 0) + (thanks ? 1.25 : 0);
-    if (card.extra !== extra) { card.tile.style.setProperty("--extra", String(extra)); card.extra = extra; }
+    if (card.extra !== extra) { card.extra = extra; sizePage(); }
     put(card, "rate", pct(s.satisfaction));
     put(card, "trend", trendHtml(s));
     put(card, "net", signedPct(s.net_satisfaction));
@@ -224,6 +223,21 @@
     }
   }
 
+  // The tiles on screen share one type size, that of the fullest one (wall.css: --faces, --extra).
+  function sizePage() {
+    let faces = 3, extra = 0;
+    for (const card of cards.values()) {
+      if (card.hidden || !card.faceCount) continue;
+      faces = Math.max(faces, card.faceCount);
+      extra = Math.max(extra, card.extra);
+    }
+    if (sitesEl.__size !== `${faces}|${extra}`) {
+      sitesEl.style.setProperty("--faces", String(faces));
+      sitesEl.style.setProperty("--extra", String(extra));
+      sitesEl.__size = `${faces}|${extra}`;
+    }
+  }
+
   function layout() {
     // Landscape: one row of up to 3 tiles; portrait: one column of up to 3; a phone: all, scrolling.
     // Pages are balanced (4 sites: 2 + 2, not 3 + 1).
@@ -245,6 +259,7 @@
     const first = page * perPage + 1, last = Math.min(n, (page + 1) * perPage);
     pager.textContent = pages < 2 ? "" : t(`Sites ${first}–${last} sur ${n}`, `Sites ${first}–${last} of ${n}`);
     pager.dataset.pages = String(pages);
+    sizePage();
     empty.hidden = n > 0 || status.invalid;
     sitesEl.hidden = n === 0 || status.invalid;
   }
