@@ -41,6 +41,16 @@
     const v = Math.round(delta * 100);
     return (v > 0 ? "+" : v < 0 ? "−" : "±") + Math.abs(v) + "\u202fpt" + (Math.abs(v) > 1 ? "s" : "");
   }
+  // One Intl formatter per locale, options and zone: toLocale*String makes a new one at each call
+  // (it was the largest part of an update's script in a profile, bench/wall_render.py).
+  const formats = new Map();
+  function format(date, lang, options) {
+    const key = lang + JSON.stringify(options);
+    let f = formats.get(key);
+    if (!f) { f = new Intl.DateTimeFormat(lang, options); formats.set(key, f); }
+    return f.format(date);
+  }
+
   function escapeHtml(s) {
     return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
@@ -119,10 +129,10 @@
   function lastAnswerText(s) {
     if (!s.last_answer) return t("Aucune réponse pour l'instant", "No answer yet");
     const when = new Date(s.last_answer);
-    const day = (d) => d.toLocaleDateString("en-CA", { timeZone: s.tz });
+    const day = (d) => format(d, "en-CA", { timeZone: s.tz });
     if (day(when) !== day(new Date())) return t("Aucune réponse aujourd'hui", "No answer today");
     return t("Dernière réponse à ", "Last answer at ") +
-      when.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: s.tz });
+      format(when, locale, { hour: "2-digit", minute: "2-digit", timeZone: s.tz });
   }
 
   // A card is built once per site (and again if its name or scale changes); updates then only
@@ -130,7 +140,7 @@
   function skeleton(card, s) {
     const labels = config.labels[s.scale];
     const ratings = Object.keys(s.counts).map(Number).sort((a, b) => b - a);
-    const faces = ratings.map((r) => `<div class="face" data-rating="${r}">
+    const faces = ratings.map((r) => `<div class="face" data-rating="${r}"><span class="bar"></span>
         ${faceSvg(s.scale, r)}
         <span class="count" data-testid="count-${s.site}-${r}" data-slot="count-${r}"></span>
         <span class="share" data-slot="share-${r}"></span>
@@ -156,6 +166,7 @@
     card.slots = {};
     card.querySelectorAll("[data-slot]").forEach((el) => { card.slots[el.dataset.slot] = el; });
     card.faces = new Map([...card.querySelectorAll(".face")].map((el) => [el.dataset.rating, el]));
+    card.bars = new Map([...card.faces].map(([r, el]) => [r, el.firstElementChild]));
     card.shape = `${s.scale}|${s.name}`;
   }
 
@@ -177,8 +188,9 @@
     for (const [r, n] of Object.entries(s.counts)) {
       put(card, `count-${r}`, String(n));
       put(card, `share-${r}`, pct(s.total ? n / s.total : null));
-      const face = card.faces.get(r);
-      if (face) face.style.setProperty("--share", `${s.total ? (100 * n) / s.total : 0}%`);
+      // The bar behind the row: a transform on its own element, so a new share repaints only the bar.
+      const bar = card.bars.get(r), scale = `scaleX(${s.total ? (n / s.total).toFixed(3) : 0})`;
+      if (bar && bar.__scale !== scale) { bar.style.transform = scale; bar.__scale = scale; }
     }
     const kiosks = kiosksHtml(s);
     if (card.slots.kiosks.__html !== kiosks) {
@@ -209,11 +221,11 @@
   const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   function pulse(site, ratings) {
     // Only the face's icon moves (a small area to repaint, even on a TV without a GPU), through the
-    // Web Animations API: no forced layout on the main thread.
+    // Web Animations API.
     const card = cards.get(site);
     if (!card || card.hidden) return;
     for (const r of new Set(ratings)) {
-      const face = card.querySelector(`.face[data-rating="${r}"]`);
+      const face = card.faces.get(String(r));
       if (!face) continue;
       const icon = face.querySelector("svg");
       if (!calm) icon.animate([{ transform: "scale(1.35)" }, { transform: "scale(1)" }], { duration: 900, easing: "steps(4, end)" });
@@ -277,8 +289,8 @@
   let zone;
   function tick() {
     const now = new Date();
-    document.getElementById("today").textContent = now.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "long", timeZone: zone });
-    document.getElementById("clock").textContent = now.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: zone });
+    document.getElementById("today").textContent = format(now, locale, { weekday: "long", day: "numeric", month: "long", timeZone: zone });
+    document.getElementById("clock").textContent = format(now, locale, { hour: "2-digit", minute: "2-digit", timeZone: zone });
   }
   tick();
   setInterval(tick, 1000);
@@ -286,7 +298,7 @@
   function fresh() {
     status.lastMessage = Date.now();
     updated.textContent =
-      t("à jour à ", "up to date at ") + new Date().toLocaleTimeString(locale, { timeZone: zone });
+      t("à jour à ", "up to date at ") + format(new Date(), locale, { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: zone });
   }
 
   // -- connection -------------------------------------------------------------
