@@ -280,3 +280,26 @@ def test_many_sites_take_turns_three_at_a_time(browser, many_sites, artifacts, w
         assert_fits(page, min_font=min_font)
     assert page.locator(".site:visible").count() == 2
     page.context.close()
+
+
+def test_thanks_counts_only_answers_the_filter_kept(browser, wall_server, artifacts):
+    now = utc_now()
+    db = connect(wall_server.app.config["DATABASE"])
+    add_site(db, "stuffed", "Accueil A", scale=4)
+    add_site(db, "earned", "Accueil B", scale=4)
+    add_kiosk(db, "stuffed-k", "stuffed")
+    add_kiosk(db, "earned-k", "earned")
+    # 5 real answers, then a child pressing the best face 30 times: 97 % raw, but too few kept answers.
+    store_presses(db, "stuffed-k", "stuffed", [Press(now - timedelta(minutes=5 - i), 4 if i % 2 else 1)
+                                               for i in range(5)]
+                  + [Press(now - timedelta(seconds=30 - i), 4, flagged=True) for i in range(30)])
+    # Exactly the minimum (MIN_CELL, 10) at exactly 80 %: thanked.
+    store_presses(db, "earned-k", "earned", [Press(now - timedelta(minutes=10 - i), 1 if i < 2 else 4)
+                                             for i in range(10)])
+    db.close()
+    page = open_wall(browser, wall_url(wall_server, "stuffed,earned"), 1920, 1080)
+    assert page.get_by_test_id("thanks-earned").inner_text() == "Merci ! 8 sur 10 satisfaits"
+    assert page.locator(".site[data-site=earned]").evaluate("(e) => e.classList.contains('good-day')")
+    assert page.get_by_test_id("thanks-stuffed").is_hidden()
+    assert page.get_by_test_id("flagged-stuffed").inner_text().endswith(": 30")
+    page.context.close()
