@@ -5,7 +5,7 @@
 Mosquitto, the ingest loop (`ressenti collector ingest`) and the web (gunicorn, gthread) run as their own
 processes, as in production. This process runs the kiosks: the real kiosk core (filter, outbox committed
 with synchronous=FULL) and the real Link (paho, one MQTT connection per kiosk), and a headless Chromium
-showing the organisation's wall at 1920 x 1080 (40 sites, rotating six at a time).
+showing the organisation's wall at 1920 x 1080 (40 sites, rotating three at a time).
 
 A busy reception point takes about one press a minute at peak; 10x is ten a minute per kiosk, so
 200 kiosks make 33 presses a second, arriving at random (Poisson). A press's latency runs from the

@@ -152,10 +152,10 @@ def test_many_sites_rotate_in_english(browser, collector_stack, artifacts):
     pager = page.locator("#pager")
     pager.wait_for(state="visible")
     assert page.locator("html").get_attribute("lang") == "en"
-    assert pager.inner_text() == "Sites 1–6 of 8"
-    assert page.locator(".site:visible").count() == 6
+    assert pager.inner_text() == "Sites 1–3 of 8"  # three at a time, readable from 3 m
+    assert page.locator(".site:visible").count() == 3
     assert page.get_by_text("Very good").count() >= 1
     page.screenshot(path=str(artifacts / "wall-en-8-sites-1920x1080.png"))
-    page.wait_for_function("document.getElementById('pager').textContent === 'Sites 7–8 of 8'", timeout=6000)
+    page.wait_for_function("document.getElementById('pager').textContent === 'Sites 7–8 of 8'", timeout=10000)
     assert page.locator(".site:visible").count() == 2
     page.context.close()

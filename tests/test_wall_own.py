@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from collector.db import connect
@@ -54,3 +56,17 @@ def test_logged_in_user_gets_the_wall_of_their_sites(app, client, sites):
     text = first_snapshot(client)
     assert b'"site":"mairie"' in text
     assert b'"site":"ccas"' not in text, "a manager's wall shows only their own sites"
+
+
+def test_the_stream_names_kiosks_by_label_or_place_never_by_id(app, client, sites):
+    from collector.registry import add_kiosk
+    app.config["PUBLIC_WALL"] = True
+    db = connect(app.config["DATABASE"])
+    add_kiosk(db, "mairie-k1", "mairie", "Hall d'entrée")
+    add_kiosk(db, "mairie-k2", "mairie")  # no label: its id is its name in the registry
+    db.close()
+    text = first_snapshot(client).decode()
+    snapshot = json.loads(text.split("event: snapshot\ndata: ", 1)[1].split("\n", 1)[0])
+    assert snapshot["sites"][0]["kiosks"] == [{"n": 1, "label": "Hall d'entrée", "online": False},
+                                              {"n": 2, "label": None, "online": False}]
+    assert "mairie-k1" not in text and "mairie-k2" not in text

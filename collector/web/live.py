@@ -52,8 +52,11 @@ def site_figures(db: Database, site: Site, reference: dict[str, Any]) -> dict[st
     """What a wall shows for a site: today's summary, trend, kiosks online, last answer."""
     figures = site_summary(db, site)
     figures["trend"] = trend(figures["satisfaction"], reference)
-    figures["kiosks"] = [{"id": k["kiosk"], "name": k["name"], "online": k["online"]}
-                         for k in fleet(db, site.id, with_gaps=False) if not k["retired"]]
+    # A wall is seen by the public: kiosks by their label, or by their place in the list ("borne 2"),
+    # never by their raw id (a kiosk added without a name has its id as name).
+    kiosks = [k for k in fleet(db, site.id, with_gaps=False) if not k["retired"]]
+    figures["kiosks"] = [{"n": n, "label": k["name"] if k["name"] and k["name"] != k["kiosk"] else None,
+                          "online": k["online"]} for n, k in enumerate(kiosks, 1)]
     # One index lookup on events (site, ts): the time of the latest answer, not a figure.
     figures["last_answer"] = db.conn.execute("SELECT MAX(ts) FROM events WHERE site = ?", (site.id,)).fetchone()[0]
     figures["computed"] = format_ts(utc_now())

@@ -30,6 +30,9 @@ KEEPALIVE_S = 15.0  # the display reconnects if it hears nothing for 45 s
 # shows kiosks that went silent without a Last Will as offline.
 RESNAPSHOT_S = 60.0
 ROTATE_S = 15
+# The thank-you moment: a day whose filtered answers are this satisfied, and at least MIN_CELL of them
+# (fewer would make a lucky morning a "good day").
+THANKS_SHARE = 0.8
 WALL_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex", "Cache-Control": "no-store"}
 
 
@@ -54,7 +57,10 @@ def _page():  # type: ignore[no-untyped-def]
     labels = {scale: {r: list(names) for r, names in faces.items()} for scale, faces in FACE_LABELS.items()}
     # Seconds each page of sites stays up when they do not fit on one screen (?rotate=20).
     rotate_s = min(max(request.args.get("rotate", ROTATE_S, type=int), 3), 300)
-    return render_template("wall/wall.html", lang=_lang(), labels=labels, rotate_s=rotate_s), 200, WALL_HEADERS
+    from flask import current_app
+    config = {"lang": _lang(), "labels": labels, "rotate_s": rotate_s,
+              "thanks": {"share": THANKS_SHARE, "min_answers": current_app.config["MIN_CELL"]}}
+    return render_template("wall/wall.html", lang=_lang(), config=config), 200, WALL_HEADERS
 
 
 @bp.get("/<token>")

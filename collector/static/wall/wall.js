@@ -13,12 +13,16 @@
   const pager = document.getElementById("pager");
   const empty = document.getElementById("empty");
   const notComparable = document.getElementById("not-comparable");
+  const definitions = document.getElementById("definitions");
+  const updated = document.getElementById("updated");
   const cards = new Map();
   let order = [];
   let page = 0;
+  let pages = 1;
 
   const ROTATE_MS = (config.rotate_s || 15) * 1000;
-  const PER_PAGE = 6, SILENCE_MS = 45000, STALE_MS = 60000, MAX_BACKOFF_S = 30;
+  // At most 3 tiles a screen: more would make the secondary text too small to read from 3 m.
+  const MAX_PER_PAGE = 3, NARROW_PX = 700, NAME_TURN_MS = 4000, SILENCE_MS = 45000, STALE_MS = 60000, MAX_BACKOFF_S = 30;
   const WEEKDAYS_FR = ["lundis", "mardis", "mercredis", "jeudis", "vendredis", "samedis", "dimanches"];
   const WEEKDAYS_EN = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"];
 
@@ -39,6 +43,16 @@
     const v = Math.round(delta * 100);
     return (v > 0 ? "+" : v < 0 ? "−" : "±") + Math.abs(v) + "\u202fpt" + (Math.abs(v) > 1 ? "s" : "");
   }
+  // One Intl formatter per locale, options and zone: toLocale*String makes a new one at each call
+  // (it was the largest part of an update's script in a profile, bench/wall_render.py).
+  const formats = new Map();
+  function format(date, lang, options) {
+    const key = lang + JSON.stringify(options);
+    let f = formats.get(key);
+    if (!f) { f = new Intl.DateTimeFormat(lang, options); formats.set(key, f); }
+    return f.format(date);
+  }
+
   function escapeHtml(s) {
     return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
@@ -61,11 +75,11 @@
     const tr = s.trend || {};
     if (tr.reference === null || tr.reference === undefined) {
       return `<div class="trend none">${t("Pas encore de comparaison", "No comparison yet")}
-        <small>${t("il faut des réponses les mêmes jours des semaines passées", "needs answers on the same weekday of past weeks")}</small></div>`;
+        <small>${t("il faut des réponses les mêmes jours des semaines passées", "it needs answers on the same weekday of past weeks")}</small></div>`;
     }
     const day = (en ? WEEKDAYS_EN : WEEKDAYS_FR)[tr.weekday];
-    const note = t(`par rapport à la moyenne des ${tr.weeks} derniers ${day} à la même heure (${pct(tr.reference)})`,
-                   `against the average of the last ${tr.weeks} ${day} up to the same hour (${pct(tr.reference)})`);
+    const note = t(`par rapport aux ${tr.weeks} derniers ${day} à la même heure (${pct(tr.reference)})`,
+                   `against the last ${tr.weeks} ${day} up to the same hour (${pct(tr.reference)})`);
     if (tr.delta === null || tr.delta === undefined) {
       return `<div class="trend none">—<small>${note}</small></div>`;
     }
@@ -75,28 +89,52 @@
       ${pts(tr.delta)}<small>${note}</small></div>`;
   }
 
+  // Kiosks by their label, else by their place ("borne 2"): never a raw id on a public screen.
+  function kioskName(k) {
+    return k.label || t(`borne ${k.n}`, `kiosk ${k.n}`);
+  }
+
   function kiosksHtml(s) {
     const kiosks = s.kiosks || [];
     if (!kiosks.length) return "";
     const offline = kiosks.filter((k) => !k.online);
-    const online = kiosks.length - offline.length;
-    let html = online ? `<span class="k-on">● ${online} ${t(online > 1 ? "bornes en ligne" : "borne en ligne", online > 1 ? "kiosks online" : "kiosk online")}</span>` : "";
-    if (offline.length) {
-      const names = offline.map((k) => escapeHtml(k.name || k.id)).join(", ");
-      const what = t(offline.length > 1 ? "bornes hors ligne : " : "borne hors ligne : ",
-                     offline.length > 1 ? "kiosks offline: " : "kiosk offline: ");
-      html += ` <span class="k-off">○ ${offline.length} ${what}${names}</span>`;
+    if (!offline.length) {
+      const n = kiosks.length;
+      return `<span class="k-on">● ${n} ${t(n > 1 ? "bornes en ligne" : "borne en ligne", n > 1 ? "kiosks online" : "kiosk online")}</span>`;
     }
-    return html;
+    const n = offline.length;
+    // One name at a time (they take turns, see turnNames), all of them on hover.
+    return `<span class="k-off" title="${escapeHtml(offline.map(kioskName).join(", "))}">○ ${n} ${
+      t(n > 1 ? "bornes hors ligne" : "borne hors ligne", n > 1 ? "kiosks offline" : "kiosk offline")}</span>
+      <span class="k-name" data-slot="k-name"></span>`;
+  }
+
+  function turnNames(card, s, step) {
+    const offline = (s.kiosks || []).filter((k) => !k.online);
+    const el = card.querySelector("[data-slot=k-name]");
+    if (!el || !offline.length) return;
+    card.nameTurn = ((card.nameTurn || 0) + step) % offline.length;
+    const which = offline.length > 1 ? ` (${card.nameTurn + 1}/${offline.length})` : "";
+    el.textContent = kioskName(offline[card.nameTurn]) + which;
+  }
+
+  function thanksText(s) {
+    // A good day by the filtered answers, so a burst of presses cannot make one.
+    const f = s.filtered || {};
+    const th = config.thanks;
+    if (!th || f.satisfaction === null || f.satisfaction === undefined || f.total < th.min_answers ||
+        f.satisfaction < th.share) return "";
+    const tenths = Math.round(f.satisfaction * 10);
+    return t(`Merci ! ${tenths} sur 10 satisfaits`, `Thank you! ${tenths} in 10 satisfied`);
   }
 
   function lastAnswerText(s) {
     if (!s.last_answer) return t("Aucune réponse pour l'instant", "No answer yet");
     const when = new Date(s.last_answer);
-    const day = (d) => d.toLocaleDateString("en-CA", { timeZone: s.tz });
+    const day = (d) => format(d, "en-CA", { timeZone: s.tz });
     if (day(when) !== day(new Date())) return t("Aucune réponse aujourd'hui", "No answer today");
     return t("Dernière réponse à ", "Last answer at ") +
-      when.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: s.tz });
+      format(when, locale, { hour: "2-digit", minute: "2-digit", timeZone: s.tz });
   }
 
   // A card is built once per site (and again if its name or scale changes); updates then only
@@ -104,27 +142,33 @@
   function skeleton(card, s) {
     const labels = config.labels[s.scale];
     const ratings = Object.keys(s.counts).map(Number).sort((a, b) => b - a);
-    const faces = ratings.map((r) => `<div class="face" data-rating="${r}">
+    const faces = ratings.map((r) => `<div class="face" data-rating="${r}"><span class="bar"></span>
         ${faceSvg(s.scale, r)}
-        <div class="count" data-testid="count-${s.site}-${r}" data-slot="count-${r}"></div>
-        <div class="share" data-slot="share-${r}"></div>
-        <div class="label">${labels[r][en ? 1 : 0]}</div></div>`).join("");
-    card.innerHTML = `<header class="site-head"><h2 id="name-${s.site}">${escapeHtml(s.name)}</h2>
-        <p class="kiosks" data-testid="kiosks-${s.site}" data-slot="kiosks"></p></header>
+        <span class="count" data-testid="count-${s.site}-${r}" data-slot="count-${r}"></span>
+        <span class="share" data-slot="share-${r}"></span>
+        <span class="label">${labels[r][en ? 1 : 0]}</span></div>`).join("");
+    card.innerHTML = `<div class="tile">
+      <header class="site-head"><h2 id="name-${s.site}">${escapeHtml(s.name)}</h2></header>
+      <p class="kiosks" data-testid="kiosks-${s.site}" data-slot="kiosks"></p>
       <div class="headline">
-        <div class="rate"><span class="rate-value" data-testid="rate-${s.site}" data-slot="rate"></span>
-          <span class="rate-label">${t("de satisfaction aujourd'hui", "satisfied today")}<span data-slot="mark"></span></span></div>
-        <div class="side">
-          <div data-slot="trend"></div>
-          <div class="figures"><span>${t("Satisfaction nette", "Net satisfaction")} <strong data-slot="net"></strong></span>
-            <span>${t("Réponses", "Answers")} <strong data-testid="total-${s.site}" data-slot="total"></strong></span></div>
-        </div>
+        <p class="rate"><span class="rate-value" data-testid="rate-${s.site}" data-slot="rate"></span>
+          <span class="rate-label">${t("de satisfaits aujourd'hui", "satisfied today")}<span data-slot="mark"></span></span></p>
+        <p class="answers"><strong class="answers-value" data-testid="total-${s.site}" data-slot="total"></strong>
+          <span class="rate-label">${t("réponses", "answers")}</span></p>
       </div>
+      <p class="net">${t("Satisfaction nette", "Net satisfaction")} <strong data-slot="net"></strong></p>
+      <div class="trend-slot" data-slot="trend"></div>
+      <p class="thanks" data-testid="thanks-${s.site}" data-slot="thanks" hidden></p>
       <div class="faces">${faces}</div>
-      <p class="site-foot"><span data-testid="last-${s.site}" data-slot="last"></span>
-        · ${t("appuis trop rapprochés, comptés à part : ", "presses too close together, counted apart: ")}<span data-slot="flagged"></span></p>`;
+      <p class="last" data-testid="last-${s.site}" data-slot="last"></p>
+      <p class="fine" data-testid="flagged-${s.site}">${t("Appuis trop rapprochés, comptés à part : ", "Presses too close together, counted apart: ")}<span data-slot="flagged"></span></p>
+    </div>`;
+    card.faceCount = ratings.length;
+    card.extra = 0;
     card.slots = {};
     card.querySelectorAll("[data-slot]").forEach((el) => { card.slots[el.dataset.slot] = el; });
+    card.faces = new Map([...card.querySelectorAll(".face")].map((el) => [el.dataset.rating, el]));
+    card.bars = new Map([...card.faces].map(([r, el]) => [r, el.firstElementChild]));
     card.shape = `${s.scale}|${s.name}`;
     card.scale = s.scale;
   }
@@ -135,6 +179,7 @@
     const mixed = new Set([...cards.values()].map((c) => c.scale % 2)).size > 1;
     cards.forEach((c) => put(c, "mark", mixed ? " *" : ""));
     notComparable.hidden = !mixed;
+    definitions.hidden = mixed;
   }
 
   function put(card, slot, html) {
@@ -155,8 +200,28 @@
     for (const [r, n] of Object.entries(s.counts)) {
       put(card, `count-${r}`, String(n));
       put(card, `share-${r}`, pct(s.total ? n / s.total : null));
+      // The bar behind the row: a transform on its own element, so a new share repaints only the bar.
+      const bar = card.bars.get(r), scale = `scaleX(${s.total ? (n / s.total).toFixed(3) : 0})`;
+      if (bar && bar.__scale !== scale) { bar.style.transform = scale; bar.__scale = scale; }
     }
-    put(card, "kiosks", kiosksHtml(s));
+    const kiosks = kiosksHtml(s);
+    if (card.slots.kiosks.__html !== kiosks) {
+      put(card, "kiosks", kiosks);
+      turnNames(card, s, 0);
+    }
+    card.figures = s;
+    const thanks = thanksText(s);
+    const thanksEl = card.slots.thanks;
+    if (thanksEl.textContent !== thanks) {
+      thanksEl.textContent = thanks;
+      thanksEl.hidden = !thanks;
+      thanksEl.classList.toggle("arrive", Boolean(thanks));
+    }
+    card.classList.toggle("good-day", Boolean(thanks));
+    // Lines (in em) the tile shows beyond its usual ones, so its type makes room for them (wall.css).
+    const offline = (s.kiosks || []).some((k) => !k.online);
+    const extra = (offline ? 2.5 : 0) + (thanks ? 1.25 : 0);
+    if (card.extra !== extra) { card.extra = extra; sizePage(); }
     put(card, "rate", pct(s.satisfaction));
     put(card, "trend", trendHtml(s));
     put(card, "net", signedPct(s.net_satisfaction));
@@ -169,11 +234,11 @@
   const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   function pulse(site, ratings) {
     // Only the face's icon moves (a small area to repaint, even on a TV without a GPU), through the
-    // Web Animations API: no forced layout on the main thread.
+    // Web Animations API.
     const card = cards.get(site);
     if (!card || card.hidden) return;
     for (const r of new Set(ratings)) {
-      const face = card.querySelector(`.face[data-rating="${r}"]`);
+      const face = card.faces.get(String(r));
       if (!face) continue;
       const icon = face.querySelector("svg");
       if (!calm) icon.animate([{ transform: "scale(1.35)" }, { transform: "scale(1)" }], { duration: 900, easing: "steps(4, end)" });
@@ -183,43 +248,70 @@
     }
   }
 
+  // The tiles on screen share one type size, that of the fullest one (wall.css: --faces, --extra).
+  function sizePage() {
+    let faces = 3, extra = 0;
+    for (const card of cards.values()) {
+      if (card.hidden || !card.faceCount) continue;
+      faces = Math.max(faces, card.faceCount);
+      extra = Math.max(extra, card.extra);
+    }
+    if (sitesEl.__size !== `${faces}|${extra}`) {
+      sitesEl.style.setProperty("--faces", String(faces));
+      sitesEl.style.setProperty("--extra", String(extra));
+      sitesEl.__size = `${faces}|${extra}`;
+    }
+  }
+
   function layout() {
+    // Landscape: one row of up to 3 tiles; portrait: one column of up to 3; a phone: all, scrolling.
+    // Pages are balanced (4 sites: 2 + 2, not 3 + 1).
     const n = order.length;
-    const perPage = n <= 1 ? 1 : n <= 2 ? 2 : n <= 4 ? 4 : PER_PAGE;
-    const pages = Math.max(1, Math.ceil(n / perPage));
+    const narrow = window.innerWidth < NARROW_PX;
+    const portrait = window.innerHeight > window.innerWidth;
+    pages = narrow ? 1 : Math.max(1, Math.ceil(n / MAX_PER_PAGE));
+    const perPage = narrow ? Math.max(1, n) : Math.max(1, Math.ceil(n / pages));
     if (page >= pages) page = 0;
-    sitesEl.className = `sites layout-${perPage}`;
+    sitesEl.classList.toggle("stack", narrow);
+    sitesEl.classList.toggle("portrait", !narrow && portrait);
+    document.body.classList.toggle("scroll", narrow);
     order.forEach((id, i) => {
       const card = cards.get(id);
       if (card.parentNode !== sitesEl || sitesEl.children[i] !== card) sitesEl.insertBefore(card, sitesEl.children[i] || null);
       card.hidden = Math.floor(i / perPage) !== page;
     });
     pager.hidden = pages < 2;
-    pager.textContent = pages < 2 ? "" : t(`Sites ${page * perPage + 1}–${Math.min(n, (page + 1) * perPage)} sur ${n}`,
-                                            `Sites ${page * perPage + 1}–${Math.min(n, (page + 1) * perPage)} of ${n}`);
+    const first = page * perPage + 1, last = Math.min(n, (page + 1) * perPage);
+    pager.textContent = pages < 2 ? "" : t(`Sites ${first}–${last} sur ${n}`, `Sites ${first}–${last} of ${n}`);
     pager.dataset.pages = String(pages);
+    sizePage();
     empty.hidden = n > 0 || status.invalid;
     sitesEl.hidden = n === 0 || status.invalid;
   }
 
   setInterval(() => {
-    if (order.length > PER_PAGE) { page += 1; layout(); }
+    if (pages > 1) { page += 1; layout(); }
   }, ROTATE_MS);
+  window.addEventListener("resize", layout);
+  // Offline kiosks' names take turns in their one line.
+  setInterval(() => {
+    for (const card of cards.values()) if (!card.hidden && card.figures) turnNames(card, card.figures, 1);
+  }, NAME_TURN_MS);
 
   // The sites' own time zone (a TV's may be wrong), once the first snapshot says it.
   let zone;
   function tick() {
     const now = new Date();
-    document.getElementById("today").textContent = now.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "long", timeZone: zone });
-    document.getElementById("clock").textContent = now.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: zone });
+    document.getElementById("today").textContent = format(now, locale, { weekday: "long", day: "numeric", month: "long", timeZone: zone });
+    document.getElementById("clock").textContent = format(now, locale, { hour: "2-digit", minute: "2-digit", timeZone: zone });
   }
   tick();
   setInterval(tick, 1000);
 
   function fresh() {
     status.lastMessage = Date.now();
-    document.getElementById("updated").textContent =
-      t("à jour à ", "up to date at ") + new Date().toLocaleTimeString(locale, { timeZone: zone });
+    updated.textContent =
+      t("à jour à ", "up to date at ") + format(new Date(), locale, { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: zone });
   }
 
   // -- connection -------------------------------------------------------------
@@ -229,6 +321,7 @@
     status.connected = false;
     if (disconnectedAt === null) disconnectedAt = Date.now();
     banner.hidden = false;
+    updated.hidden = true;
   }
 
   function connected() {
@@ -236,6 +329,7 @@
     attempt = 0;
     disconnectedAt = null;
     banner.hidden = true;
+    updated.hidden = false;
     sitesEl.classList.remove("stale");
   }
 
@@ -248,7 +342,7 @@
     sitesEl.hidden = true;
     empty.hidden = true;
     pager.hidden = true;
-    document.getElementById("updated").textContent = "";
+    updated.textContent = "";
     document.getElementById("invalid").hidden = false;
   }
 
