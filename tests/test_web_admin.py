@@ -40,8 +40,10 @@ def test_sites_and_kiosks_through_the_forms(admin, app):
     assert "wed" not in site.opening_hours, "an empty day is closed"
     edit = admin.get("/admin/sites?edit=mairie").get_data(as_text=True)
     assert 'value="08:30-12:00,13:30-17:00"' in edit
-    bad = post_form(admin, "/admin/sites", "/admin/sites", {"id": "Mairie Deux", "name": "x"})
-    assert "lower-case" in flashes(admin.get(bad.headers["Location"]))
+    bad = post_form(admin, "/admin/sites", "/admin/sites", {"id": "Mairie Deux", "name": "Deux"})
+    assert bad.status_code == 400
+    assert field_error(bad, "id") == "Identifiant : minuscules, chiffres et tirets, par ex. mairie-centre."
+    assert 'value="Mairie Deux"' in bad.get_data(as_text=True), "what was typed is kept"
 
     post_form(admin, "/admin/kiosks", "/admin/kiosks", {"id": "borne-1", "site": "mairie", "name": "Entrée"})
     post_form(admin, "/admin/sites", "/admin/sites", {"id": "annexe", "name": "Annexe", "org": "ville"})
@@ -49,6 +51,44 @@ def test_sites_and_kiosks_through_the_forms(admin, app):
     post_form(admin, "/admin/kiosks", "/admin/kiosks/borne-1/retire", {})
     [kiosk] = list_kiosks(db)
     assert kiosk["site"] == "annexe" and kiosk["retired"]
+
+
+def field_error(response, name: str) -> str | None:
+    """The message shown next to a form field, if any."""
+    match = re.search(rf'<p class="field-error" id="err-{name}">(.*?)</p>', response.get_data(as_text=True))
+    return html.unescape(match.group(1)) if match else None
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("8h30-12h", "08:30-12:00"), ("8h30 – 12h00", "08:30-12:00"), ("14h-17h30", "14:00-17:30"),
+    ("8h30-12h, 14h-17h30", "08:30-12:00,14:00-17:30"), ("08:30-12:00", "08:30-12:00"), ("9 h - 12 h", "09:00-12:00"),
+])
+def test_opening_hours_take_french_time_formats(admin, app, typed, stored):
+    saved = post_form(admin, "/admin/sites", "/admin/sites", {"id": "mairie", "name": "Mairie", "hours_mon": typed})
+    assert saved.status_code == 302, field_error(saved, "hours_mon")
+    edit = admin.get("/admin/sites?edit=mairie").get_data(as_text=True)
+    assert f'name="hours_mon" value="{stored}"' in edit
+
+
+@pytest.mark.parametrize(("field", "typed", "message"), [
+    ("hours_tue", "8h-25h", "Horaires non compris. Écrivez par ex. 8h30-12h, 14h-17h30."),
+    ("hours_tue", "12h-8h", "Horaires non compris. Écrivez par ex. 8h30-12h, 14h-17h30."),
+    ("hours_tue", "le matin", "Horaires non compris. Écrivez par ex. 8h30-12h, 14h-17h30."),
+    ("tz", "Paris", "Fuseau horaire inconnu : écrivez par ex. Europe/Paris ou America/Cayenne."),
+    ("tz", "x" * 300, "Fuseau horaire inconnu : écrivez par ex. Europe/Paris ou America/Cayenne."),
+    ("scale", "6", "3, 4 ou 5 visages."),
+    ("scale", str(10**30), "3, 4 ou 5 visages."),
+    ("org", "Ma Ville", "Organisation : minuscules, chiffres et tirets, par ex. mairie-centre."),
+])
+def test_a_refused_site_form_says_why_next_to_the_field_and_keeps_what_was_typed(admin, app, field, typed, message):
+    form = {"id": "mairie", "name": "Mairie du centre", "hours_mon": "8h30-12h", field: typed}
+    refused = post_form(admin, "/admin/sites", "/admin/sites", form)
+    assert refused.status_code == 400
+    assert field_error(refused, field) == message
+    page = html.unescape(refused.get_data(as_text=True))
+    assert f'value="{typed}"' in page or f'value="{typed}" selected' in page or field == "scale"
+    assert 'value="Mairie du centre"' in page and 'value="8h30-12h"' in page, "the other fields are kept as typed"
+    assert get_site(connect(app.config["DATABASE"]), "mairie") is None
 
 
 def test_wall_links_are_shown_once_and_can_be_revoked(admin, app):
