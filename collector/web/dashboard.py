@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 
 from collector.config_push import DEFAULT_FOLLOWUP, pushed
 from collector.registry import Site
-from collector.reports import Report, Tally, build_report, followup_answers, previous_satisfaction
+from collector.reports import Report, Tally, build_report, followup_answers
 from collector.web import get_db
 from collector.web.access import current_user
 from collector.web.charts import Series, buckets, face_icon, heat_class, satisfaction_line, share_bar, stacked_bars
-from collector.web.i18n import lang, t
-from collector.web.scope import PRESETS, Selection, scope_choices, selection
+from collector.web.i18n import day_label, lang, t
+from collector.web.scope import PRESETS, Selection, SelectionError, scope_choices, selection
 
 bp = Blueprint("dashboard", __name__)
 
@@ -89,33 +89,76 @@ def heat_hours(report: Report) -> list[int]:
     return list(range(min(low, 8), max(high, 18) + 1))
 
 
-def previous_total(previous: dict[str, Tally]) -> Tally:
-    total = Tally()
-    for tally in previous.values():
-        total.merge(tally)
-    return total
+def previous_label(sel: Selection) -> str:
+    """'semaine précédente (27 oct. – 30 oct.)': what the figures are compared with, in words."""
+    start, end = sel.previous_start, sel.previous_end
+    assert start is not None and end is not None
+    length = (sel.end - sel.start).days + 1
+    if sel.start.weekday() == 0 and length <= 7:
+        name = t("semaine précédente", "previous week")
+    elif sel.start.day == 1 and length <= 31:
+        name = t("mois précédent", "previous month")
+    else:
+        name = t("période précédente", "previous period")
+    return f"{name} ({day_label(start)} – {day_label(end, year=start.year != sel.start.year)})"
 
 
 def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     min_cell = current_app.config["MIN_CELL"]
     report = build_report(db, sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
                           min_cell=min_cell)
-    previous = previous_satisfaction(db, sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts)
-    before = previous_total(previous)
+    assert sel.previous_start is not None and sel.previous_end is not None
+    # The whole previous period, not only its total: its days are drawn faintly behind this period's.
+    before_report = build_report(db, sel.sites, sel.previous_start, sel.previous_end, hours=sel.hours,
+                                 counts=sel.counts, min_cell=min_cell)
+    before = before_report.main
     unit, items = buckets(report)
+    _, before_items = buckets(before_report)
     unit_name = {"day": t("jour", "day"), "week": t("semaine", "week"), "month": t("mois", "month")}[unit]
     series = Series.of(report)
     trend = None
     if report.main.satisfaction is not None and before.satisfaction is not None and report.enough(before):
         trend = report.main.satisfaction - before.satisfaction
+    shown_before = before_items if any(report.enough(b.tally) for b in before_items) else None
     return {
         "report": report, "items": items, "unit": unit_name, "series": series, "trend": trend,
-        "bars": stacked_bars(report, items, series, t(f"Réponses par {unit_name}", f"Answers per {unit_name}")),
+        "before": before if report.enough(before) else None, "before_label": previous_label(sel),
+        "has_before": shown_before is not None,
+        "bars": stacked_bars(report, items, series, t(f"Réponses par {unit_name}", f"Answers per {unit_name}"),
+                             previous=shown_before),
         "line": satisfaction_line(report, items, t(f"Satisfaction par {unit_name}",
-                                                   f"Satisfaction per {unit_name}")),
-        "ranking": ranking(report, previous) if len(sel.sites) > 1 else [],
+                                                   f"Satisfaction per {unit_name}"), previous=shown_before),
+        "ranking": ranking(report, before_report.by_site) if len(sel.sites) > 1 else [],
         "channels": channels(report), "followups": followups(db, report), "hours": heat_hours(report),
     }
+
+
+def filters_context(db: Any, user: Any, values: dict[str, str], errors: dict[str, str], summary: str,
+                    preset: str | None) -> dict[str, Any]:
+    keep = {k: v for k, v in values.items() if k in ("scope", "hours", "counts") and v}
+    return {"values": values, "errors": errors, "summary": summary, "presets": PRESETS, "preset_args": keep,
+            "current_preset": preset, "choices": scope_choices(db, user)}
+
+
+@bp.app_errorhandler(SelectionError)
+def invalid_selection(exc: SelectionError):  # type: ignore[no-untyped-def]
+    """Filters that cannot be applied: the dashboard's form again, as typed, the error next to its field."""
+    user = current_user()
+    values = {k: request.args.get(k, "")[:100] for k in ("scope", "from", "to", "hours", "counts")}
+    context = filters_context(get_db(), user, values, {exc.field: t(exc.fr, exc.en)},
+                              t("à corriger", "to correct"), None)
+    return render_template("dashboard/invalid.html", **context), 400
+
+
+@bp.app_errorhandler(400)
+def bad_request(error):  # type: ignore[no-untyped-def]
+    """Any other refused request on a page: the site's own page with its navigation, not Werkzeug's."""
+    if request.blueprint in ("api", "api_admin", "api_events"):
+        return error  # the JSON API answers for itself
+    return render_template("errors/error.html", code=400, title=("Demande incorrecte", "Bad request"),
+                           text=("Cette page ne peut pas être affichée avec ces paramètres.",
+                                 "This page cannot be shown with these parameters."),
+                           detail=error.description), 400
 
 
 @bp.get("/dashboard")
@@ -124,6 +167,9 @@ def overview():  # type: ignore[no-untyped-def]
     user = current_user()
     assert user is not None  # the login wall lets no one else here
     sel = selection(db, user)
-    return render_template("dashboard/overview.html", sel=sel, choices=scope_choices(db, user), presets=PRESETS,
-                           face_icon=face_icon, share_bar=share_bar, heat_class=heat_class,
+    values = {"scope": sel.scope, "from": sel.start.isoformat(), "to": sel.end.isoformat(), "hours": sel.hours,
+              "counts": sel.counts}
+    summary = f"{sel.label} · {day_label(sel.start)} – {day_label(sel.end, year=True)}"
+    return render_template("dashboard/overview.html", sel=sel, face_icon=face_icon, share_bar=share_bar,
+                           heat_class=heat_class, **filters_context(db, user, values, {}, summary, sel.preset),
                            **build_view(db, sel))
