@@ -193,7 +193,7 @@ def test_settings_are_pushed_retained_and_the_fleet_shows_who_applied_them(colle
         return re.search(rf'data-testid="config-{kiosk}">(.*?)</td>', page, re.S).group(1)
 
     wait(lambda: "à jour" in fleet_cell("borne-1"), what="the fleet shows borne-1 applied it")
-    assert "en attente de la rev 1" in fleet_cell("borne-2"), "borne-2 has not started yet"
+    assert "en attente des réglages n° 1" in fleet_cell("borne-2"), "borne-2 has not started yet"
     second = kiosk_factory("borne-2", mosquitto.address)  # started after the push: the message was retained
     wait(lambda: second.kiosk.settings.rev == 1, what="a kiosk that was off gets the retained config")
     wait(lambda: "à jour" in fleet_cell("borne-2"), what="the fleet shows borne-2 applied it")
