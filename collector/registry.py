@@ -148,6 +148,11 @@ def add_org(db: Database, org_id: str, name: str) -> None:
     db["orgs"].upsert({"id": org_id, "name": name}, pk="id")
 
 
+def org_names(db: Database) -> dict[str, str]:
+    """Organisation id -> its name, for pages that show names rather than ids."""
+    return {r["id"]: r["name"] for r in db.query("SELECT id, name FROM orgs")}
+
+
 def add_site(db: Database, site_id: str, name: str, *, org: str = "default", tz: str = "Europe/Paris",
              scale: int = 4, opening_hours: dict[str, str] | None = None) -> Site:
     _check_slug("site", site_id)

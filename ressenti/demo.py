@@ -20,7 +20,7 @@ from gpiozero.pins.mock import MockFactory
 from sqlite_utils import Database
 
 from collector.db import connect
-from collector.registry import add_kiosk, add_site, get_site
+from collector.registry import add_kiosk, add_org, add_site, get_site
 from collector.service import Collector
 from collector.store import store_batch
 from collector.users import Role, add_user, find_user, set_password
@@ -173,6 +173,7 @@ class Demo:
         db_path = self.data_dir / "collector.db"
         db = connect(db_path)
         placements = []
+        add_org(db, DEMO_ORG, "Ville de Démo")  # a name to show instead of the id
         for n in range(self.kiosk_count):
             site_id, name, scale = DEMO_SITES[n % len(DEMO_SITES)]
             add_site(db, site_id, name, org=DEMO_ORG, scale=scale)

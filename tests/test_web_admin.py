@@ -181,7 +181,7 @@ def test_settings_are_pushed_retained_and_the_fleet_shows_who_applied_them(colle
     form = {"site": "mairie", "target": "site", "scale": "4", "question_fr": "Comment s'est passé votre accueil ?",
             "question_en": "How was your visit?", "response_interval_s": "6", **FOLLOWUP}
     pushed = post_form(client, "/admin/config?site=mairie", "/admin/config", form)
-    assert "2 borne(s) (rev 1)" in flashes(client.get(pushed.headers["Location"]))
+    assert "2 borne(s) (réglages n° 1)" in flashes(client.get(pushed.headers["Location"]))
     wait(lambda: first.kiosk.settings.rev == 1, what="the running kiosk applies rev 1")
     settings = first.kiosk.settings
     assert settings.response_interval_s == 6
@@ -200,7 +200,7 @@ def test_settings_are_pushed_retained_and_the_fleet_shows_who_applied_them(colle
 
     again = post_form(client, "/admin/config?site=mairie", "/admin/config",
                       {**form, "target": "borne-2", "response_interval_s": "3"})
-    assert "1 borne(s) (rev 2)" in flashes(client.get(again.headers["Location"]))
+    assert "1 borne(s) (réglages n° 2)" in flashes(client.get(again.headers["Location"]))
     wait(lambda: second.kiosk.settings.rev == 2 and second.kiosk.settings.response_interval_s == 3,
          what="rev 2 on borne-2 only")
     assert first.kiosk.settings.rev == 1

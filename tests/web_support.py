@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from collector.registry import add_kiosk, add_site, get_site
+from collector.registry import add_kiosk, add_org, add_site, get_site
 from collector.store import store_batch
 from ressenti.protocol import decode_batch, encode_batch, format_ts, utc_now
 
@@ -81,6 +81,7 @@ def seed_history(db: Database, *, days: int = 35, seed: int = 7, org: str = "dem
     rng = random.Random(seed)
     now = utc_now()
     stored = {}
+    add_org(db, org, "Ville de Démo")
     for site_id, name, scale, per_day in DEMO_SITES:
         add_site(db, site_id, name, org=org, scale=scale)
         kiosk = f"{site_id}-borne-1"

@@ -59,7 +59,9 @@ def config():  # type: ignore[no-untyped-def]
     pushed_settings = (current_settings(db, k) for k in kiosks)
     settings = next((s for s in pushed_settings if s), None) or KioskSettings(scale=site.scale)
     followup = settings.followup or DEFAULT_FOLLOWUP
+    names = {k["id"]: k["name"] or k["id"] for k in list_kiosks(db, site.id)}
     return render_template("admin/config.html", admin_nav=True, sites=sites, site=site, kiosks=kiosks,
+                           kiosk_names=names,
                            settings=settings, followup=followup, followup_on=settings.followup is not None,
                            max_choices=MAX_CHOICES, has_broker=live_hub().client is not None,
                            rows=fleet_rows(db, {site.id}))
@@ -95,6 +97,6 @@ def push():  # type: ignore[no-untyped-def]
         return redirect(url_for(".config", site=site.id))
     if target == "site" and scale != site.scale:
         update_site(db, site.id, scale=scale)
-    flash(t(f"Configuration envoyée à {len(revs)} borne(s) (rev {max(revs.values())}).",
-            f"Settings sent to {len(revs)} kiosk(s) (rev {max(revs.values())})."), "ok")
+    flash(t(f"Réglages envoyés à {len(revs)} borne(s) (réglages n° {max(revs.values())}).",
+            f"Settings sent to {len(revs)} kiosk(s) (settings no. {max(revs.values())})."), "ok")
     return redirect(url_for(".config", site=site.id))

@@ -10,12 +10,14 @@ from collector.registry import (
     WEEKDAYS,
     RegistryError,
     add_kiosk,
+    add_org,
     add_site,
     get_site,
     list_kiosks,
     list_sites,
     move_kiosk,
     normalize_ranges,
+    org_names,
     parse_opening_hours,
     retire_kiosk,
     update_site,
@@ -75,7 +77,12 @@ def _site_form(errors: dict[str, str]) -> dict[str, object]:
             errors[f"hours_{day}"] = t("Horaires non compris. Écrivez par ex. 8h30-12h, 14h-17h30.",
                                        "Hours not understood. Write e.g. 08:30-12:00, 14:00-17:30.")
     any_typed = any(form.get(f"hours_{day}", "").strip() for day in WEEKDAYS)
-    fields.update(id=site_id, name=name, org=org, tz=tz, scale=int(scale) if "scale" not in errors else 4,
+    org_name = form.get("org_name", "").strip()
+    if len(org_name) > MAX_NAME_CHARS:
+        errors["org_name"] = t(f"Un nom de {MAX_NAME_CHARS} caractères au plus.",
+                               f"A name of {MAX_NAME_CHARS} characters at most.")
+    fields.update(org_name=org_name, id=site_id, name=name, org=org, tz=tz,
+                  scale=int(scale) if "scale" not in errors else 4,
                   opening_hours=hours if any_typed else None)  # every day empty: always open
     return fields
 
@@ -86,7 +93,8 @@ def _sites_page(edit: object = None, form: dict[str, str] | None = None, errors:
     counts = {r["site"]: r["n"] for r in db.query(
         "SELECT site, COUNT(*) AS n FROM kiosks WHERE retired IS NULL GROUP BY site")}
     return render_template("admin/sites.html", admin_nav=True, sites=list_sites(db), counts=counts,
-                           edit=edit, weekdays=WEEKDAYS, form=form, errors=errors or {}), status
+                           edit=edit, weekdays=WEEKDAYS, form=form, errors=errors or {},
+                           orgs=org_names(db)), status
 
 
 @bp.get("/sites")
@@ -101,6 +109,7 @@ def save_site():  # type: ignore[no-untyped-def]
     errors: dict[str, str] = {}
     fields = _site_form(errors)
     site_id = str(fields.pop("id"))
+    org_name = str(fields.pop("org_name"))
     existing = get_site(db, site_id) if "id" not in errors else None
     if not errors:
         try:
@@ -108,6 +117,8 @@ def save_site():  # type: ignore[no-untyped-def]
                 add_site(db, site_id, str(fields.pop("name")), **fields)  # type: ignore[arg-type]
             else:
                 update_site(db, site_id, **fields)
+            if org_name:
+                add_org(db, str(fields["org"]), org_name)
         except RegistryError as exc:
             errors["form"] = str(exc)
     if errors:
@@ -123,6 +134,7 @@ def kiosks():  # type: ignore[no-untyped-def]
     db = get_db()
     state = {r["kiosk"]: r for r in fleet(db, with_gaps=False)}
     return render_template("admin/kiosks.html", admin_nav=True, kiosks=list_kiosks(db), sites=list_sites(db),
+                           site_names={s.id: s.name for s in list_sites(db)},
                            state=state)
 
 

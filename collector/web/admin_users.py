@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from collector.registry import list_sites
+from collector.registry import list_sites, org_names
 from collector.users import (
     MIN_PASSWORD_CHARS,
     Role,
@@ -27,8 +27,11 @@ bp.before_request(require_role(Role.ADMIN))
 def users():  # type: ignore[no-untyped-def]
     db = get_db()
     sites = list_sites(db)
+    names = org_names(db)
     return render_template("admin/users.html", admin_nav=True, users=list_users(db), sites=sites,
-                           orgs=sorted({s.org for s in sites}), roles=list(Role), min_password=MIN_PASSWORD_CHARS)
+                           orgs=sorted({s.org for s in sites}), org_names=names,
+                           site_names={s.id: s.name for s in sites}, roles=list(Role),
+                           min_password=MIN_PASSWORD_CHARS)
 
 
 @bp.post("")

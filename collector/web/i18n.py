@@ -119,7 +119,16 @@ def moment(value: str | None, tz: str | None = None) -> str:
     return stamp.strftime("%d/%m %H:%M") if lang() == "fr" else stamp.strftime("%d %b %H:%M")
 
 
+def scope_label(entry: str, orgs: dict[str, str], sites: dict[str, str]) -> str:
+    """'org:demo-ville' -> 'Organisation Ville de Démo', 'site:mairie' -> the site's name."""
+    kind, _, ident = entry.partition(":")
+    if kind == "org":
+        return f"{t('Organisation', 'Organisation')} {orgs.get(ident, ident)}"
+    return sites.get(ident, ident)
+
+
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(t=t, lang=lang, number=number, pct=pct, points=points, signed_pct=signed_pct,
                                  day_label=day_label, moment=moment, duration=duration, megabytes=megabytes,
-                                 WEEKDAYS=WEEKDAYS, WEEKDAYS_SHORT=WEEKDAYS_SHORT, CHANNELS=CHANNELS)
+                                 WEEKDAYS=WEEKDAYS, WEEKDAYS_SHORT=WEEKDAYS_SHORT, CHANNELS=CHANNELS,
+                                 scope_label=scope_label)
