@@ -103,6 +103,23 @@ def previous_label(sel: Selection) -> str:
     return f"{name} ({day_label(start)} – {day_label(end, year=start.year != sel.start.year)})"
 
 
+def hour_profile(report: Report) -> dict[int, Tally]:
+    """Each local hour pooled over every weekday: readable when the hour x weekday cells are too small."""
+    pooled: dict[int, Tally] = {}
+    for (_, hour), tally in report.heat.items():
+        pooled.setdefault(hour, Tally()).merge(tally)
+    return pooled
+
+
+def mostly_masked(report: Report) -> bool:
+    """Are most of the heat map's non-empty cells under the minimum? Then a wider period would say more."""
+    cells = [tally for tally in report.heat.values() if tally.total]
+    return bool(cells) and sum(1 for c in cells if not report.enough(c)) * 2 > len(cells)
+
+
+WIDER = {"week": "30d", "last-week": "30d", "7d": "30d", "month": "year", "last-month": "year", "30d": "year"}
+
+
 def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     min_cell = current_app.config["MIN_CELL"]
     report = build_report(db, sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
@@ -130,6 +147,8 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
                                                    f"Satisfaction per {unit_name}"), previous=shown_before),
         "ranking": ranking(report, before_report.by_site) if len(sel.sites) > 1 else [],
         "channels": channels(report), "followups": followups(db, report), "hours": heat_hours(report),
+        "profile": hour_profile(report), "mostly_masked": mostly_masked(report),
+        "wider": WIDER.get(sel.preset or "", "year" if (sel.end - sel.start).days < 300 else None),
     }
 
 
