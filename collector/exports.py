@@ -93,6 +93,19 @@ def channels_table(report: Report) -> Table:
     return headers, rows
 
 
+def reasons_table(report: Report, answers: dict[tuple[str, str], int],
+                  labels: dict[tuple[str, str], tuple[str, str]]) -> Table:
+    """One row per follow-up reason over the scope and period (`reports.followup_answers`), labelled."""
+    headers = ["followup_question", "choice", "label_fr", "label_en", "answers", "share", "note"]
+    total = sum(answers.values())
+    rows = []
+    for (question, choice), n in sorted(answers.items(), key=lambda kv: (-kv[1], kv[0])):
+        fr, en = labels.get((question, choice), (choice, choice))
+        key = [question, choice, fr, en]
+        rows.append(key + ([n, _rate(n / total), ""] if report.enough(n) else [None, None, MASKED]))
+    return headers, rows
+
+
 def hourly_rollups_table(db: Database, sites: list[Site], report: Report) -> Table:
     """The rollups themselves, unmasked (admins only)."""
     headers = ["site_id", "hour_utc", "question", "channel", "scale", "rating", "in_hours", "n_raw", "n_filtered"]

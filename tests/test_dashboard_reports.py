@@ -151,7 +151,7 @@ def test_exports_hold_the_dashboard_figures_under_the_same_rule(admin_client):
     response = admin_client.get(f"/dashboard/export.xlsx?{PERIOD}")
     assert response.headers["Content-Disposition"].endswith('.xlsx"')
     book = load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["about", "days", "heatmap", "sites", "channels"]
+    assert book.sheetnames == ["about", "days", "heatmap", "sites", "channels", "reasons"]
     sheet = book["days"]
     assert [c.value for c in sheet[1]][:4] == ["site_id", "site_name", "org", "date"]
     assert sheet.cell(2, 6).value == 28

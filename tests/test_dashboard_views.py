@@ -86,3 +86,74 @@ def test_an_organisation_is_named_from_the_site_form(client, app):
                                                                "org": "ville", "org_name": "Ville Lumière"})
     assert saved.status_code == 302
     assert ">Organisation · Ville Lumière<" in client.get("/dashboard").get_data(as_text=True)
+
+
+@pytest.fixture
+def reasons_client(app):
+    db = connect(app.config["DATABASE"])
+    add_site(db, "mairie", "Mairie centrale", org="ville", scale=4)
+    add_kiosk(db, "tablette-1", "mairie")
+    quick_user(db, "alice", "admin")
+
+    def why(day: int, minute: int, rating: int, choice: str) -> Press:
+        return Press(datetime(2026, 10, day, 10, minute, tzinfo=PARIS), rating, "touch",
+                     followup={"question": "why", "choice": choice})
+    presses = [why(6, m, 1, "wait") for m in range(12)] + [why(6, 30 + m, 2, "wait") for m in range(3)]
+    presses += [why(7, m, 2, "answer") for m in range(11)]
+    store_presses(db, "tablette-1", "mairie", presses)
+    db.close()
+    web = app.test_client()
+    login(web, "alice")
+    return web
+
+
+REASONS_PERIOD = "scope=site:mairie&from=2026-10-06&to=2026-10-07"
+
+
+def table_rows(page: str, testid: str) -> list[list[str]]:
+    table = page.split(f'data-testid="{testid}"')[1].split("</table>")[0]
+    return [[text(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+
+
+def test_reasons_per_face_and_over_time(reasons_client):
+    page = reasons_client.get(f"/dashboard?{REASONS_PERIOD}").get_data(as_text=True)
+    faces = table_rows(page, "reasons-by-face")
+    assert faces[0] == ["Raison", "Pas bien du tout", "Pas bien"]
+    assert faces[1] == ["Temps d'attente", "12", "pas assez de réponses"], "3 on face 2: hidden"
+    assert faces[2] == ["Réponse apportée", "0", "11"]
+    times = table_rows(page, "reasons-over-time")
+    assert times[0] == ["Période", "Temps d'attente", "Réponse apportée"]
+    assert times[1:] == [["6 oct. 2026", "15", "0"], ["7 oct. 2026", "0", "11"]]
+
+
+def test_reasons_over_time_survive_retention_and_per_face_says_what_it_covers(app, reasons_client):
+    from collector.retention import purge_raw_events
+    db = connect(app.config["DATABASE"])
+    purge_raw_events(db, 1)  # every event above is older than a day
+    db.close()
+    page = reasons_client.get(f"/dashboard?{REASONS_PERIOD}").get_data(as_text=True)
+    assert table_rows(page, "reasons-over-time")[1:] == [["6 oct. 2026", "15", "0"], ["7 oct. 2026", "0", "11"]]
+    assert 'data-testid="reasons-by-face"' not in page, "no raw events left to tell the faces"
+
+
+def test_exports_have_a_reasons_table(reasons_client):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    response = reasons_client.get(f"/dashboard/export.csv?{REASONS_PERIOD}&table=reasons")
+    assert response.status_code == 200
+    reasons = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert reasons == [
+        {"followup_question": "why", "choice": "wait", "label_fr": "Temps d'attente", "label_en": "Waiting time",
+         "answers": "15", "share": "0.5769", "note": ""},
+        {"followup_question": "why", "choice": "answer", "label_fr": "Réponse apportée",
+         "label_en": "The answer I got", "answers": "11", "share": "0.4231", "note": ""}]
+    book = load_workbook(io.BytesIO(reasons_client.get(f"/dashboard/export.xlsx?{REASONS_PERIOD}").data))
+    sheet = [list(r) for r in book["reasons"].iter_rows(values_only=True)]
+    assert sheet[0][:5] == ["followup_question", "choice", "label_fr", "label_en", "answers"]
+    assert sheet[1][4] == 15 and sheet[2][4] == 11
+    one_day = list(csv.DictReader(io.StringIO(reasons_client.get(
+        "/dashboard/export.csv?scope=site:mairie&from=2026-10-06&to=2026-10-06&table=reasons").get_data(as_text=True))))
+    assert [(r["choice"], r["answers"], r["note"]) for r in one_day] == [("wait", "15", "")]

@@ -2,85 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from collector.config_push import DEFAULT_FOLLOWUP, pushed
-from collector.registry import Site
-from collector.reports import Report, Tally, build_report, followup_answers
+from collector.followups import oldest_kept_event
+from collector.reports import Report, Tally, build_report
 from collector.web import get_db
 from collector.web.access import current_user
+from collector.web.breakdowns import channels, followups, ranking, reasons_by_bucket, reasons_per_face
 from collector.web.charts import Series, buckets, face_icon, heat_class, satisfaction_line, share_bar, stacked_bars
-from collector.web.i18n import day_label, lang, t
+from collector.web.i18n import day_label, t
 from collector.web.scope import PRESETS, Selection, SelectionError, scope_choices, selection
 
 bp = Blueprint("dashboard", __name__)
-
-
-@dataclass
-class Row:
-    """One line of a breakdown; `tally` is None when there are too few answers to show it."""
-
-    key: str
-    label: str
-    tally: Tally | None
-    share: float | None = None
-    extra: Any = None
-
-
-def ranking(report: Report, previous: dict[str, Tally]) -> list[Row]:
-    rows = []
-    for site in report.sites:
-        tally = report.by_site.get(site.id, Tally())
-        before = previous.get(site.id)
-        delta = None
-        if report.enough(tally) and before is not None and report.enough(before):
-            delta = (tally.satisfaction or 0) - (before.satisfaction or 0)
-        rows.append(Row(site.id, site.name, tally if report.enough(tally) else None, extra=delta))
-    shown = sorted((r for r in rows if r.tally), key=lambda r: -(r.tally.satisfaction or 0))  # type: ignore[union-attr]
-    return shown + sorted((r for r in rows if not r.tally), key=lambda r: r.label)
-
-
-def channels(report: Report) -> list[Row]:
-    from collector.web.i18n import CHANNELS
-    total = report.main.total
-    rows = []
-    for channel, tally in sorted(report.by_channel.items(), key=lambda kv: -kv[1].total):
-        names = CHANNELS.get(channel, (channel, channel))
-        ok = report.enough(tally)
-        rows.append(Row(channel, names[1] if lang() == "en" else names[0], tally if ok else None,
-                        tally.total / total if ok and total else None))
-    return rows
-
-
-def followup_labels(db: Any, sites: list[Site]) -> dict[tuple[str, str], tuple[str, str]]:
-    """(question, choice) -> (fr, en) from the configs pushed to these sites, then the defaults."""
-    labels = {(DEFAULT_FOLLOWUP["id"], c["id"]): (c["fr"], c.get("en", c["fr"]))
-              for c in DEFAULT_FOLLOWUP["choices"]}
-    site_ids = {s.id for s in sites}
-    for row in pushed(db).values():
-        followup = row["settings"].get("followup")
-        if row["site"] in site_ids and isinstance(followup, dict):
-            for c in followup.get("choices", []):
-                labels[(followup.get("id", "why"), c["id"])] = (c["fr"], c.get("en") or c["fr"])
-    return labels
-
-
-def followups(db: Any, report: Report) -> list[Row]:
-    answers = followup_answers(db, report.sites, report.start, report.end, hours=report.hours,
-                               counts=report.counts)
-    total = sum(answers.values())
-    labels = followup_labels(db, report.sites)
-    rows = []
-    for (question, choice), n in sorted(answers.items(), key=lambda kv: -kv[1]):
-        fr, en = labels.get((question, choice), (choice, choice))
-        ok = n >= report.min_cell
-        tally = Tally.of_count(n) if ok else None
-        rows.append(Row(f"{question}:{choice}", en if lang() == "en" else fr, tally,
-                        n / total if ok and total else None))
-    return rows
 
 
 def heat_hours(report: Report) -> list[int]:
@@ -120,6 +56,12 @@ def mostly_masked(report: Report) -> bool:
 WIDER = {"week": "30d", "last-week": "30d", "7d": "30d", "month": "year", "last-month": "year", "30d": "year"}
 
 
+def kept_from(db: Any, sel: Selection) -> date | None:
+    """The first local day of raw events kept: the per-face reasons cover no earlier."""
+    stamp = oldest_kept_event(db, sel.sites)
+    return date.fromisoformat(stamp[:10]) if stamp else None
+
+
 def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     min_cell = current_app.config["MIN_CELL"]
     report = build_report(db, sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
@@ -137,6 +79,7 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     if report.main.satisfaction is not None and before.satisfaction is not None and report.enough(before):
         trend = report.main.satisfaction - before.satisfaction
     shown_before = before_items if any(report.enough(b.tally) for b in before_items) else None
+    reasons = followups(db, report)
     return {
         "report": report, "items": items, "unit": unit_name, "series": series, "trend": trend,
         "before": before if report.enough(before) else None, "before_label": previous_label(sel),
@@ -146,7 +89,10 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
         "line": satisfaction_line(report, items, t(f"Satisfaction par {unit_name}",
                                                    f"Satisfaction per {unit_name}"), previous=shown_before),
         "ranking": ranking(report, before_report.by_site) if len(sel.sites) > 1 else [],
-        "channels": channels(report), "followups": followups(db, report), "hours": heat_hours(report),
+        "channels": channels(report), "followups": reasons, "hours": heat_hours(report),
+        "reason_faces": reasons_per_face(db, report, reasons) if reasons else None,
+        "reason_times": reasons_by_bucket(db, report, reasons, items) if reasons else None,
+        "events_kept_from": kept_from(db, sel) if reasons else None,
         "profile": hour_profile(report), "mostly_masked": mostly_masked(report),
         "wider": WIDER.get(sel.preset or "", "year" if (sel.end - sel.start).days < 300 else None),
     }

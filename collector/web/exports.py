@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from collector.exports import TABLES, hourly_rollups_table, to_csv, to_xlsx
-from collector.reports import build_report
+from collector.exports import TABLES, Table, hourly_rollups_table, reasons_table, to_csv, to_xlsx
+from collector.reports import Report, build_report, followup_answers
 from collector.users import Role
 from collector.web import get_db
 from collector.web.access import current_user
+from collector.web.breakdowns import followup_labels
 from collector.web.scope import Selection, selection
 from ressenti.protocol import format_ts, utc_now
 
@@ -18,6 +19,11 @@ bp = Blueprint("exports", __name__, url_prefix="/dashboard")
 def _report(sel: Selection):  # type: ignore[no-untyped-def]
     return build_report(get_db(), sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
                         min_cell=current_app.config["MIN_CELL"], site_days=True)
+
+
+def _reasons(sel: Selection, report: Report) -> Table:
+    answers = followup_answers(get_db(), sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts)
+    return reasons_table(report, answers, followup_labels(get_db(), sel.sites))
 
 
 def _filename(sel: Selection, suffix: str) -> str:
@@ -37,8 +43,10 @@ def csv_export():  # type: ignore[no-untyped-def]
         table = hourly_rollups_table(get_db(), sel.sites, _report(sel))
     elif name in TABLES:
         table = TABLES[name](_report(sel))
+    elif name == "reasons":
+        table = _reasons(sel, _report(sel))
     else:
-        abort(400, f"table is one of {', '.join([*TABLES, 'hours'])}")
+        abort(400, f"table is one of {', '.join([*TABLES, 'reasons', 'hours'])}")
     return Response(to_csv(table), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{_filename(sel, f"-{name}.csv")}"'})
 
@@ -54,6 +62,7 @@ def xlsx_export():  # type: ignore[no-untyped-def]
              ("counts", sel.counts), ("min_cell", str(report.min_cell)),
              ("note", f"cells with fewer than {report.min_cell} answers say not_enough_responses"),
              ("made", format_ts(utc_now()))]
-    body = to_xlsx(((name, make(report)) for name, make in TABLES.items()), about)
+    sheets = [*((name, make(report)) for name, make in TABLES.items()), ("reasons", _reasons(sel, report))]
+    body = to_xlsx(sheets, about)
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(sel, ".xlsx")}"'})

@@ -1,0 +1,125 @@
+"""Rows of the dashboard's breakdowns: sites ranked, channels, follow-up reasons (totals, per face, over time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from collector.config_push import DEFAULT_FOLLOWUP, pushed
+from collector.followups import reasons_by_face, reasons_over_time
+from collector.registry import Site
+from collector.reports import Report, Tally, followup_answers, group_of
+from collector.web.charts import Bucket, group_label
+from collector.web.i18n import CHANNELS, lang
+from ressenti.faces import label as face_label
+
+
+@dataclass
+class Row:
+    """One line of a breakdown; `tally` is None when there are too few answers to show it."""
+
+    key: str
+    label: str
+    tally: Tally | None
+    share: float | None = None
+    extra: Any = None
+
+
+def ranking(report: Report, previous: dict[str, Tally]) -> list[Row]:
+    rows = []
+    for site in report.sites:
+        tally = report.by_site.get(site.id, Tally())
+        before = previous.get(site.id)
+        delta = None
+        if report.enough(tally) and before is not None and report.enough(before):
+            delta = (tally.satisfaction or 0) - (before.satisfaction or 0)
+        rows.append(Row(site.id, site.name, tally if report.enough(tally) else None, extra=delta))
+    shown = sorted((r for r in rows if r.tally), key=lambda r: -(r.tally.satisfaction or 0))  # type: ignore[union-attr]
+    return shown + sorted((r for r in rows if not r.tally), key=lambda r: r.label)
+
+
+def channels(report: Report) -> list[Row]:
+    total = report.main.total
+    rows = []
+    for channel, tally in sorted(report.by_channel.items(), key=lambda kv: -kv[1].total):
+        names = CHANNELS.get(channel, (channel, channel))
+        ok = report.enough(tally)
+        rows.append(Row(channel, names[1] if lang() == "en" else names[0], tally if ok else None,
+                        tally.total / total if ok and total else None))
+    return rows
+
+
+def followup_labels(db: Any, sites: list[Site]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(question, choice) -> (fr, en) from the configs pushed to these sites, then the defaults."""
+    labels = {(DEFAULT_FOLLOWUP["id"], c["id"]): (c["fr"], c.get("en", c["fr"]))
+              for c in DEFAULT_FOLLOWUP["choices"]}
+    site_ids = {s.id for s in sites}
+    for row in pushed(db).values():
+        followup = row["settings"].get("followup")
+        if row["site"] in site_ids and isinstance(followup, dict):
+            for c in followup.get("choices", []):
+                labels[(followup.get("id", "why"), c["id"])] = (c["fr"], c.get("en") or c["fr"])
+    return labels
+
+
+def followups(db: Any, report: Report) -> list[Row]:
+    answers = followup_answers(db, report.sites, report.start, report.end, hours=report.hours,
+                               counts=report.counts)
+    total = sum(answers.values())
+    labels = followup_labels(db, report.sites)
+    rows = []
+    for (question, choice), n in sorted(answers.items(), key=lambda kv: -kv[1]):
+        fr, en = labels.get((question, choice), (choice, choice))
+        ok = n >= report.min_cell
+        tally = Tally.of_count(n) if ok else None
+        rows.append(Row(f"{question}:{choice}", en if lang() == "en" else fr, tally,
+                        n / total if ok and total else None))
+    return rows
+
+
+GROUP_ORDER = {"bottom": 0, "middle": 1, "top": 2}  # the worst first, as faces 1, 2...
+MAX_REASONS_OVER_TIME = 6  # columns of the reasons-over-time table; the rest are in the totals
+
+
+@dataclass
+class ReasonGrid:
+    """A table of follow-up answers: rows x columns of counts, None where a cell is too small to show."""
+
+    columns: list[tuple[str, str]]  # (key, label)
+    rows: list[tuple[str, list[int | None | str]]]  # (label, cells): a count, None (masked) or "" (none)
+
+
+def _cell(n: int, min_cell: int) -> int | None | str:
+    return "" if not n else n if n >= min_cell else None
+
+
+def reasons_per_face(db: Any, report: Report, reasons: list[Row]) -> ReasonGrid:
+    """Each reason's answers per face (one scale) or per group (mixed scales), from the events kept."""
+    table = reasons_by_face(db, report.sites, report.start, report.end, hours=report.hours, counts=report.counts)
+    counts: dict[tuple[str, str], int] = {}
+    for (scale, rating, (question, choice)), n in table.items():
+        key = str(rating) if report.scale is not None else group_of(scale, rating)
+        counts[(f"{question}:{choice}", key)] = counts.get((f"{question}:{choice}", key), 0) + n
+    keys = sorted({key for _, key in counts}, key=lambda k: int(k) if k.isdigit() else GROUP_ORDER[k])
+    if report.scale is not None:
+        columns = [(k, face_label(report.scale, int(k), lang())) for k in keys]
+    else:
+        columns = [(k, group_label(k)) for k in keys]
+    rows = [(row.label, [_cell(counts.get((row.key, k), 0), report.min_cell) for k, _ in columns]) for row in reasons]
+    return ReasonGrid(columns, [r for r in rows if any(c != "" for c in r[1])])
+
+
+def reasons_by_bucket(db: Any, report: Report, reasons: list[Row], items: list[Bucket]) -> ReasonGrid:
+    """The main reasons' answers per day, week or month (the bars' buckets), from the follow-up rollups."""
+    table = reasons_over_time(db, report.sites, report.start, report.end, report.unit, hours=report.hours,
+                              counts=report.counts)
+    shown = reasons[:MAX_REASONS_OVER_TIME]
+    columns = [(row.key, row.label) for row in shown]
+    starts = report.all_buckets()
+    rows = []
+    for start, item in zip(starts, items, strict=True):
+        cells = [_cell(table.get((start, tuple(key.split(":", 1))), 0), report.min_cell)  # type: ignore[arg-type]
+                 for key, _ in columns]
+        if any(c != "" for c in cells):
+            rows.append((item.long_label, cells))
+    return ReasonGrid(columns, rows)
