@@ -37,11 +37,15 @@ HEAT_DAY_COST = 1 / 7  # a day holds up to 24 of the heat map's 168 cells
 MANY_SITES_SHARE = 5
 
 
-def cells_for(db: Database, sites: list[Site], first: date, last: date, *, hourly: bool = False
-              ) -> LocalCells | HourlyCells:
-    """The local-span source when the zone's offsets are whole hours all through, else the hourly one."""
-    if hourly or not whole_hour_offsets(sites[0].tz, first, last):
-        return HourlyCells(db, sites, first, last)
+def cells_for(db: Database, sites: list[Site], first: date, last: date, *, hourly: bool = False,
+              question: str | None = None) -> LocalCells | HourlyCells:
+    """The local-span source when the zone's offsets are whole hours all through, else the hourly one.
+
+    One `question` only: the hourly rollups (the local spans and the heat map do not keep the question).
+    The dashboard offers that for one site, where a year is 8,760 hours.
+    """
+    if hourly or question is not None or not whole_hour_offsets(sites[0].tz, first, last):
+        return HourlyCells(db, sites, first, last, question)
     return LocalCells(db, sites, first, last)
 
 
@@ -52,15 +56,20 @@ def _in(column: str, values: list[str]) -> str:
 class HourlyCells:
     """Sums of the hourly rollups over the UTC hours of the period (the reference; any zone)."""
 
-    def __init__(self, db: Database, sites: list[Site], first: date, last: date) -> None:
+    def __init__(self, db: Database, sites: list[Site], first: date, last: date, question: str | None = None) -> None:
         self.db, self.ids, self.first, self.last = db, [s.id for s in sites], first, last
         self.tz = sites[0].tz
         self.lo, self.hi = day_range_utc(sites[0], first, last)
+        self.question = question
         self._mapped = False
 
     def _where(self, alias: str = "r") -> tuple[str, list[str]]:
-        return (f"{_in(f'{alias}.site', self.ids)} AND {alias}.hour >= ? AND {alias}.hour < ?",
-                [*self.ids, self.lo, self.hi])
+        where = f"{_in(f'{alias}.site', self.ids)} AND {alias}.hour >= ? AND {alias}.hour < ?"
+        params = [*self.ids, self.lo, self.hi]
+        if self.question is not None:
+            where += f" AND {alias}.question = ?"
+            params.append(self.question)
+        return where, params
 
     def _map(self) -> None:
         """Every hour of [lo, hi): in a zone with half-hour offsets that is not exactly the local days."""

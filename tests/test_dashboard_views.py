@@ -157,3 +157,36 @@ def test_exports_have_a_reasons_table(reasons_client):
     one_day = list(csv.DictReader(io.StringIO(reasons_client.get(
         "/dashboard/export.csv?scope=site:mairie&from=2026-10-06&to=2026-10-06&table=reasons").get_data(as_text=True))))
     assert [(r["choice"], r["answers"], r["note"]) for r in one_day] == [("wait", "15", "")]
+
+
+def test_a_site_that_asked_two_questions_can_be_read_one_question_at_a_time(app, reasons_client):
+    import json
+
+    from collector.registry import add_kiosk as register
+    db = connect(app.config["DATABASE"])
+    register(db, "borne-2", "mairie")
+    store_presses(db, "borne-2", "mairie", [Press(datetime(2026, 10, 6, 15, m, tzinfo=PARIS), 4) for m in range(20)],
+                  question="accueil")
+    db["kiosk_config"].insert({"kiosk": "borne-2", "site": "mairie", "rev": 1, "pushed_at": "x", "pushed_by": "t",
+                               "settings": json.dumps({"question_id": "accueil", "question": {
+                                   "fr": "Comment avez-vous été accueilli ?", "en": "How were you welcomed?"}})})
+    db.close()
+    page = reasons_client.get(f"/dashboard?{REASONS_PERIOD}").get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>',
+                         page.split('id="question"')[1].split("</select>")[0])
+    assert [(v, html.unescape(label)) for v, label in options] == [
+        ("", "Toutes les questions"), ("accueil", "Comment avez-vous été accueilli ?"),
+        ("overall", "Question principale")]
+    every = re.search(r'data-testid="kpi-total">(.*?)<', page).group(1)
+    one = reasons_client.get(f"/dashboard?{REASONS_PERIOD}&question=accueil").get_data(as_text=True)
+    main = reasons_client.get(f"/dashboard?{REASONS_PERIOD}&question=overall").get_data(as_text=True)
+    assert (every, re.search(r'data-testid="kpi-total">(.*?)<', one).group(1),
+            re.search(r'data-testid="kpi-total">(.*?)<', main).group(1)) == ("46", "20", "26")
+    assert 'data-testid="followups"' not in one, "no follow-up came with the welcome question"
+    assert table_rows(main, "reasons-over-time")[1:] == [["6 oct. 2026", "15", "0"], ["7 oct. 2026", "0", "11"]]
+    assert "question=accueil" in one.split('class="presets"')[1], "presets keep the question"
+    assert reasons_client.get(f"/dashboard?{REASONS_PERIOD}&question=nope").status_code == 400
+    add_site(connect(app.config["DATABASE"]), "annexe", "Annexe", org="ville")
+    assert reasons_client.get("/dashboard?scope=org:ville&question=accueil").status_code == 400, "one site at a time"
+    csv_rows = reasons_client.get(f"/dashboard/export.csv?{REASONS_PERIOD}&question=accueil").get_data(as_text=True)
+    assert csv_rows.splitlines()[1].split(",")[5:7] == ["20", "20"], "the export keeps the question"

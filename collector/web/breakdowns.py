@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.config_push import DEFAULT_FOLLOWUP, pushed
-from collector.followups import reasons_by_face, reasons_over_time
+from collector.followups import questions_of, reasons_by_face, reasons_over_time
 from collector.registry import Site
 from collector.reports import Report, Tally, followup_answers, group_of
 from collector.web.charts import Bucket, group_label
-from collector.web.i18n import CHANNELS, lang
+from collector.web.i18n import CHANNELS, lang, t
 from ressenti.faces import label as face_label
 
 
@@ -62,9 +62,22 @@ def followup_labels(db: Any, sites: list[Site]) -> dict[tuple[str, str], tuple[s
     return labels
 
 
-def followups(db: Any, report: Report) -> list[Row]:
+def question_choices(db: Any, site: Site) -> list[tuple[str, str]]:
+    """(question id, its text) of every question a site's answers were given to."""
+    texts = {}
+    for row in pushed(db).values():
+        settings = row["settings"]
+        if row["site"] == site.id and isinstance(settings.get("question"), dict):
+            question = settings["question"]
+            texts[settings.get("question_id", "overall")] = question.get("en" if lang() == "en" else "fr") \
+                or question.get("fr", "")
+    default = t("Question principale", "Main question")
+    return [(q, texts.get(q) or (default if q == "overall" else q)) for q in questions_of(db, site)]
+
+
+def followups(db: Any, report: Report, question: str | None = None) -> list[Row]:
     answers = followup_answers(db, report.sites, report.start, report.end, hours=report.hours,
-                               counts=report.counts)
+                               counts=report.counts, question=question)
     total = sum(answers.values())
     labels = followup_labels(db, report.sites)
     rows = []
@@ -93,9 +106,10 @@ def _cell(n: int, min_cell: int) -> int | None | str:
     return "" if not n else n if n >= min_cell else None
 
 
-def reasons_per_face(db: Any, report: Report, reasons: list[Row]) -> ReasonGrid:
+def reasons_per_face(db: Any, report: Report, reasons: list[Row], question: str | None = None) -> ReasonGrid:
     """Each reason's answers per face (one scale) or per group (mixed scales), from the events kept."""
-    table = reasons_by_face(db, report.sites, report.start, report.end, hours=report.hours, counts=report.counts)
+    table = reasons_by_face(db, report.sites, report.start, report.end, hours=report.hours, counts=report.counts,
+                            question=question)
     counts: dict[tuple[str, str], int] = {}
     for (scale, rating, (question, choice)), n in table.items():
         key = str(rating) if report.scale is not None else group_of(scale, rating)
@@ -109,10 +123,11 @@ def reasons_per_face(db: Any, report: Report, reasons: list[Row]) -> ReasonGrid:
     return ReasonGrid(columns, [r for r in rows if any(c != "" for c in r[1])])
 
 
-def reasons_by_bucket(db: Any, report: Report, reasons: list[Row], items: list[Bucket]) -> ReasonGrid:
+def reasons_by_bucket(db: Any, report: Report, reasons: list[Row], items: list[Bucket],
+                      question: str | None = None) -> ReasonGrid:
     """The main reasons' answers per day, week or month (the bars' buckets), from the follow-up rollups."""
     table = reasons_over_time(db, report.sites, report.start, report.end, report.unit, hours=report.hours,
-                              counts=report.counts)
+                              counts=report.counts, question=question)
     shown = reasons[:MAX_REASONS_OVER_TIME]
     columns = [(row.key, row.label) for row in shown]
     starts = report.all_buckets()

@@ -8,10 +8,18 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 
 from collector.followups import oldest_kept_event
+from collector.registry import Site
 from collector.reports import Report, Tally, build_report
 from collector.web import get_db
 from collector.web.access import current_user
-from collector.web.breakdowns import channels, followups, ranking, reasons_by_bucket, reasons_per_face
+from collector.web.breakdowns import (
+    channels,
+    followups,
+    question_choices,
+    ranking,
+    reasons_by_bucket,
+    reasons_per_face,
+)
 from collector.web.charts import Series, buckets, face_icon, heat_class, satisfaction_line, share_bar, stacked_bars
 from collector.web.i18n import day_label, t
 from collector.web.scope import PRESETS, Selection, SelectionError, scope_choices, selection
@@ -65,11 +73,11 @@ def kept_from(db: Any, sel: Selection) -> date | None:
 def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     min_cell = current_app.config["MIN_CELL"]
     report = build_report(db, sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
-                          min_cell=min_cell)
+                          min_cell=min_cell, question=sel.question)
     assert sel.previous_start is not None and sel.previous_end is not None
     # The whole previous period, not only its total: its days are drawn faintly behind this period's.
     before_report = build_report(db, sel.sites, sel.previous_start, sel.previous_end, hours=sel.hours,
-                                 counts=sel.counts, min_cell=min_cell)
+                                 counts=sel.counts, min_cell=min_cell, question=sel.question)
     before = before_report.main
     unit, items = buckets(report)
     _, before_items = buckets(before_report)
@@ -79,7 +87,7 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     if report.main.satisfaction is not None and before.satisfaction is not None and report.enough(before):
         trend = report.main.satisfaction - before.satisfaction
     shown_before = before_items if any(report.enough(b.tally) for b in before_items) else None
-    reasons = followups(db, report)
+    reasons = followups(db, report, sel.question)
     return {
         "report": report, "items": items, "unit": unit_name, "series": series, "trend": trend,
         "before": before if report.enough(before) else None, "before_label": previous_label(sel),
@@ -90,8 +98,8 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
                                                    f"Satisfaction per {unit_name}"), previous=shown_before),
         "ranking": ranking(report, before_report.by_site) if len(sel.sites) > 1 else [],
         "channels": channels(report), "followups": reasons, "hours": heat_hours(report),
-        "reason_faces": reasons_per_face(db, report, reasons) if reasons else None,
-        "reason_times": reasons_by_bucket(db, report, reasons, items) if reasons else None,
+        "reason_faces": reasons_per_face(db, report, reasons, sel.question) if reasons else None,
+        "reason_times": reasons_by_bucket(db, report, reasons, items, sel.question) if reasons else None,
         "events_kept_from": kept_from(db, sel) if reasons else None,
         "profile": hour_profile(report), "mostly_masked": mostly_masked(report),
         "wider": WIDER.get(sel.preset or "", "year" if (sel.end - sel.start).days < 300 else None),
@@ -99,17 +107,19 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
 
 
 def filters_context(db: Any, user: Any, values: dict[str, str], errors: dict[str, str], summary: str,
-                    preset: str | None) -> dict[str, Any]:
-    keep = {k: v for k, v in values.items() if k in ("scope", "hours", "counts") and v}
+                    preset: str | None, sites: list[Site] | None = None) -> dict[str, Any]:
+    keep = {k: v for k, v in values.items() if k in ("scope", "hours", "counts", "question") and v}
+    questions = question_choices(db, sites[0]) if sites and len(sites) == 1 else []
     return {"values": values, "errors": errors, "summary": summary, "presets": PRESETS, "preset_args": keep,
-            "current_preset": preset, "choices": scope_choices(db, user)}
+            "current_preset": preset, "choices": scope_choices(db, user),
+            "questions": questions if len(questions) > 1 else []}
 
 
 @bp.app_errorhandler(SelectionError)
 def invalid_selection(exc: SelectionError):  # type: ignore[no-untyped-def]
     """Filters that cannot be applied: the dashboard's form again, as typed, the error next to its field."""
     user = current_user()
-    values = {k: request.args.get(k, "")[:100] for k in ("scope", "from", "to", "hours", "counts")}
+    values = {k: request.args.get(k, "")[:100] for k in ("scope", "from", "to", "hours", "counts", "question")}
     context = filters_context(get_db(), user, values, {exc.field: t(exc.fr, exc.en)},
                               t("à corriger", "to correct"), None)
     return render_template("dashboard/invalid.html", **context), 400
@@ -133,8 +143,8 @@ def overview():  # type: ignore[no-untyped-def]
     assert user is not None  # the login wall lets no one else here
     sel = selection(db, user)
     values = {"scope": sel.scope, "from": sel.start.isoformat(), "to": sel.end.isoformat(), "hours": sel.hours,
-              "counts": sel.counts}
+              "counts": sel.counts, "question": sel.question or ""}
     summary = f"{sel.label} · {day_label(sel.start)} – {day_label(sel.end, year=True)}"
+    filters = filters_context(db, user, values, {}, summary, sel.preset, sel.sites)
     return render_template("dashboard/overview.html", sel=sel, face_icon=face_icon, share_bar=share_bar,
-                           heat_class=heat_class, **filters_context(db, user, values, {}, summary, sel.preset),
-                           **build_view(db, sel))
+                           heat_class=heat_class, **filters, **build_view(db, sel))

@@ -18,11 +18,12 @@ bp = Blueprint("exports", __name__, url_prefix="/dashboard")
 
 def _report(sel: Selection):  # type: ignore[no-untyped-def]
     return build_report(get_db(), sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
-                        min_cell=current_app.config["MIN_CELL"], site_days=True)
+                        min_cell=current_app.config["MIN_CELL"], site_days=True, question=sel.question)
 
 
 def _reasons(sel: Selection, report: Report) -> Table:
-    answers = followup_answers(get_db(), sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts)
+    answers = followup_answers(get_db(), sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
+                               question=sel.question)
     return reasons_table(report, answers, followup_labels(get_db(), sel.sites))
 
 
@@ -59,7 +60,7 @@ def xlsx_export():  # type: ignore[no-untyped-def]
     report = _report(sel)
     about = [("scope", sel.label), ("sites", ", ".join(s.id for s in sel.sites)),
              ("from", sel.start.isoformat()), ("to", sel.end.isoformat()), ("hours", sel.hours),
-             ("counts", sel.counts), ("min_cell", str(report.min_cell)),
+             ("counts", sel.counts), ("question", sel.question or "all"), ("min_cell", str(report.min_cell)),
              ("note", f"cells with fewer than {report.min_cell} answers say not_enough_responses"),
              ("made", format_ts(utc_now()))]
     sheets = [*((name, make(report)) for name, make in TABLES.items()), ("reasons", _reasons(sel, report))]

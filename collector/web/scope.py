@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, request
 
+from collector.followups import questions_of
 from collector.queries import HOURS
 from collector.registry import Site, list_sites
 from collector.users import User
@@ -46,11 +47,14 @@ class Selection:
     previous_start: date | None = None
     previous_end: date | None = None
     preset: str | None = None
+    question: str | None = None  # one question of a site that has had several; None: every answer
 
     def args(self, **changes: Any) -> dict[str, str]:
         """Query arguments that reproduce this selection (for links and exports)."""
         out = {"scope": self.scope, "from": self.start.isoformat(), "to": self.end.isoformat(),
                "hours": self.hours, "counts": self.counts}
+        if self.question is not None:
+            out["question"] = self.question
         out.update({k: str(v) for k, v in changes.items()})
         return out
 
@@ -174,5 +178,10 @@ def selection(db: Any, user: User) -> Selection:
                              "Choose all hours or opening hours.")
     if counts not in ("filtered", "raw"):
         raise SelectionError("counts", "Choisissez les appuis filtrés ou bruts.", "Choose filtered or raw presses.")
+    question = request.args.get("question") or None
+    if question is not None and (len(sites) != 1 or question not in questions_of(db, sites[0])):
+        raise SelectionError("question", "Choisissez une question posée sur ce site.",
+                             "Choose a question asked at this site.")
     previous_start, previous_end = previous_period(start, end)
-    return Selection(scope, label, sites, start, end, hours, counts, previous_start, previous_end, preset)
+    return Selection(scope, label, sites, start, end, hours, counts, previous_start, previous_end, preset,
+                     question)
