@@ -35,8 +35,7 @@ def heat_hours(report: Report) -> list[int]:
 
 def previous_label(sel: Selection) -> str:
     """'semaine précédente (27 oct. – 30 oct.)': what the figures are compared with, in words."""
-    start, end = sel.previous_start, sel.previous_end
-    assert start is not None and end is not None
+    start, end = sel.previous
     length = (sel.end - sel.start).days + 1
     if sel.start.weekday() == 0 and length <= 7:
         name = t("semaine précédente", "previous week")
@@ -74,9 +73,8 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     min_cell = current_app.config["MIN_CELL"]
     report = build_report(db, sel.sites, sel.start, sel.end, hours=sel.hours, counts=sel.counts,
                           min_cell=min_cell, question=sel.question)
-    assert sel.previous_start is not None and sel.previous_end is not None
     # The whole previous period, not only its total: its days are drawn faintly behind this period's.
-    before_report = build_report(db, sel.sites, sel.previous_start, sel.previous_end, hours=sel.hours,
+    before_report = build_report(db, sel.sites, *sel.previous, hours=sel.hours,
                                  counts=sel.counts, min_cell=min_cell, question=sel.question)
     before = before_report.main
     unit, items = buckets(report)

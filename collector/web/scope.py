@@ -44,10 +44,13 @@ class Selection:
     end: date
     hours: str
     counts: str
-    previous_start: date | None = None
-    previous_end: date | None = None
     preset: str | None = None
     question: str | None = None  # one question of a site that has had several; None: every answer
+
+    @property
+    def previous(self) -> tuple[date, date]:
+        """The period this one is compared with (`previous_period`)."""
+        return previous_period(self.start, self.end)
 
     def args(self, **changes: Any) -> dict[str, str]:
         """Query arguments that reproduce this selection (for links and exports)."""
@@ -182,6 +185,4 @@ def selection(db: Any, user: User) -> Selection:
     if question is not None and (len(sites) != 1 or question not in questions_of(db, sites[0])):
         raise SelectionError("question", "Choisissez une question posée sur ce site.",
                              "Choose a question asked at this site.")
-    previous_start, previous_end = previous_period(start, end)
-    return Selection(scope, label, sites, start, end, hours, counts, previous_start, previous_end, preset,
-                     question)
+    return Selection(scope, label, sites, start, end, hours, counts, preset, question)
