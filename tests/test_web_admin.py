@@ -114,7 +114,19 @@ def test_users_page_adds_a_scoped_manager(admin, app):
     assert find_user(db, "manon").scope == ("site:mairie",)
     refused = post_form(admin, "/admin/users", "/admin/users", {"login": "max", "password": PASSWORD,
                                                                 "role": "manager"})
-    assert "needs a scope" in flashes(admin.get(refused.headers["Location"]))
+    assert refused.status_code == 400
+    assert field_error(refused, "scope") == ("Un responsable a besoin d'un périmètre : cochez une organisation"
+                                             " ou un site.")
+    page = refused.get_data(as_text=True)
+    assert 'name="login" required autocomplete="off" value="max"' in page and '"manager" selected' in page
+    assert PASSWORD not in page, "the password is never sent back"
+    short = post_form(admin, "/admin/users", "/admin/users", {"login": "m", "password": "court", "role": "boss",
+                                                              "scope": ["site:mairie"]})
+    assert (field_error(short, "login"), field_error(short, "password"), field_error(short, "role")) == (
+        "De 2 à 64 lettres, chiffres ou . _ @ -", "Au moins 10 caractères.", "Choisissez un rôle de la liste.")
+    assert 'value="site:mairie" checked' in short.get_data(as_text=True)
+    taken = post_form(admin, "/admin/users", "/admin/users", {"login": "manon", "password": PASSWORD})
+    assert field_error(taken, "login") == "Cet identifiant existe déjà."
     manon = find_user(db, "manon")
     post_form(admin, "/admin/users", f"/admin/users/{manon.id}/disabled", {})
     assert find_user(db, "manon").disabled
