@@ -158,6 +158,28 @@ def test_a_followup_the_kiosks_would_refuse_is_not_pushed(admin, mocker):
     assert "followup choices must be a list of 3 to 6 choices" in message
 
 
+@pytest.mark.parametrize(("field", "typed", "message"), [
+    ("question_fr", "", "Une question en français de 1 à 120 caractères."),
+    ("response_interval_s", "NaN", "Un nombre de secondes de 0 à 3600."),
+    ("response_interval_s", str(10**30), "Un nombre de secondes de 0 à 3600."),
+    ("scale", "9", "3, 4 ou 5 visages."),
+    ("when_rating_at_most", "4", "Une note de 1 à 3."),
+    ("followup_timeout_s", "0", "De 3 à 120 secondes."),
+    ("choice_1_id", "Réponse", "Identifiant : minuscules, chiffres et tirets, différent des autres."),
+    ("choice_1_id", "wait", "Identifiant : minuscules, chiffres et tirets, différent des autres."),
+    ("choice_2_fr", "x" * 41, "Un libellé français de 1 à 40 caractères."),
+])
+def test_a_refused_settings_form_says_why_next_to_the_field(admin, field, typed, message):
+    post_form(admin, "/admin/sites", "/admin/sites", {"id": "mairie", "name": "Mairie"})
+    post_form(admin, "/admin/kiosks", "/admin/kiosks", {"id": "borne-1", "site": "mairie"})
+    form = {**FOLLOWUP, "site": "mairie", "target": "site", "scale": "4", "question_fr": "Alors ?",
+            "response_interval_s": "4", field: typed}
+    refused = post_form(admin, "/admin/config?site=mairie", "/admin/config", form)
+    assert refused.status_code == 400 and field_error(refused, field) == message
+    page = html.unescape(refused.get_data(as_text=True))
+    assert 'value="Temps d\'attente"' in page and 'value="Qu\'est-ce qui n\'a pas été ?"' in page, "typed values kept"
+
+
 def test_push_settings_refuses_a_bad_followup_before_the_broker(mocker):
     client = mocker.Mock()
     client.is_connected.return_value = True
@@ -219,5 +241,5 @@ def test_settings_are_pushed_retained_and_the_fleet_shows_who_applied_them(colle
 
     bad = post_form(client, "/admin/config?site=mairie", "/admin/config",
                     {**form, "choice_2_id": "", "choice_2_fr": ""})
-    assert "3 to 6 choices" in flashes(client.get(bad.headers["Location"]))
+    assert bad.status_code == 400 and field_error(bad, "choices") == "De 3 à 6 choix, chacun avec un identifiant."
     db.close()
