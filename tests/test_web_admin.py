@@ -45,6 +45,10 @@ def test_sites_and_kiosks_through_the_forms(admin, app):
     assert field_error(bad, "id") == "Identifiant : minuscules, chiffres et tirets, par ex. mairie-centre."
     assert 'value="Mairie Deux"' in bad.get_data(as_text=True), "what was typed is kept"
 
+    refused = post_form(admin, "/admin/kiosks", "/admin/kiosks", {"id": "Borne 1", "site": "nowhere", "name": "Entrée"})
+    assert refused.status_code == 400 and 'value="Entrée"' in refused.get_data(as_text=True)
+    assert (field_error(refused, "id"), field_error(refused, "site")) == (
+        "Identifiant : minuscules, chiffres et tirets, par ex. mairie-centre.", "Choisissez un site de la liste.")
     post_form(admin, "/admin/kiosks", "/admin/kiosks", {"id": "borne-1", "site": "mairie", "name": "Entrée"})
     post_form(admin, "/admin/sites", "/admin/sites", {"id": "annexe", "name": "Annexe", "org": "ville"})
     post_form(admin, "/admin/kiosks", "/admin/kiosks/borne-1/move", {"site": "annexe"})

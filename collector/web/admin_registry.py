@@ -12,6 +12,7 @@ from collector.registry import (
     add_kiosk,
     add_org,
     add_site,
+    get_producer,
     get_site,
     list_kiosks,
     list_sites,
@@ -129,20 +130,41 @@ def save_site():  # type: ignore[no-untyped-def]
     return redirect(url_for(".sites"))
 
 
-@bp.get("/kiosks")
-def kiosks():  # type: ignore[no-untyped-def]
+def _kiosks_page(typed: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                 status: int = 200):  # type: ignore[no-untyped-def]
     db = get_db()
     state = {r["kiosk"]: r for r in fleet(db, with_gaps=False)}
-    return render_template("admin/kiosks.html", admin_nav=True, kiosks=list_kiosks(db), sites=list_sites(db),
-                           site_names={s.id: s.name for s in list_sites(db)},
-                           state=state)
+    sites = list_sites(db)
+    return render_template("admin/kiosks.html", admin_nav=True, kiosks=list_kiosks(db), sites=sites,
+                           site_names={s.id: s.name for s in sites}, state=state, typed=typed or {},
+                           errors=errors or {}), status
+
+
+@bp.get("/kiosks")
+def kiosks():  # type: ignore[no-untyped-def]
+    return _kiosks_page()
 
 
 @bp.post("/kiosks")
 def add():  # type: ignore[no-untyped-def]
+    db = get_db()
     kiosk_id = request.form.get("id", "").strip()
-    add_kiosk(get_db(), kiosk_id, request.form.get("site", ""), request.form.get("name", "").strip() or None)
-    flash(t(f"Borne {kiosk_id} enregistrée.", f"Kiosk {kiosk_id} registered."), "ok")
+    site_id = request.form.get("site", "")
+    name = request.form.get("name", "").strip()
+    errors = {}
+    if not is_slug(kiosk_id):
+        errors["id"] = t("Identifiant : ", "Id: ") + t(*SLUG_HINT) + "."
+    elif (current := get_producer(db, kiosk_id)) is not None and current.site != site_id:
+        errors["id"] = t("Cette borne est déjà enregistrée sur un autre site : déplacez-la plutôt.",
+                         "This kiosk is registered at another site: move it instead.")
+    if get_site(db, site_id) is None:
+        errors["site"] = t("Choisissez un site de la liste.", "Choose a site from the list.")
+    if len(name) > MAX_NAME_CHARS:
+        errors["name"] = t(f"{MAX_NAME_CHARS} caractères au plus.", f"{MAX_NAME_CHARS} characters at most.")
+    if errors:
+        return _kiosks_page({"id": kiosk_id[:100], "site": site_id[:100], "name": name[:200]}, errors, 400)
+    add_kiosk(db, kiosk_id, site_id, name or None)
+    flash(t(f"Borne {name or kiosk_id} enregistrée.", f"Kiosk {name or kiosk_id} registered."), "ok")
     return redirect(url_for(".kiosks"))
 
 
