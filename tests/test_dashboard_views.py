@@ -190,3 +190,12 @@ def test_a_site_that_asked_two_questions_can_be_read_one_question_at_a_time(app,
     assert reasons_client.get("/dashboard?scope=org:ville&question=accueil").status_code == 400, "one site at a time"
     csv_rows = reasons_client.get(f"/dashboard/export.csv?{REASONS_PERIOD}&question=accueil").get_data(as_text=True)
     assert csv_rows.splitlines()[1].split(",")[5:7] == ["20", "20"], "the export keeps the question"
+
+
+def test_reasons_per_face_wait_for_a_narrower_scope_or_period(reasons_client):
+    """Per face reads raw events: over 400 site-days it would slow the page (docs/benchmarks.md)."""
+    page = reasons_client.get("/dashboard?scope=site:mairie&from=2025-09-01&to=2026-10-07").get_data(as_text=True)
+    assert 'data-testid="reasons-by-face"' not in page
+    assert "Choisissez un site ou une période plus courte" in page
+    months = table_rows(page, "reasons-over-time")
+    assert months[1:] == [["oct. 2026", "15", "11"]], "over a long period, reasons per month"

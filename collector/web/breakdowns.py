@@ -7,10 +7,11 @@ from typing import Any
 
 from collector.config_push import DEFAULT_FOLLOWUP, pushed
 from collector.followups import questions_of, reasons_by_face, reasons_over_time
+from collector.periods import Span, starts
 from collector.registry import Site
 from collector.reports import Report, Tally, followup_answers, group_of
-from collector.web.charts import Bucket, group_label
-from collector.web.i18n import CHANNELS, lang, t
+from collector.web.charts import group_label
+from collector.web.i18n import CHANNELS, day_label, lang, t
 from ressenti.faces import label as face_label
 
 
@@ -91,7 +92,10 @@ def followups(db: Any, report: Report, question: str | None = None) -> list[Row]
 
 
 GROUP_ORDER = {"bottom": 0, "middle": 1, "top": 2}  # the worst first, as faces 1, 2...
-MAX_REASONS_OVER_TIME = 6  # columns of the reasons-over-time table; the rest are in the totals
+MAX_REASONS_OVER_TIME = 6
+# Per face reads raw events (about 120 ms per site-year on the benchmark machine, under load):
+# beyond this many site-days the page says to narrow the scope or the period instead.
+MAX_FACE_SITE_DAYS = 400  # columns of the reasons-over-time table; the rest are in the totals
 
 
 @dataclass
@@ -104,6 +108,11 @@ class ReasonGrid:
 
 def _cell(n: int, min_cell: int) -> int | None | str:
     return "" if not n else n if n >= min_cell else None
+
+
+def faces_readable(report: Report) -> bool:
+    """Is the scope and period small enough to read reasons per face from the raw events?"""
+    return len(report.sites) * ((report.end - report.start).days + 1) <= MAX_FACE_SITE_DAYS
 
 
 def reasons_per_face(db: Any, report: Report, reasons: list[Row], question: str | None = None) -> ReasonGrid:
@@ -123,18 +132,23 @@ def reasons_per_face(db: Any, report: Report, reasons: list[Row], question: str 
     return ReasonGrid(columns, [r for r in rows if any(c != "" for c in r[1])])
 
 
-def reasons_by_bucket(db: Any, report: Report, reasons: list[Row], items: list[Bucket],
-                      question: str | None = None) -> ReasonGrid:
-    """The main reasons' answers per day, week or month (the bars' buckets), from the follow-up rollups."""
-    table = reasons_over_time(db, report.sites, report.start, report.end, report.unit, hours=report.hours,
+def reasons_unit(report: Report) -> Span:
+    """Days while the bars are days, else months: follow-ups are kept per day and month, not per week."""
+    return Span.DAY if report.unit is Span.DAY else Span.MONTH
+
+
+def reasons_by_bucket(db: Any, report: Report, reasons: list[Row], question: str | None = None) -> ReasonGrid:
+    """The main reasons' answers per day (or month), from the follow-up rollups."""
+    unit = reasons_unit(report)
+    table = reasons_over_time(db, report.sites, report.start, report.end, unit, hours=report.hours,
                               counts=report.counts, question=question)
     shown = reasons[:MAX_REASONS_OVER_TIME]
     columns = [(row.key, row.label) for row in shown]
-    starts = report.all_buckets()
     rows = []
-    for start, item in zip(starts, items, strict=True):
+    for start in starts(unit, report.start, report.end):
         cells = [_cell(table.get((start, tuple(key.split(":", 1))), 0), report.min_cell)  # type: ignore[arg-type]
                  for key, _ in columns]
         if any(c != "" for c in cells):
-            rows.append((item.long_label, cells))
+            label = day_label(start, year=True)
+            rows.append((label if unit is Span.DAY else label.split(" ", 1)[1], cells))
     return ReasonGrid(columns, rows)

@@ -8,17 +8,20 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 
 from collector.followups import oldest_kept_event
+from collector.periods import Span
 from collector.registry import Site
 from collector.reports import Report, Tally, build_report
 from collector.web import get_db
 from collector.web.access import current_user
 from collector.web.breakdowns import (
     channels,
+    faces_readable,
     followups,
     question_choices,
     ranking,
     reasons_by_bucket,
     reasons_per_face,
+    reasons_unit,
 )
 from collector.web.charts import Series, buckets, face_icon, heat_class, satisfaction_line, share_bar, stacked_bars
 from collector.web.i18n import day_label, t
@@ -96,9 +99,12 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
                                                    f"Satisfaction per {unit_name}"), previous=shown_before),
         "ranking": ranking(report, before_report.by_site) if len(sel.sites) > 1 else [],
         "channels": channels(report), "followups": reasons, "hours": heat_hours(report),
-        "reason_faces": reasons_per_face(db, report, reasons, sel.question) if reasons else None,
-        "reason_times": reasons_by_bucket(db, report, reasons, items, sel.question) if reasons else None,
-        "events_kept_from": kept_from(db, sel) if reasons else None,
+        "reason_faces": reasons_per_face(db, report, reasons, sel.question)
+        if reasons and faces_readable(report) else None,
+        "faces_too_wide": bool(reasons) and not faces_readable(report),
+        "reason_times": reasons_by_bucket(db, report, reasons, sel.question) if reasons else None,
+        "reason_unit": t("jour", "day") if reasons_unit(report) is Span.DAY else t("mois", "month"),
+        "events_kept_from": kept_from(db, sel) if reasons and faces_readable(report) else None,
         "profile": hour_profile(report), "mostly_masked": mostly_masked(report),
         "wider": WIDER.get(sel.preset or "", "year" if (sel.end - sel.start).days < 300 else None),
     }
