@@ -15,6 +15,9 @@ from ressenti.protocol import format_ts, parse_json, utc_now
 
 log = logging.getLogger(__name__)
 
+FAULTS_SHOWN = 5  # a status says at most this many faults on the fleet page
+FAULT_CHARS = 300
+
 # A kiosk heartbeats every 60 s; silent for longer than this counts as offline
 # even if its Last Will has not (yet) been published by the broker.
 STALE_AFTER = timedelta(minutes=3)
@@ -58,13 +61,26 @@ def record_status(db: Database, kiosk: str, site: str, payload: bytes, received_
     return True
 
 
+def faults_of(body: str | None) -> list[dict[str, str]]:
+    """The faults a kiosk's last status lists (`kiosk.link`: kind and message), as far as they make sense."""
+    try:
+        faults = parse_json(body).get("faults") if body else None
+    except (ValueError, AttributeError):
+        return []  # a status kept before faults were reported, or cut at 4 KiB
+    if not isinstance(faults, list):
+        return []
+    return [{"kind": str(f.get("kind", "?"))[:32], "message": str(f.get("message", ""))[:FAULT_CHARS]}
+            for f in faults[:FAULTS_SHOWN] if isinstance(f, dict)]
+
+
 def fleet(db: Database, site: str | None = None, *, with_gaps: bool = True) -> list[dict[str, Any]]:
     """Every registered kiosk with its last status, whether it is online now, and its seq gaps."""
     now = utc_now()
     where, params = ("WHERE k.site = ?", [site]) if site else ("", [])
     rows = db.query(
         "SELECT k.id AS kiosk, k.site, k.name, k.channel, k.retired, s.state, s.received_at, s.version,"
-        " s.config_rev, s.clock, s.uptime_s, s.pending, s.oldest_pending, s.dropped, s.temp_c, s.disk_free_mb"
+        " s.config_rev, s.clock, s.uptime_s, s.pending, s.oldest_pending, s.dropped, s.temp_c, s.disk_free_mb,"
+        " s.body"
         f" FROM kiosks k LEFT JOIN kiosk_status s ON s.kiosk = k.id {where} ORDER BY k.site, k.id", params)
     out = []
     for row in rows:
@@ -73,6 +89,7 @@ def fleet(db: Database, site: str | None = None, *, with_gaps: bool = True) -> l
         seen = datetime.fromisoformat(row["received_at"]) if row["received_at"] else None
         row["online"] = bool(row["state"] == "online" and seen and now - seen <= STALE_AFTER)
         row["last_seen"] = row.pop("received_at")
+        row["faults"] = faults_of(row.pop("body")) if row["state"] == "online" else []
         if with_gaps:
             row["gaps"] = seq_gaps(db, row["kiosk"])
         out.append(row)

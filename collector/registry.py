@@ -25,6 +25,10 @@ UNASSIGNED = "unassigned"  # where unknown kiosks land under the "unassigned" po
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SOURCE_CHANNELS = (Input.WEB.value, Input.PHONE.value)
 _RANGE_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+# What people type in France: 8h30-12h, 8h30 – 12h00, 14h-17h30, 08:30-12:00, 9 h - 12 h.
+_FRENCH_RANGE_RE = re.compile(r"^(\d{1,2})\s*(?:[h:]\s*(\d{2})?)?\s*(?:-|–|—|à)\s*(\d{1,2})\s*(?:[h:]\s*(\d{2})?)?$",
+                              re.IGNORECASE)
+MAX_NAME_CHARS = 120
 
 
 class RegistryError(RessentiError, ValueError):
@@ -32,6 +36,36 @@ class RegistryError(RessentiError, ValueError):
 
 
 OpeningHours = dict[str, list[tuple[time, time]]]
+
+
+def normalize_ranges(text: str) -> str:
+    """'8h30 – 12h, 14h-17h30' -> '08:30-12:00,14:00-17:30'; RegistryError if a part is not a time range."""
+    out = []
+    for part in str(text).replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        match = _FRENCH_RANGE_RE.match(part.strip())
+        if not match:
+            raise RegistryError(f"{part.strip()[:40]!r} is not a time range such as 08:30-12:00 or 8h30-12h")
+        h1, m1, h2, m2 = (int(g) if g else 0 for g in match.groups())
+        out.append(f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}")
+    return ",".join(out)
+
+
+def normalize_opening_hours(spec: Any) -> dict[str, str] | None:
+    """Opening hours as stored: each day's ranges written HH:MM-HH:MM, checked (`parse_opening_hours`)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) - set(WEEKDAYS) or not all(isinstance(v, str) for v in spec.values()):
+        raise RegistryError(f"opening hours must map {', '.join(WEEKDAYS)} to 'HH:MM-HH:MM,...'")
+    out = {}
+    for day, ranges in spec.items():
+        try:
+            out[day] = normalize_ranges(ranges)
+        except RegistryError as exc:
+            raise RegistryError(f"opening hours {day}: {exc}") from None
+    parse_opening_hours(out)
+    return out
 
 
 def parse_opening_hours(spec: dict[str, str] | None) -> OpeningHours | None:
@@ -44,6 +78,8 @@ def parse_opening_hours(spec: dict[str, str] | None) -> OpeningHours | None:
     for day, ranges in spec.items():
         hours[day] = []
         for part in str(ranges).split(","):
+            if not part.strip():
+                continue  # an empty day is closed
             match = _RANGE_RE.match(part.strip())
             if not match:
                 raise RegistryError(f"opening hours {day}: {part!r} is not HH:MM-HH:MM")
@@ -87,6 +123,16 @@ class Producer:
     retired: bool
 
 
+def zone_exists(tz: str) -> bool:
+    if not tz or len(tz) > 64:
+        return False
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name no file system takes
+        return False
+    return True
+
+
 def _site_from_row(row: dict[str, Any]) -> Site:
     hours = json.loads(row["opening_hours"]) if row.get("opening_hours") else None
     return Site(row["id"], row["org"], row["name"], row["tz"], row["scale"], parse_opening_hours(hours))
@@ -102,16 +148,23 @@ def add_org(db: Database, org_id: str, name: str) -> None:
     db["orgs"].upsert({"id": org_id, "name": name}, pk="id")
 
 
+def org_names(db: Database) -> dict[str, str]:
+    """Organisation id -> its name, for pages that show names rather than ids."""
+    return {r["id"]: r["name"] for r in db.query("SELECT id, name FROM orgs")}
+
+
 def add_site(db: Database, site_id: str, name: str, *, org: str = "default", tz: str = "Europe/Paris",
              scale: int = 4, opening_hours: dict[str, str] | None = None) -> Site:
     _check_slug("site", site_id)
-    if scale not in SCALES:
-        raise RegistryError(f"scale {scale} must be 3, 4 or 5")
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise RegistryError(f"time zone {tz!r} is unknown (e.g. Europe/Paris)") from None
-    parse_opening_hours(opening_hours)
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
+        raise RegistryError(f"a site's name is a text of 1 to {MAX_NAME_CHARS} characters")
+    if not isinstance(org, str):
+        raise RegistryError("a site's organisation is an id (lower-case letters, digits and '-')")
+    if type(scale) is not int or scale not in SCALES:
+        raise RegistryError(f"scale {str(scale)[:20]} must be 3, 4 or 5")
+    if not isinstance(tz, str) or not zone_exists(tz):
+        raise RegistryError(f"time zone {str(tz)[:60]!r} is unknown (e.g. Europe/Paris)")
+    opening_hours = normalize_opening_hours(opening_hours)
     if not db["orgs"].count_where("id = ?", [org]):
         add_org(db, org, org)
     row = {"id": site_id, "org": org, "name": name, "tz": tz, "scale": scale,

@@ -11,6 +11,7 @@ rollup row were not there (a subtracted span can leave such zero cells).
     heat cells:     local weekday, local hour, scale, rating, n_raw, n_filtered
     site-day cells: site, local day, scale, rating, in_hours, n_raw, n_filtered
     follow-ups:     follow-up question, choice, in_hours, n_raw, n_filtered
+    follow-up buckets: bucket (first day), follow-up question, choice, in_hours, n_raw, n_filtered
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from collector.local_rollups import FOLLOWUPS, HEAT, RATINGS, fill_temp, read_local, whole_hour_offsets
-from collector.periods import DAY_STEP, Span, bucket_pieces, cover, span_start
+from collector.periods import DAY_STEP, Span, bucket_pieces, cover, span_end, span_start, starts
 from collector.queries import day_range_utc
 from collector.registry import Site
 from ressenti.protocol import utc_now
@@ -36,11 +37,15 @@ HEAT_DAY_COST = 1 / 7  # a day holds up to 24 of the heat map's 168 cells
 MANY_SITES_SHARE = 5
 
 
-def cells_for(db: Database, sites: list[Site], first: date, last: date, *, hourly: bool = False
-              ) -> LocalCells | HourlyCells:
-    """The local-span source when the zone's offsets are whole hours all through, else the hourly one."""
-    if hourly or not whole_hour_offsets(sites[0].tz, first, last):
-        return HourlyCells(db, sites, first, last)
+def cells_for(db: Database, sites: list[Site], first: date, last: date, *, hourly: bool = False,
+              question: str | None = None) -> LocalCells | HourlyCells:
+    """The local-span source when the zone's offsets are whole hours all through, else the hourly one.
+
+    One `question` only: the hourly rollups (the local spans and the heat map do not keep the question).
+    The dashboard offers that for one site, where a year is 8,760 hours.
+    """
+    if hourly or question is not None or not whole_hour_offsets(sites[0].tz, first, last):
+        return HourlyCells(db, sites, first, last, question)
     return LocalCells(db, sites, first, last)
 
 
@@ -51,15 +56,20 @@ def _in(column: str, values: list[str]) -> str:
 class HourlyCells:
     """Sums of the hourly rollups over the UTC hours of the period (the reference; any zone)."""
 
-    def __init__(self, db: Database, sites: list[Site], first: date, last: date) -> None:
+    def __init__(self, db: Database, sites: list[Site], first: date, last: date, question: str | None = None) -> None:
         self.db, self.ids, self.first, self.last = db, [s.id for s in sites], first, last
         self.tz = sites[0].tz
         self.lo, self.hi = day_range_utc(sites[0], first, last)
+        self.question = question
         self._mapped = False
 
     def _where(self, alias: str = "r") -> tuple[str, list[str]]:
-        return (f"{_in(f'{alias}.site', self.ids)} AND {alias}.hour >= ? AND {alias}.hour < ?",
-                [*self.ids, self.lo, self.hi])
+        where = f"{_in(f'{alias}.site', self.ids)} AND {alias}.hour >= ? AND {alias}.hour < ?"
+        params = [*self.ids, self.lo, self.hi]
+        if self.question is not None:
+            where += f" AND {alias}.question = ?"
+            params.append(self.question)
+        return where, params
 
     def _map(self) -> None:
         """Every hour of [lo, hi): in a zone with half-hour offsets that is not exactly the local days."""
@@ -115,6 +125,15 @@ class HourlyCells:
             "SELECT r.followup_question, r.choice, r.in_hours, SUM(r.n_raw), SUM(r.n_filtered)"
             f" FROM rollup_followup r WHERE {where} GROUP BY 1, 2, 3", params)
 
+    def followup_buckets(self, unit: Span) -> Cells:
+        self._map()
+        where, params = self._where()
+        for day, *rest in self.db.conn.execute(
+            "SELECT m.day, r.followup_question, r.choice, r.in_hours, SUM(r.n_raw), SUM(r.n_filtered)"
+            f" FROM rollup_followup r JOIN temp.period_hours m ON m.hour = r.hour WHERE {where}"
+            " GROUP BY 1, 2, 3, 4", params).fetchall():
+            yield (span_start(unit, date.fromisoformat(day)), *rest)
+
 
 class LocalCells:
     """Sums of the rollups per local span: whole years and months, and days (or hours) at the edges."""
@@ -162,3 +181,15 @@ class LocalCells:
         pieces = [("", piece) for piece in self._cover()]
         return (row[1:] for row in read_local(self.db, FOLLOWUPS, self.ids, pieces,
                                               ("followup_question", "choice", "in_hours")))
+
+    def followup_buckets(self, unit: Span) -> Cells:
+        # Follow-ups are kept per day, month and year (no weeks): a week is read from its days.
+        spans = (Span.MONTH,) if unit is Span.MONTH else ()
+        pieces = []
+        for bucket in starts(unit, self.first, self.last):
+            lo, hi = max(self.first, bucket), min(self.last, span_end(unit, bucket))
+            pieces += [(bucket.isoformat(), piece)
+                       for piece in cover(lo, hi, spans, empty_after=self.empty_after)]
+        for bucket, *rest in read_local(self.db, FOLLOWUPS, self.ids, pieces,
+                                        ("followup_question", "choice", "in_hours")):
+            yield (date.fromisoformat(bucket), *rest)

@@ -153,11 +153,12 @@ class Report:
 
 def build_report(db: Database, sites: list[Site], start: date, end: date, *, hours: str = "all",
                  counts: str = "filtered", min_cell: int = DEFAULT_MIN_CELL, site_days: bool = False,
-                 hourly: bool = False) -> Report:
+                 hourly: bool = False, question: str | None = None) -> Report:
     """Every breakdown of the dashboard, summed by SQLite per time zone (`report_cells`).
 
     `site_days` adds the per-site, per-day cells (the exports' days table).
     `hourly` reads the hourly rollups only: the reference the fast path is tested against.
+    `question` keeps the answers to that question only (the hourly rollups: see `cells_for`).
     """
     if hours not in HOURS:
         raise ValueError(f"hours must be one of {', '.join(HOURS)}")
@@ -169,7 +170,7 @@ def build_report(db: Database, sites: list[Site], start: date, end: date, *, hou
     scales: set[int] = set()
     open_only = hours == "open"
     for zone_sites in _by_zone(sites).values():
-        cells = cells_for(db, zone_sites, start, end, hourly=hourly)
+        cells = cells_for(db, zone_sites, start, end, hourly=hourly, question=question)
         # A cell with no press is skipped everywhere, as if it had no rollup row.
         for site_id, channel, scale, rating, in_hours, n_raw, n_filtered in cells.sites():
             if not n_raw:
@@ -228,14 +229,15 @@ def previous_satisfaction(db: Database, sites: list[Site], start: date, end: dat
 
 
 def followup_answers(db: Database, sites: list[Site], start: date, end: date, *, hours: str = "all",
-                     counts: str = "filtered", hourly: bool = False) -> dict[tuple[str, str], int]:
+                     counts: str = "filtered", hourly: bool = False, question: str | None = None
+                     ) -> dict[tuple[str, str], int]:
     """(follow-up question, choice) -> answers, from the follow-up rollups (kept after retention)."""
     out: dict[tuple[str, str], int] = defaultdict(int)
     for zone_sites in _by_zone(sites).values():
-        for question, choice, in_hours, n_raw, n_filtered in cells_for(
-                db, zone_sites, start, end, hourly=hourly).followups():
+        for asked, choice, in_hours, n_raw, n_filtered in cells_for(
+                db, zone_sites, start, end, hourly=hourly, question=question).followups():
             if in_hours or hours != "open":
-                out[(question, choice)] += n_filtered if counts == "filtered" else n_raw
+                out[(asked, choice)] += n_filtered if counts == "filtered" else n_raw
     return {key: n for key, n in out.items() if n}
 
 

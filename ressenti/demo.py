@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from collector.config_push import push_settings
 from collector.db import connect
-from collector.registry import add_kiosk, add_site
+from collector.registry import add_kiosk, add_org, add_site
 from collector.service import Collector
 from collector.tokens import TokenKind, create_token, list_tokens, revoke_token
 from collector.users import Role, add_user, find_user, set_password
@@ -185,6 +185,7 @@ class Demo:
         db = connect(db_path)
         marker.write_text(DATA_VERSION + "\n")
         kiosks = placements(self.kiosk_count)
+        add_org(db, DEMO_ORG, "Ville de Démo")  # a name to show instead of the id
         register(db, kiosks)
         web_token = web_form_token(db, kiosks)
         if self.history_days and not db["events"].count:

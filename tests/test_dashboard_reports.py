@@ -106,7 +106,7 @@ PERIOD = f"scope=site:mairie&from={TUESDAY.isoformat()}&to={TUESDAY.isoformat()}
 
 def test_small_cells_say_not_enough_responses(admin_client):
     page = admin_client.get(f"/dashboard?{PERIOD}").get_data(as_text=True)
-    heat = page.split('data-testid="heatmap"')[1].split("</table>")[0]
+    heat = page.split('data-testid="heatmap"')[1].split('data-testid="hour-profile"')[0]  # the weekday rows
     assert "75\u202f%" in heat and "<small>12</small>" in heat, "the 10 h cell: 9 of 12 satisfied"
     assert heat.count('class="masked"') == 1, "the 15 h cell (3 answers) is hidden"
     assert "pas assez de réponses" in heat

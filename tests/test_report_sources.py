@@ -167,3 +167,23 @@ def test_retention_then_rebuild_keep_the_local_spans(tmp_path):
     rebuild_rollups(db)
     assert rollup_rows(db) == live
     assert build_report(db, [site], FIRST, LAST, site_days=True) == report
+
+
+def test_reasons_over_time_from_local_spans_give_the_hourly_figures(db):
+    from collector.followups import reasons_over_time
+    rng = random.Random(18)
+    sites = [get_site(db, s) for s, _, _ in SITES]
+    compared = 0
+    for first, last in random_periods(rng):
+        scope = rng.sample(sites, rng.randint(1, len(sites)))
+        for unit in (Span.DAY, Span.WEEK, Span.MONTH):
+            hours, counts = rng.choice(["all", "open"]), rng.choice(["filtered", "raw"])
+            fast = reasons_over_time(db, scope, first, last, unit, hours=hours, counts=counts)
+            slow = reasons_over_time(db, scope, first, last, unit, hours=hours, counts=counts, hourly=True)
+            assert fast == slow, (first, last, unit, hours, counts, [s.id for s in scope])
+            compared += len(fast)
+            totals: dict = {}
+            for (_, reason), n in fast.items():
+                totals[reason] = totals.get(reason, 0) + n
+            assert totals == followup_answers(db, scope, first, last, hours=hours, counts=counts)
+    assert compared > 1000, "the comparison saw many cells"

@@ -89,6 +89,8 @@ class Case:
 
 ADMIN_PAGE = session_rule("admin", 200)
 ADMIN_POST = session_rule("admin", 302)
+# A refused admin form (the matrix posts empty fields) comes back with its errors next to the fields.
+ADMIN_POST_REFUSED = session_rule("admin", 400)
 
 CASES = [
     Case("/", "GET", "/", session_rule("viewer", 302)),
@@ -112,13 +114,13 @@ CASES = [
     Case("/admin/config", "GET", "/admin/config?site=mairie", ADMIN_PAGE),
     Case("/admin/config", "POST", "/admin/config", session_rule("admin", 404), data={"site": "nope"}),
     Case("/admin/kiosks", "GET", "/admin/kiosks", ADMIN_PAGE),
-    Case("/admin/kiosks", "POST", "/admin/kiosks", ADMIN_POST, data={"id": "", "site": ""}),
+    Case("/admin/kiosks", "POST", "/admin/kiosks", ADMIN_POST_REFUSED, data={"id": "", "site": ""}),
     Case("/admin/kiosks/<kiosk_id>/move", "POST", "/admin/kiosks/nope/move", ADMIN_POST, data={"site": "mairie"}),
     Case("/admin/kiosks/<kiosk_id>/retire", "POST", "/admin/kiosks/nope/retire", ADMIN_POST, data={}),
     Case("/admin/sites", "GET", "/admin/sites", ADMIN_PAGE),
-    Case("/admin/sites", "POST", "/admin/sites", ADMIN_POST, data={"id": ""}),
+    Case("/admin/sites", "POST", "/admin/sites", ADMIN_POST_REFUSED, data={"id": ""}),
     Case("/admin/users", "GET", "/admin/users", ADMIN_PAGE),
-    Case("/admin/users", "POST", "/admin/users", ADMIN_POST, data={"login": "", "role": "admin"}),
+    Case("/admin/users", "POST", "/admin/users", ADMIN_POST_REFUSED, data={"login": "", "role": "admin"}),
     Case("/admin/users/<int:user_id>/disabled", "POST", "/admin/users/99999/disabled", session_rule("admin", 404),
          data={}),
     Case("/admin/walls", "GET", "/admin/walls", ADMIN_PAGE),

@@ -356,7 +356,8 @@ def test_the_admin_users_page_sets_the_scope_all(client, db):
     assert find_user(db, "tina").scope == ("all",)
     refused = post_form(client, "/admin/users", "/admin/users",
                         {"login": "tom", "password": PASSWORD, "role": "viewer"})
-    assert refused.status_code == 302 and find_user(db, "tom") is None
+    assert refused.status_code == 400 and find_user(db, "tom") is None
+    assert "Choisissez un périmètre" in refused.get_data(as_text=True)
 
 
 def test_the_migration_keeps_existing_empty_viewer_scopes_seeing_everything(tmp_path):

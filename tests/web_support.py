@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from collector.registry import add_kiosk, add_site, get_site
+from collector.registry import add_kiosk, add_org, add_site, get_site
 from collector.store import store_batch
 from ressenti.protocol import decode_batch, encode_batch, format_ts, utc_now
 
@@ -49,7 +49,7 @@ class Press:
 
 
 def store_presses(db: Database, kiosk: str, site_id: str, presses: list[Press], *, scale: int | None = None,
-                  epoch: str | None = None, first_seq: int = 1) -> int:
+                  epoch: str | None = None, first_seq: int = 1, question: str = "overall") -> int:
     """Store presses through the collector's own store (events + rollups, one transaction per batch)."""
     site = get_site(db, site_id)
     assert site is not None
@@ -61,7 +61,7 @@ def store_presses(db: Database, kiosk: str, site_id: str, presses: list[Press], 
         for p in presses[start:start + 500]:
             events.append({
                 "id": str(uuid.uuid4()), "seq": seq, "ts": format_ts(p.when), "clock": "ntp", "boot": "seed",
-                "up_ms": seq, "question": "overall", "scale": scale, "rating": p.rating, "input": p.channel,
+                "up_ms": seq, "question": question, "scale": scale, "rating": p.rating, "input": p.channel,
                 "flags": ["rapid_repeat"] if p.flagged else [], "followup": p.followup, "lang": "fr"})
             seq += 1
         batch = decode_batch(encode_batch(kiosk=kiosk, site=site_id, epoch=epoch, boot="seed", up_ms=seq,
@@ -81,6 +81,7 @@ def seed_history(db: Database, *, days: int = 35, seed: int = 7, org: str = "dem
     rng = random.Random(seed)
     now = utc_now()
     stored = {}
+    add_org(db, org, "Ville de Démo")
     for site_id, name, scale, per_day in DEMO_SITES:
         add_site(db, site_id, name, org=org, scale=scale)
         kiosk = f"{site_id}-borne-1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from collector.registry import list_sites
+from collector.registry import list_sites, org_names
 from collector.tokens import revoke_token
 from collector.users import Role
 from collector.walls import WallSubjectError, active_walls, create_wall, wall_sites, wall_subject
@@ -22,6 +22,7 @@ def _page(new_url: str | None = None, status: int = 200):  # type: ignore[no-unt
     sites = list_sites(db)
     orgs = sorted({s.org for s in sites})
     return render_template("admin/walls.html", admin_nav=True, walls=walls, sites=sites, orgs=orgs,
+                           org_names=org_names(db),
                            new_url=new_url), status
 
 

@@ -23,6 +23,7 @@ from collector.walls import WallSubjectError, create_wall
 from collector.web import get_db, live_hub
 from collector.web.api import site_json
 from collector.web.auth import require_token
+from ressenti.protocol import parse_json
 
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1")
 
@@ -39,8 +40,19 @@ def registry_error(exc: RegistryError | WallSubjectError):  # type: ignore[no-un
     return jsonify({"error": str(exc)}), 400
 
 
+@bp.errorhandler(400)
+@bp.errorhandler(404)
+@bp.errorhandler(405)
+@bp.errorhandler(413)
+def json_error(error):  # type: ignore[no-untyped-def]
+    return jsonify({"error": error.description}), error.code
+
+
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = parse_json(request.get_data(cache=True))
+    except ValueError:  # not JSON, or nested too deeply (RecursionError, via parse_json)
+        body = None
     if not isinstance(body, dict):
         abort(400, "the body must be a JSON object")
     return body

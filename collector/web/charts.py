@@ -132,9 +132,22 @@ def _x_labels(items: list[Bucket], step_w: float) -> str:
     return "".join(out)
 
 
-def stacked_bars(report: Report, items: list[Bucket], series: Series, title: str) -> Markup:
+PREVIOUS_NOTE = ("période précédente", "previous period")
+
+
+def _previous_at(previous: list[Bucket] | None, i: int, report: Report) -> Bucket | None:
+    """The previous period's bucket drawn behind bucket i, when it has enough answers to be shown."""
+    if previous is None or i >= len(previous) or not report.enough(previous[i].tally):
+        return None
+    return previous[i]
+
+
+def stacked_bars(report: Report, items: list[Bucket], series: Series, title: str,
+                 previous: list[Bucket] | None = None) -> Markup:
+    """Bars stacked by face; `previous` (the period before, bucket by bucket) as faint outlines behind them."""
     show_flagged = report.counts == "filtered"
-    top_value = max([(b.raw_total if show_flagged else b.tally.total) for b in items if report.enough(b.tally)] + [0])
+    top_value = max([(b.raw_total if show_flagged else b.tally.total) for b in items if report.enough(b.tally)]
+                    + [b.tally.total for b in previous or [] if report.enough(b.tally)] + [0])
     y_max, tick = _nice_max(top_value)
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
     step_w = plot_w / max(1, len(items))
@@ -152,6 +165,12 @@ def stacked_bars(report: Report, items: list[Bucket], series: Series, title: str
     for i, b in enumerate(items):
         x = LEFT + step_w * i + (step_w - bar_w) / 2
         y = TOP + plot_h
+        before = _previous_at(previous, i, report)
+        if before is not None:
+            h = plot_h * before.tally.total / y_max
+            parts.append(f'<rect x="{x - 3:.1f}" y="{y - h:.1f}" width="{bar_w + 6:.1f}" height="{h:.1f}"'
+                         f' class="previous-bar"><title>{t(*PREVIOUS_NOTE)}, {escape(before.long_label)} : '
+                         f"{before.tally.total}</title></rect>")
         masked = b.raw_total > 0 and not report.enough(b.tally)
         if masked:
             h = 10.0  # a marker, not a quantity: a small cell's count is not shown
@@ -182,7 +201,9 @@ def stacked_bars(report: Report, items: list[Bucket], series: Series, title: str
     return Markup("".join(parts))
 
 
-def satisfaction_line(report: Report, items: list[Bucket], title: str) -> Markup:
+def satisfaction_line(report: Report, items: list[Bucket], title: str,
+                      previous: list[Bucket] | None = None) -> Markup:
+    """The rate per bucket, with the period's mean; `previous` as a faint dashed line behind it."""
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
     step_w = plot_w / max(1, len(items))
     parts = [_svg_open(title, t("Taux de satisfaction par période, de 0 à 100 %.",
@@ -197,6 +218,21 @@ def satisfaction_line(report: Report, items: list[Bucket], title: str) -> Markup
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="mean"/>'
                      f'<text x="{W - RIGHT - 4}" y="{y - 6:.1f}" class="axis mean-label" text-anchor="end">'
                      f"{t('moyenne de la période', 'period average')} {pct(overall)}</text>")
+    if previous is not None:
+        faint: list[str] = []
+        for i in range(len(items)):
+            before = _previous_at(previous, i, report)
+            if before is None:
+                faint.append("")
+                continue
+            rate = before.tally.satisfaction or 0.0
+            faint.append(f"{LEFT + step_w * (i + 0.5):.1f},{TOP + plot_h * (1 - rate):.1f}")
+            parts.append(f'<circle cx="{LEFT + step_w * (i + 0.5):.1f}" cy="{TOP + plot_h * (1 - rate):.1f}" r="3"'
+                         f' class="previous-point"><title>{t(*PREVIOUS_NOTE)}, {escape(before.long_label)} — '
+                         f"{pct(rate)}</title></circle>")
+        for run in " ".join(faint).split("  "):
+            if len(run.split()) > 1:
+                parts.append(f'<polyline points="{run.strip()}" class="previous-line"/>')
     path: list[str] = []
     points = []
     drawn_kind: frozenset[bool] | None = None

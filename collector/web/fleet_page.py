@@ -15,6 +15,12 @@ from collector.web.access import current_user, require_role
 from collector.web.scope import visible_sites
 
 bp = Blueprint("fleet_page", __name__)
+# A Raspberry Pi throttles from 80 °C; warn a little before. Below 500 MB the outbox and logs get tight.
+TEMP_WARN_C = 70
+DISK_WARN_MB = 500
+FAULT_NAMES = {"storage": ("Stockage : un appui n'a pas pu être enregistré", "Storage: a press could not be saved"),
+               "config": ("Réglages reçus refusés (la borne garde les précédents)",
+                          "Settings received were refused (the kiosk keeps the previous ones)")}
 bp.before_request(require_role(Role.MANAGER))
 
 
@@ -44,4 +50,5 @@ def fleet():  # type: ignore[no-untyped-def]
     online = sum(1 for r in rows if r["online"] and not r["retired"])
     active = sum(1 for r in rows if not r["retired"])
     return render_template("fleet/fleet.html", rows=rows, sites=sites, online=online, active=active,
-                           stale_minutes=int(STALE_AFTER.total_seconds() // 60))
+                           stale_minutes=int(STALE_AFTER.total_seconds() // 60), temp_warn=TEMP_WARN_C,
+                           disk_warn=DISK_WARN_MB, fault_names=FAULT_NAMES)

@@ -77,6 +77,30 @@ def points(delta: float | None) -> str:
     return f"{sign}{abs(value)}\u202fpt" + ("s" if abs(value) > 1 else "")
 
 
+def duration(seconds: int | None) -> str:
+    """An uptime in words: '3 j 4 h', '5 h 12 min', '12 min' (English: '3 d 4 h', ...)."""
+    if seconds is None or seconds < 0:
+        return "—"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    day_unit = t("j", "d")
+    if days:
+        return f"{days}\u202f{day_unit} {hours}\u202fh"
+    if hours:
+        return f"{hours}\u202fh {minutes}\u202fmin"
+    return f"{minutes}\u202fmin"
+
+
+def megabytes(mb: int | None) -> str:
+    """Free disk: '1,2 Go' or '180 Mo' in French, '1.2 GB' or '180 MB' in English."""
+    if mb is None:
+        return "—"
+    if mb >= 1000:
+        return f"{number(mb / 1000, 1)}\u202f{t('Go', 'GB')}"
+    return f"{number(mb)}\u202f{t('Mo', 'MB')}"
+
+
 def day_label(d: date, *, year: bool = False) -> str:
     month = MONTHS[lang()][d.month - 1]
     text = f"{d.day} {month}"
@@ -95,7 +119,16 @@ def moment(value: str | None, tz: str | None = None) -> str:
     return stamp.strftime("%d/%m %H:%M") if lang() == "fr" else stamp.strftime("%d %b %H:%M")
 
 
+def scope_label(entry: str, orgs: dict[str, str], sites: dict[str, str]) -> str:
+    """'org:demo-ville' -> 'Organisation Ville de Démo', 'site:mairie' -> the site's name."""
+    kind, _, ident = entry.partition(":")
+    if kind == "org":
+        return f"{t('Organisation', 'Organisation')} {orgs.get(ident, ident)}"
+    return sites.get(ident, ident)
+
+
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(t=t, lang=lang, number=number, pct=pct, points=points, signed_pct=signed_pct,
-                                 day_label=day_label, moment=moment, WEEKDAYS=WEEKDAYS,
-                                 WEEKDAYS_SHORT=WEEKDAYS_SHORT, CHANNELS=CHANNELS)
+                                 day_label=day_label, moment=moment, duration=duration, megabytes=megabytes,
+                                 WEEKDAYS=WEEKDAYS, WEEKDAYS_SHORT=WEEKDAYS_SHORT, CHANNELS=CHANNELS,
+                                 scope_label=scope_label)
