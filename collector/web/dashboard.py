@@ -96,7 +96,8 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     reasons = followups(db, report, sel.question)
     return {
         "report": report, "items": items, "unit": unit_name, "series": series, "trend": trend,
-        "before": before if report.enough(before) else None, "before_comparable": before_comparable, "before_label": previous_label(sel),
+        "before": before if report.enough(before) else None, "before_comparable": before_comparable,
+        "before_label": previous_label(sel),
         "has_before": shown_before is not None,
         "bars": stacked_bars(report, items, series, t(f"Réponses par {unit_name}", f"Answers per {unit_name}"),
                              previous=shown_before),
