@@ -20,9 +20,15 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=3)
 
 
+# Status numbers past this are kept as unknown: SQLite cannot store integers past 2^63.
+_STATUS_NUMBER_BOUND = 2**53
+
+
 def _num(body: dict[str, Any], key: str, kind: type) -> Any:
     value = body.get(key)
-    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        return None
+    return value if -_STATUS_NUMBER_BOUND <= value <= _STATUS_NUMBER_BOUND else None
 
 
 def record_status(db: Database, kiosk: str, site: str, payload: bytes, received_at: datetime) -> bool:
