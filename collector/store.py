@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
 from collector.db import write_transaction
 from collector.registry import Producer, Site, get_producer, get_site
+from collector.rejections import RejectionClass, record_rejection
 from collector.rollups import RollupCounts
 from ressenti.protocol import Ack, Batch, Event, RejectedEvent, TimeSource, format_ts, place_in_time
 
@@ -29,11 +30,6 @@ log = logging.getLogger(__name__)
 
 StreamRow = tuple[int, int, int]  # through, max_seq, dropped_through of a (kiosk, epoch)
 StreamKey = tuple[str, str]  # kiosk, epoch
-
-# Do not store the same whole-batch rejection again within this window: a
-# kiosk resends an unacked batch every few seconds.
-REJECTION_REPEAT_WINDOW = timedelta(minutes=10)
-
 
 @dataclass
 class Stored:
@@ -49,23 +45,6 @@ class Stored:
 def hour_bucket(moment: datetime) -> str:
     """`YYYY-MM-DDTHH` of a UTC moment."""
     return moment.astimezone(UTC).isoformat()[:13]
-
-
-def record_rejection(db: Database, *, reason: str, raw: bytes, topic: str, received_at: datetime,
-                     kiosk: str | None = None, epoch: str | None = None, seq: int | None = None) -> bool:
-    """Keep a rejected message with its reason; return False if it repeats a recent one."""
-    log.warning("rejected %s (kiosk %s, seq %s): %s", topic, kiosk, seq, reason)
-    if seq is None:
-        since = format_ts(received_at - REJECTION_REPEAT_WINDOW)
-        if db["rejected"].count_where(
-            "kiosk IS ? AND reason = ? AND seq IS NULL AND received_at >= ?", [kiosk, reason, since]
-        ):
-            return False
-    db["rejected"].insert({
-        "received_at": format_ts(received_at), "kiosk": kiosk, "epoch": epoch, "seq": seq,
-        "topic": topic, "reason": reason, "raw": raw,
-    })
-    return True
 
 
 class BatchWriter:
@@ -199,7 +178,7 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
         raw = json.dumps(bad.raw, separators=(",", ":"), default=str).encode()
         if bad.seq is None or bad.seq not in already:
             record_rejection(db, reason=bad.reason, raw=raw, topic=topic, received_at=received_at,
-                             kiosk=batch.kiosk, epoch=batch.epoch, seq=bad.seq)
+                             kiosk=batch.kiosk, epoch=batch.epoch, seq=bad.seq, reason_class=RejectionClass.EVENT)
         if bad.seq is not None:
             ack_rejections.append((bad.seq, bad.reason))
             landed.add(bad.seq)

@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadFollowup, BadTopic
+from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadFollowup, BadTopic, BatchTooLarge, NotJSON
 
 VERSION = 1
 ROOT = f"ressenti/v{VERSION}"
@@ -392,11 +392,11 @@ def decode_event(obj: object) -> Event:
 def decode_batch(payload: bytes) -> Batch:
     """Parse an events batch. Raise BadBatch if unusable; bad events land in `rejected`."""
     if len(payload) > MAX_BATCH_BYTES:
-        raise BadBatch(f"batch is {len(payload)} bytes, over the {MAX_BATCH_BYTES} limit")
+        raise BatchTooLarge(f"batch is {len(payload)} bytes, over the {MAX_BATCH_BYTES} limit")
     try:
         body = parse_json(payload)
     except ValueError as exc:
-        raise BadBatch(f"not JSON: {exc}") from None
+        raise NotJSON(f"not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadBatch("batch is not a JSON object")
     try:
@@ -425,7 +425,7 @@ def decode_batch(payload: bytes) -> Batch:
     except ValueError as exc:
         raise BadBatch(str(exc)) from None
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
-        raise BadBatch(f"{len(raw_events)} events, over the {MAX_EVENTS_PER_BATCH} limit")
+        raise BatchTooLarge(f"{len(raw_events)} events, over the {MAX_EVENTS_PER_BATCH} limit")
     seqs = [e["seq"] for e in raw_events if isinstance(e, dict) and in_bounds(e.get("seq"), 1, MAX_SEQ)]
     if any(b <= a for a, b in itertools.pairwise(seqs)):
         raise BadBatch("events are not in strictly ascending seq")

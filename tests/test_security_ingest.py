@@ -73,3 +73,133 @@ def test_a_status_with_a_lone_surrogate_is_ignored_not_a_storage_error():
     add_kiosk(db, "k", "s")
     assert not record_status(db, "k", "s", b'{"v": 1, "state": "online", "version": "\\ud800"}', utc_now())
 
+
+
+# -- 2. every refusal leaves a row in `rejected` ------------------------------------------
+
+REFUSALS = [
+    ("some/other/topic", payload([event(1)]), "topic"),
+    ("ressenti/v1/mairie/borne-1/status", payload([event(1)]), "topic"),
+    (TOPIC, b"x" * 300_000, "too_large"),
+    (TOPIC, payload([event(i) for i in range(1, 502)]), "too_large"),
+    (TOPIC, b"\x00\xff not json", "not_json"),
+    (TOPIC, b"[" * 200_000, "not_json"),
+    (TOPIC, payload([event(1)]).decode().encode("utf-32"), "not_json"),
+    (TOPIC, payload([event(1)], v=2), "contract"),
+    (TOPIC, payload([event(2), event(1)]), "contract"),
+    ("ressenti/v1/mairie/borne-2/events", payload([event(1)]), "topic_mismatch"),
+    ("ressenti/v1/mairie/ghost/events", payload([event(1)], kiosk="ghost"), "unknown_producer"),
+    ("ressenti/v1/mairie/borne-9/events", payload([event(1)], kiosk="borne-9"), "retired"),
+    ("ressenti/v1/other/borne-1/events", payload([event(1)], site="other"), "wrong_site"),
+    ("ressenti/v1/mairie/web-form/events", payload([event(1)], kiosk="web-form"), "wrong_path"),
+]
+
+
+@pytest.mark.parametrize("topic, body, reason_class", REFUSALS)
+def test_every_refusal_path_leaves_exactly_one_rejected_row_and_no_ack(db, topic, body, reason_class):
+    from collector.registry import retire_kiosk
+
+    add_kiosk(db, "borne-9", "mairie")
+    retire_kiosk(db, "borne-9")
+    add_kiosk(db, "web-form", "mairie", channel="web")
+    for _ in range(3):  # resent: counted in the same row
+        assert handle_message(db, topic, body) is None  # no ack for the kiosk
+    [row] = db.query("SELECT reason_class, count, raw_len, raw_sha256, received_at, last_seen FROM rejected")
+    assert (row["reason_class"], row["count"], row["raw_len"]) == (reason_class, 3, len(body))
+    assert row["raw_sha256"] == __import__("hashlib").sha256(body).hexdigest()
+    assert row["received_at"] <= row["last_seen"]
+    assert db["events"].count == 0
+
+
+def test_a_store_error_is_filed_with_its_reason_and_the_rest_of_the_group_stored_together(tmp_path):
+    """A batch the database refuses (here a real SQLite trigger) used to be refused silently."""
+    from unittest import mock
+
+    from test_ingest_worker import events_message
+
+    from collector.ingest import IngestService
+    from ressenti.mqtt import parse_broker_url
+
+    path = tmp_path / "c.db"
+    setup = connect(path)
+    add_site(setup, "mairie", "Mairie", scale=4)
+    for k in ("borne-1", "borne-2", "borne-3"):
+        add_kiosk(setup, k, "mairie")
+    setup.conn.execute("CREATE TRIGGER no_borne_2 BEFORE INSERT ON events WHEN NEW.kiosk = 'borne-2'"
+                       " BEGIN SELECT RAISE(ABORT, 'borne-2 refused by the database'); END")
+    setup.close()
+    svc = IngestService(path, parse_broker_url("mqtt://127.0.0.1:1"))
+    svc._connection = 1
+    try:
+        with mock.patch.object(svc.client, "ack") as ack, mock.patch.object(svc.sender, "publish") as publish, \
+                mock.patch.object(svc, "_store_apart", side_effect=AssertionError("slow path")):
+            svc._store_group([(1, events_message(11, "borne-1", range(1, 4))),
+                              (1, events_message(12, "borne-2", range(1, 3))),
+                              (1, events_message(13, "borne-3", range(1, 2)))])
+        assert sorted(c.args[0] for c in ack.call_args_list) == [11, 12, 13]  # all PUBACKed: all durable
+        acked = {c.args[0] for c in publish.call_args_list if c.args[0].endswith("/ack")}
+        assert acked == {"ressenti/v1/mairie/borne-1/ack", "ressenti/v1/mairie/borne-3/ack"}
+        assert svc.db["events"].count == 4
+        [row] = svc.db.query("SELECT kiosk, reason_class, reason FROM rejected")
+        assert (row["kiosk"], row["reason_class"]) == ("borne-2", "store_error")
+        assert "borne-2 refused by the database" in row["reason"]
+    finally:
+        svc.db.close()
+        svc._lock_file.close()
+
+
+# -- 5. the rejected table stays bounded ----------------------------------------------------
+
+
+def test_forty_unparsable_250_kib_bodies_keep_kilobytes_not_megabytes(db):
+    for n in range(40):
+        handle_message(db, TOPIC, b"{" + bytes([65 + n % 26]) * 250_000)
+    [row] = db.query("SELECT count, raw_len, length(raw) AS kept FROM rejected")
+    assert (row["count"], row["raw_len"]) == (40, 250_001) and row["kept"] <= 2048
+
+
+def test_a_new_time_bucket_starts_a_new_row(db):
+    from datetime import timedelta
+
+    from collector.rejections import record_rejection
+
+    now = utc_now()
+    for moment in (now, now + timedelta(seconds=1), now + timedelta(minutes=25)):
+        record_rejection(db, reason="x", raw=b"x", topic=TOPIC, received_at=moment, kiosk="borne-1")
+    assert [r["count"] for r in db.query("SELECT count FROM rejected ORDER BY id")] == [2, 1]
+
+
+def test_purge_removes_old_rejected_rows_and_the_cli_shows_counts(tmp_path):
+    from datetime import timedelta
+
+    from click.testing import CliRunner
+
+    from collector.rejections import record_rejection
+    from ressenti.cli import main
+
+    path = tmp_path / "c.db"
+    db = connect(path)
+    old = utc_now() - timedelta(days=40)
+    record_rejection(db, reason="old garbage", raw=b"old", topic=TOPIC, received_at=old, kiosk="borne-1")
+    for _ in range(3):
+        record_rejection(db, reason="new garbage", raw=b"\x00new", topic=TOPIC, received_at=utc_now(),
+                         kiosk="borne-1")
+    db.close()
+    shown = CliRunner().invoke(main, ["collector", "rejected", "--db", str(path)])
+    assert shown.exit_code == 0 and "new garbage" in shown.output and "\t3\t" in shown.output
+    purged = CliRunner().invoke(main, ["collector", "purge", "--db", str(path), "--keep-rejected-days", "30"])
+    assert "1 rejected rows deleted" in purged.output, purged.output
+    assert [r["reason"] for r in connect(path).query("SELECT reason FROM rejected")] == ["new garbage"]
+
+
+def test_a_producer_refused_again_and_again_is_not_even_decoded():
+    from collector.rejections import RefusalLimiter
+
+    now = [0.0]
+    limiter = RefusalLimiter(burst=3, per_second=1, clock=lambda: now[0])
+    for _ in range(3):
+        assert not limiter.limited("bad")
+        limiter.refused("bad")
+    assert limiter.limited("bad") and not limiter.limited("good")
+    now[0] = 1.5
+    assert not limiter.limited("bad")  # refilled

@@ -111,8 +111,12 @@ def gaps(kiosk_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/rejected")
 def rejected():  # type: ignore[no-untyped-def]
     limit = min(request.args.get("limit", 100, type=int), 1000)
-    rows = get_db().query("SELECT * FROM rejected ORDER BY id DESC LIMIT ?", [limit])
-    return jsonify([{**r, "raw": base64.b64encode(r["raw"] or b"").decode()} for r in rows])
+    rows = get_db().query("SELECT id, received_at AS first_seen, last_seen, count, kiosk, epoch, seq, topic,"
+                          " reason_class, reason, raw, raw_len, raw_sha256 FROM rejected"
+                          " ORDER BY last_seen DESC, id DESC LIMIT ?", [limit])
+    # `raw` is a prefix (base64) of `raw_len` bytes whose SHA-256 is `raw_sha256`.
+    return jsonify([{**r, "received_at": r["first_seen"], "raw": base64.b64encode(r["raw"] or b"").decode()}
+                    for r in rows])
 
 
 @bp.post("/sources")

@@ -260,24 +260,33 @@ def rebuild(db_path: str) -> None:
 @db_option
 @click.option("--keep-days", type=click.IntRange(1), default=400, show_default=True,
               help="Keep raw events this many days; figures (rollups) are kept forever.")
-def purge(db_path: str, keep_days: int) -> None:
-    """Delete old raw events (retention); rollups stay."""
+@click.option("--keep-rejected-days", type=click.IntRange(1), default=30, show_default=True,
+              help="Keep rejected input this many days after it was last seen.")
+def purge(db_path: str, keep_days: int, keep_rejected_days: int) -> None:
+    """Delete old raw events and old rejected input (retention); rollups stay."""
     from collector.db import connect
-    from collector.retention import purge_raw_events
+    from collector.retention import purge_raw_events, purge_rejected
 
-    click.echo(f"{purge_raw_events(connect(db_path), keep_days)} raw events deleted")
+    db = connect(db_path)
+    click.echo(f"{purge_raw_events(db, keep_days)} raw events deleted")
+    click.echo(f"{purge_rejected(db, keep_rejected_days)} rejected rows deleted")
 
 
 @collector.command("rejected")
 @db_option
 @click.option("--limit", default=20, show_default=True, help="How many, newest first.")
 def rejected(db_path: str, limit: int) -> None:
-    """Show rejected input with its reason."""
+    """Show rejected input with its reason: how many times, first and last seen, a raw prefix."""
     from collector.db import connect
 
+    click.echo("first seen\tlast seen\tcount\tkiosk\tseq\tclass\treason\traw (bytes: prefix)")
     for row in connect(db_path).query(
-        "SELECT received_at, kiosk, seq, reason FROM rejected ORDER BY id DESC LIMIT ?", [limit]):
-        click.echo(f"{row['received_at']}\t{row['kiosk'] or '-'}\tseq {row['seq'] or '-'}\t{row['reason']}")
+            "SELECT received_at, last_seen, count, kiosk, seq, reason_class, reason, raw, raw_len FROM rejected"
+            " ORDER BY last_seen DESC, id DESC LIMIT ?", [limit]):
+        prefix = (row["raw"] or b"")[:60].decode("utf-8", "backslashreplace")
+        click.echo(f"{row['received_at']}\t{row['last_seen']}\t{row['count']}\t{row['kiosk'] or '-'}"
+                   f"\tseq {row['seq'] or '-'}\t{row['reason_class'] or '-'}\t{row['reason']}"
+                   f"\t{row['raw_len']}: {prefix!r}")
 
 
 @collector.group("user", context_settings=CONTEXT)
