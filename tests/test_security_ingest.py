@@ -203,3 +203,95 @@ def test_a_producer_refused_again_and_again_is_not_even_decoded():
     assert limiter.limited("bad") and not limiter.limited("good")
     now[0] = 1.5
     assert not limiter.limited("bad")  # refilled
+
+
+# -- 4. one misbehaving producer does not slow everyone else -------------------------------
+
+
+def flood_payloads(kiosk: str, site: str, count: int) -> list[bytes]:
+    """What a buggy or hostile kiosk sends: garbage, integers past SQLite, wrong encodings, 250 KiB junk."""
+    import random
+
+    rng = random.Random(17)
+    good = payload([event(1)], kiosk=kiosk, site=site)
+    shapes = [
+        lambda n: good.replace(b'"seq": 1', f'"seq": {2**63 + n}'.encode()),
+        lambda n: good.replace(b'"up_ms": 2000', f'"up_ms": {2**64 + n}'.encode()),
+        lambda n: payload([event(1)], kiosk=kiosk, site=site, dropped_through=2**63 + n),
+        lambda n: good.replace(b'"rating": 4', b'"rating": 1e400'),
+        lambda n: good.decode().encode("utf-16"),
+        lambda n: bytes(rng.randrange(256) for _ in range(200)),
+        lambda n: b"[" * 100_000,
+        lambda n: b"{" + b"x" * 250_000,
+        lambda n: bytes(b ^ (1 << rng.randrange(8)) if rng.random() < 0.02 else b for b in good),
+    ]
+    return [shapes[n % len(shapes)](n) for n in range(count)]
+
+
+def test_a_flooding_kiosk_does_not_hold_back_another_sites_acks(mosquitto_factory, collector_stack_factory):
+    """3,000 garbage and overflowing messages from one kiosk, while a kiosk of another site sends
+    valid batches one at a time like a real kiosk: each of those is acked within seconds (it
+    waited more than 30 s before), and the flood is counted in `rejected`."""
+    import threading
+    import time
+
+    import paho.mqtt.client as mqtt
+
+    from ressenti.protocol import decode_ack, encode_batch, format_ts
+
+    mosquitto = mosquitto_factory("max_queued_messages 0")  # the broker drops nothing: the ingest has it all
+    stack = collector_stack_factory(mosquitto.address)
+    setup = connect(stack.db_path)
+    add_site(setup, "caf", "CAF", scale=4)
+    setup.close()
+    stack.register("borne-1")
+    stack.register("caf-1", site="caf")
+    stack.start()
+
+    acked = threading.Event()
+    latest: dict[str, int] = {}
+
+    def on_ack(client, userdata, message):
+        latest["through"] = decode_ack(message.payload).through
+        acked.set()
+
+    honest = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="caf-1")
+    honest.on_message = on_ack
+    honest.connect(mosquitto.address.host, mosquitto.address.port)
+    honest.subscribe("ressenti/v1/caf/caf-1/ack", qos=1)
+    honest.loop_start()
+    flooder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="borne-1")
+    flooder.max_inflight_messages_set(1000)
+    flooder.connect(mosquitto.address.host, mosquitto.address.port)
+    flooder.loop_start()
+    garbage = flood_payloads("borne-1", "mairie", 3000)
+    try:
+        infos = [flooder.publish("ressenti/v1/mairie/borne-1/events", body, qos=1) for body in garbage]
+        latencies = []
+        for seq in range(1, 11):
+            ev = event(seq, id=f"00000000-0000-4000-8000-{seq:012d}", ts=format_ts(utc_now()))
+            body = encode_batch(kiosk="caf-1", site="caf", epoch="0b8f2c1e-7a1d-4c55-9d0e-3f6a9b1c2d3e",
+                                boot="boot-1", up_ms=2000, events=[ev])
+            acked.clear()
+            start = time.monotonic()
+            honest.publish("ressenti/v1/caf/caf-1/events", body, qos=1)
+            assert acked.wait(15), f"batch {seq} of the honest kiosk was not acked within 15 s"
+            latencies.append(time.monotonic() - start)
+            assert latest["through"] == seq
+        for info in infos:
+            info.wait_for_publish(30)
+    finally:
+        for c in (honest, flooder):
+            c.disconnect()
+            c.loop_stop()
+    assert max(latencies) < 5, latencies
+    counters = stack.ingest.counters
+    deadline = time.monotonic() + 60
+    while counters.batches < 3010:
+        assert time.monotonic() < deadline, f"only {counters.batches} of 3,010 messages handled within 60 s"
+        time.sleep(0.1)
+    db = connect(stack.db_path)
+    filed = db.execute("SELECT SUM(count), COUNT(*) FROM rejected WHERE reason_class != 'event'").fetchone()
+    assert filed[0] == counters.rejected > 2900  # every refusal is counted (a few bit flips stay valid)
+    assert filed[1] < 100  # in a few rows, not one each
+    assert db.execute("SELECT COUNT(*) FROM events WHERE kiosk = 'caf-1'").fetchone()[0] == 10
