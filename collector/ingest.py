@@ -22,6 +22,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from collector.arrivals import ArrivalPolicy
 from collector.db import connect_for_ingest, write_transaction
 from collector.fleet import record_status
 from collector.intake import Incoming, UnknownKiosks, read_message, store_message
@@ -105,8 +106,10 @@ class IngestService:
     ISOLATIONS = 4
 
     def __init__(self, db_path: str | Path, broker: BrokerAddress, *, instance: str = "1",
-                 shared: bool = False, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> None:
+                 shared: bool = False, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
+                 policy: ArrivalPolicy | None = None) -> None:
         self.db_path = db_path
+        self.policy = policy or ArrivalPolicy()
         self.unknown_kiosks = UnknownKiosks(unknown_kiosks)
         self.broker = broker
         self.db = connect_for_ingest(db_path)
@@ -378,7 +381,7 @@ class IngestService:
         """Store an events or status message: what it stored, the site whose walls redraw, or None."""
         if incoming is None:
             return self._store_status(message)
-        return store_message(self.db, incoming, self.unknown_kiosks, writer)
+        return store_message(self.db, incoming, self.unknown_kiosks, writer, self.policy)
 
     def _acknowledge(self, done: list[Done]) -> None:
         """After the commit: ack what came on this connection, answer the kiosks, tell the walls."""

@@ -15,11 +15,14 @@ from enum import StrEnum
 
 from sqlite_utils import Database
 
+from collector.arrivals import ArrivalPolicy
 from collector.registry import UNASSIGNED, ensure_unassigned
 from collector.rejections import RejectionClass, record_rejection
 from collector.store import BatchWriter, Stored, store_batch
 from ressenti.errors import BadBatch, BadTopic, BatchTooLarge, NotJSON
 from ressenti.protocol import Batch, Kind, decode_batch, parse_topic, utc_now
+
+DEFAULT_POLICY = ArrivalPolicy()
 
 
 class UnknownKiosks(StrEnum):
@@ -31,11 +34,13 @@ class UnknownKiosks(StrEnum):
 
 def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, received_at: datetime,
                  unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                 channel_of_source: str | None = None, writer: BatchWriter | None = None) -> Stored | None:
+                 channel_of_source: str | None = None, writer: BatchWriter | None = None,
+                 policy: ArrivalPolicy = DEFAULT_POLICY) -> Stored | None:
     """Check the producer against the registry and store the batch; None if rejected whole.
 
     Without `writer` the batch is stored in a transaction of its own; with
-    one, in the caller's (see BatchWriter).
+    one, in the caller's (see BatchWriter). `policy` bounds how far back its
+    events may be dated and flags late ones (collector/arrivals.py).
     """
 
     def reject(reason: str, reason_class: RejectionClass) -> None:
@@ -66,8 +71,9 @@ def accept_batch(db: Database, batch: Batch, *, topic_name: str, raw: bytes, rec
     assert site is not None  # kiosks reference sites
     if writer is None:
         return store_batch(db, batch, site=site, received_at=received_at, topic=topic_name,
-                           channel=channel_of_source)
-    return writer.store(db, batch, site=site, received_at=received_at, topic=topic_name, channel=channel_of_source)
+                           channel=channel_of_source, policy=policy)
+    return writer.store(db, batch, site=site, received_at=received_at, topic=topic_name, channel=channel_of_source,
+                        policy=policy)
 
 
 @dataclass
@@ -120,7 +126,7 @@ def read_message(topic_name: str, payload: bytes) -> Incoming:
 
 
 def store_message(db: Database, incoming: Incoming, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
-                  writer: BatchWriter | None = None) -> Stored | None:
+                  writer: BatchWriter | None = None, policy: ArrivalPolicy = DEFAULT_POLICY) -> Stored | None:
     """Store a message `read_message` accepted, or file why it refused it; None if refused whole.
 
     With `writer`, in the caller's transaction (see accept_batch).
@@ -131,10 +137,12 @@ def store_message(db: Database, incoming: Incoming, unknown_kiosks: UnknownKiosk
                          reason_class=incoming.refusal_class)
         return None
     return accept_batch(db, incoming.batch, topic_name=incoming.topic, raw=incoming.payload,
-                        received_at=incoming.received_at, unknown_kiosks=unknown_kiosks, writer=writer)
+                        received_at=incoming.received_at, unknown_kiosks=unknown_kiosks, writer=writer,
+                        policy=policy)
 
 
 def handle_message(db: Database, topic_name: str, payload: bytes,
-                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> Stored | None:
+                   unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
+                   policy: ArrivalPolicy = DEFAULT_POLICY) -> Stored | None:
     """Read and store one MQTT events message in a transaction of its own; None if rejected whole."""
-    return store_message(db, read_message(topic_name, payload), unknown_kiosks)
+    return store_message(db, read_message(topic_name, payload), unknown_kiosks, policy=policy)

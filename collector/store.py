@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from collector.arrivals import LATE_FLAG, ArrivalPolicy
 from collector.db import write_transaction
 from collector.registry import Producer, Site, get_producer, get_site
 from collector.rejections import RejectionClass, record_rejection
@@ -60,6 +61,7 @@ class BatchWriter:
 
     def __init__(self) -> None:
         self.rollups = RollupCounts()
+        self._late: dict[tuple[str, str, str], list] = {}  # (site, kiosk, local day): [n, first, last arrival]
         self._streams: dict[StreamKey, StreamRow] = {}
         self._unwritten: dict[StreamKey, tuple[str, str]] = {}  # first and last seen, of this transaction
         self._producers: dict[str, Producer] = {}
@@ -75,6 +77,7 @@ class BatchWriter:
 
     def forget(self) -> None:
         self.rollups = RollupCounts()
+        self._late.clear()
         self._streams.clear()
         self._unwritten.clear()
         self._producers.clear()
@@ -98,9 +101,12 @@ class BatchWriter:
         return site
 
     def store(self, db: Database, batch: Batch, *, site: Site, received_at: datetime, topic: str,
-              channel: str | None = None) -> Stored:
-        """Store a batch whose producer and site are checked, inside the caller's transaction."""
-        return _store_locked(db, batch, site, received_at, topic, channel, self)
+              channel: str | None = None, policy: ArrivalPolicy | None = None) -> Stored:
+        """Store a batch whose producer and site are checked, inside the caller's transaction.
+
+        With `policy`, events older than it allows are rejected and late ones flagged (collector/arrivals.py).
+        """
+        return _store_locked(db, batch, site, received_at, topic, channel, self, policy)
 
     def flush(self, db: Database) -> None:
         """Write the waiting watermarks and rollup counts (before the caller's commit)."""
@@ -114,6 +120,19 @@ class BatchWriter:
             self._unwritten.clear()
         self.rollups.write(db)
         self.rollups = RollupCounts()
+        if self._late:
+            db.conn.executemany(
+                "INSERT INTO late_arrivals (site, kiosk, day, n, first_arrival, last_arrival) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (site, kiosk, day) DO UPDATE SET n = n + excluded.n,"
+                " last_arrival = max(last_arrival, excluded.last_arrival)",
+                [(*key, *value) for key, value in self._late.items()])
+            self._late.clear()
+
+    def count_late(self, site: str, kiosk: str, day: str, arrival: str) -> None:
+        """One more late event of a kiosk for a local day, written at `flush`."""
+        counted = self._late.setdefault((site, kiosk, day), [0, arrival, arrival])
+        counted[0] += 1
+        counted[2] = arrival
 
     def stream(self, db: Database, key: StreamKey) -> StreamRow:
         row = self._streams.get(key)
@@ -130,20 +149,21 @@ class BatchWriter:
 
 
 def store_batch(db: Database, batch: Batch, *, site: Site, received_at: datetime, topic: str,
-                channel: str | None = None) -> Stored:
+                channel: str | None = None, policy: ArrivalPolicy | None = None) -> Stored:
     """Store a batch whose producer and site are checked, in a transaction of its own; return the ack to send.
 
     `channel` replaces the events' own `input` (HTTP sources: web, phone).
     """
     writer = BatchWriter()
     with write_transaction(db):
-        stored = writer.store(db, batch, site=site, received_at=received_at, topic=topic, channel=channel)
+        stored = writer.store(db, batch, site=site, received_at=received_at, topic=topic, channel=channel,
+                              policy=policy)
         writer.flush(db)
     return stored
 
 
 def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime, topic: str,
-                  channel: str | None, writer: BatchWriter) -> Stored:
+                  channel: str | None, writer: BatchWriter, policy: ArrivalPolicy | None) -> Stored:
     conn = db.conn
     key = (batch.kiosk, batch.epoch)
     stream = writer.stream(db, key)
@@ -161,7 +181,10 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
                 "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
                 (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))}
             events = [e for e in events if e.seq not in seen_seqs]
-        fresh = _insert_events(db, batch, events, site, received_at, channel, writer.rollups)
+        if policy is not None:
+            events, too_old = _within_policy(events, batch, received_at, policy)
+            rejected = rejected + too_old
+        fresh = _insert_events(db, batch, events, site, received_at, channel, writer, policy)
         stored.new_ratings = [e.rating for e in fresh]
         landed.update(e.seq for e in fresh)
         if len(fresh) < len(events):  # ids already stored under another (kiosk, epoch, seq): a replay
@@ -197,8 +220,21 @@ def _replayed(db: Database, events: list[Event]) -> list[RejectedEvent]:
                           e.to_wire()) for e in events]
 
 
-def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
-                   received_at: datetime, channel: str | None, counts: RollupCounts) -> list[Event]:
+def _within_policy(events: list[Event], batch: Batch, received_at: datetime,
+                   policy: ArrivalPolicy) -> tuple[list[Event], list[RejectedEvent]]:
+    """The events the policy accepts, and rejections for those dated too far back."""
+    kept, refused = [], []
+    for e in events:
+        why = policy.too_old(place_in_time(e, batch, received_at)[0], received_at)
+        if why is None:
+            kept.append(e)
+        else:
+            refused.append(RejectedEvent(e.seq, why, e.to_wire()))
+    return kept, refused
+
+
+def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site, received_at: datetime,
+                   channel: str | None, writer: BatchWriter, policy: ArrivalPolicy | None) -> list[Event]:
     """Insert the events whose id is not stored yet; add them to `counts` and return them.
 
     The insert skips an id already stored (a replay under another epoch) by
@@ -206,8 +242,9 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
     """
     if not events:
         return []
-    rows, keys = [], []
+    rows, keys, late_days = [], [], []
     received = format_ts(received_at)
+    zone = site.zone if policy is not None else None
     for e in events:
         ts, source = place_in_time(e, batch, received_at)
         if source is TimeSource.RECEIVED:
@@ -218,18 +255,21 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
         hour = ts_text[:13]  # hour_bucket(ts), from the text already made
         event_channel = channel or e.input.value
         in_hours = int(site.is_open(ts))
-        flags = json.dumps(list(e.flags)) if e.flags else "[]"
+        late_day = policy.late_day(ts, received_at, zone) if policy is not None else None
+        flag_list = [*e.flags, LATE_FLAG] if late_day and LATE_FLAG not in e.flags else list(e.flags)
+        flags = json.dumps(flag_list) if flag_list else "[]"
         rows.append((
             e.id, batch.kiosk, batch.epoch, e.seq, site.id, e.question, e.scale, e.rating,
             event_channel, flags, json.dumps(e.followup) if e.followup else None,
             e.lang, ts_text, source.value, kiosk_text, e.clock.value, e.boot, e.up_ms,
-            received, hour, in_hours,
+            received, hour, in_hours, int(late_day is not None),
         ))
         keys.append((site.id, hour, e.question, event_channel, in_hours))
+        late_days.append(late_day)
     inserted = db.conn.executemany(
         "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags,"
-        " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
-        " VALUES (" + ",".join("?" * 21) + ") ON CONFLICT DO NOTHING", rows).rowcount
+        " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours, late)"
+        " VALUES (" + ",".join("?" * 22) + ") ON CONFLICT DO NOTHING", rows).rowcount
     new = range(len(events))
     if inserted != len(events):
         ours = dict(db.conn.execute(
@@ -237,20 +277,23 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
             (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq)))
         new = [i for i, e in enumerate(events) if ours.get(e.seq) == e.id]
     for i in new:
-        _count(counts, events[i], keys[i])
+        late_day = late_days[i]
+        _count(writer.rollups, events[i], keys[i], flagged=bool(events[i].flags or late_day))
+        if late_day:
+            writer.count_late(site.id, batch.kiosk, late_day, received)
     return [events[i] for i in new]
 
 
-def _count(counts: RollupCounts, e: Event, key: tuple[str, str, str, str, int]) -> None:
+def _count(counts: RollupCounts, e: Event, key: tuple[str, str, str, str, int], *, flagged: bool) -> None:
     site, hour, question, channel, in_hours = key
     rating = (site, hour, question, channel, e.scale, e.rating, in_hours)
     counts.raw[rating] += 1
-    if not e.flags:
+    if not flagged:
         counts.filtered[rating] += 1
     if e.followup:
         answer = (site, hour, question, channel, e.followup["question"], e.followup["choice"], in_hours)
         counts.followups_raw[answer] += 1
-        if not e.flags:
+        if not flagged:
             counts.followups_filtered[answer] += 1
 
 

@@ -87,8 +87,8 @@ def test_a_group_commits_once_and_acks_each_message(service):
 def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker, caplog):
     real = collector.ingest.store_message
 
-    def flaky(db, incoming, unknown, writer=None):
-        stored = real(db, incoming, unknown, writer)  # its rows and counts are made, then it fails
+    def flaky(db, incoming, unknown, writer=None, policy=None):
+        stored = real(db, incoming, unknown, writer, policy)  # its rows and counts are made, then it fails
         if "borne-2" in incoming.topic:
             raise OSError("disk hiccup")
         return stored

@@ -295,3 +295,105 @@ def test_a_flooding_kiosk_does_not_hold_back_another_sites_acks(mosquitto_factor
     assert filed[0] == counters.rejected > 2900  # every refusal is counted (a few bit flips stay valid)
     assert filed[1] < 100  # in a few rows, not one each
     assert db.execute("SELECT COUNT(*) FROM events WHERE kiosk = 'caf-1'").fetchone()[0] == 10
+
+
+# -- 6. producers cannot rewrite the past ----------------------------------------------------
+
+
+def days_ago(days: float) -> str:
+    from datetime import timedelta
+
+    from ressenti.protocol import format_ts
+
+    return format_ts(utc_now() - timedelta(days=days))
+
+
+def test_an_event_dated_back_to_2024_with_ntp_is_rejected_and_the_kiosk_told(db):
+    stored = handle_message(db, TOPIC, payload([event(1, ts="2024-03-01T10:00:00.000Z"), event(2)]))
+    assert stored.new_ratings == [4] and stored.ack.through == 2
+    [(seq, reason)] = stored.ack.rejected
+    assert seq == 1 and "more than 92 days before it arrived" in reason
+    assert db.execute("SELECT COUNT(*) FROM rejected WHERE seq = 1").fetchone()[0] == 1
+    assert db["events"].count == 1
+
+
+def test_the_accepted_past_is_configurable_per_deployment(db):
+    from collector.arrivals import ArrivalPolicy
+
+    body = payload([event(1, ts=days_ago(120))])
+    assert handle_message(db, TOPIC, body, policy=ArrivalPolicy(max_past_days=200)).new_ratings == [4]
+    with pytest.raises(ValueError, match="late_after_days"):
+        ArrivalPolicy(max_past_days=10, late_after_days=30)
+
+
+def test_a_late_arrival_is_flagged_counted_apart_and_left_out_of_filtered_figures(db):
+    from collector.rollups import rebuild_rollups, rollup_rows
+
+    stored = handle_message(db, TOPIC, payload([event(1, ts=days_ago(10)), event(2, ts=days_ago(1))]))
+    assert stored.new_ratings == [4, 4] and stored.ack.rejected == ()
+    rows = {r["seq"]: r for r in db.query("SELECT seq, late, flags FROM events")}
+    assert (rows[1]["late"], json.loads(rows[1]["flags"])) == (1, ["late"])
+    assert (rows[2]["late"], rows[2]["flags"]) == (0, "[]")
+    [late] = db.query("SELECT kiosk, n FROM late_arrivals")
+    assert (late["kiosk"], late["n"]) == ("borne-1", 1)
+    raw, filtered = db.execute("SELECT SUM(n_raw), SUM(n_filtered) FROM rollup_hourly").fetchone()
+    assert (raw, filtered) == (2, 1)  # raw figures keep it, filtered ones leave it out
+    live = rollup_rows(db)
+    rebuild_rollups(db)
+    assert rollup_rows(db) == live  # the rebuild from raw events agrees
+
+
+def test_late_arrivals_are_listed_by_the_cli_and_the_api(tmp_path, app, client, admin_headers):
+    from click.testing import CliRunner
+
+    from ressenti.cli import main
+
+    path = app.config["DATABASE"]
+    db = connect(path)
+    add_site(db, "mairie", "Mairie", scale=4)
+    add_kiosk(db, "borne-1", "mairie")
+    handle_message(db, TOPIC, payload([event(1, ts=days_ago(20)), event(2, ts=days_ago(20))]))
+    db.close()
+    [row] = client.get("/api/v1/late", headers=admin_headers).get_json()
+    assert (row["site"], row["kiosk"], row["n"]) == ("mairie", "borne-1", 2)
+    assert client.get("/api/v1/late").status_code == 401
+    shown = CliRunner().invoke(main, ["collector", "late", "--db", path])
+    assert shown.exit_code == 0 and "mairie\tborne-1" in shown.output and "\t2\t" in shown.output
+
+
+def test_a_date_in_2099_is_counted_when_it_arrived_never_in_2099(db):
+    stored = handle_message(db, TOPIC, payload([event(1, ts="2099-06-01T10:00:00.000Z", boot="other-boot")]))
+    assert stored.new_ratings == [4]
+    ts, source, kept = db.execute("SELECT ts, time_source, ts_kiosk FROM events").fetchone()
+    assert ts[:4] == str(utc_now().year) and source == "received" and kept.startswith("2099")
+
+
+def test_a_source_token_cannot_add_events_dated_months_back(app, client, admin_headers):
+    made = client.post("/api/v1/sources", headers=admin_headers,
+                       json={"id": "formulaire-web", "site": "mairie", "channel": "web"})
+    assert made.status_code == 400  # no site yet
+    client.post("/api/v1/sites", headers=admin_headers, json={"id": "mairie", "name": "Mairie", "scale": 4})
+    token = client.post("/api/v1/sources", headers=admin_headers,
+                        json={"id": "formulaire-web", "site": "mairie", "channel": "web"}).get_json()["token"]
+    body = json.loads(payload([event(1, ts="2024-06-01T09:00:00.000Z"), event(2)], kiosk="formulaire-web"))
+    ack = client.post("/api/v1/events", json=body, headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert ack["through"] == 2 and [r["seq"] for r in ack["rejected"]] == [1]
+
+
+# -- 2 and 5 over HTTP: a leaked source token ---------------------------------------------------
+
+
+def test_a_leaked_source_token_flooding_garbage_is_filed_then_rate_limited(app, client, admin_headers):
+    client.post("/api/v1/sites", headers=admin_headers, json={"id": "mairie", "name": "Mairie", "scale": 4})
+    token = client.post("/api/v1/sources", headers=admin_headers,
+                        json={"id": "formulaire-web", "site": "mairie", "channel": "web"}).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    other = json.loads(payload([event(1)], kiosk="another-source"))
+    assert client.post("/api/v1/events", json=other, headers=auth).status_code == 403
+    statuses = [client.post("/api/v1/events", data=b"{garbage", content_type="application/json",
+                            headers=auth).status_code for _ in range(40)]
+    assert statuses[:19] == [400] * 19 and statuses[-1] == 429
+    rows = list(client.get("/api/v1/rejected", headers=admin_headers).get_json())
+    by_class = {r["reason_class"]: r["count"] for r in rows}
+    assert by_class == {"wrong_source": 1, "not_json": 19, "rate_limited": 21}
+    assert all(r["first_seen"] <= r["last_seen"] and "raw_len" in r for r in rows)

@@ -119,6 +119,15 @@ def rejected():  # type: ignore[no-untyped-def]
                     for r in rows])
 
 
+@bp.get("/late")
+def late_arrivals():  # type: ignore[no-untyped-def]
+    """Events that arrived days after their local day (flagged `late`), per site, kiosk and day."""
+    limit = min(request.args.get("limit", 100, type=int), 1000)
+    return jsonify(list(get_db().query(
+        "SELECT site, kiosk, day, n, first_arrival, last_arrival FROM late_arrivals"
+        " ORDER BY last_arrival DESC LIMIT ?", [limit])))
+
+
 @bp.post("/sources")
 def create_source():  # type: ignore[no-untyped-def]
     """An HTTP producer (web form, phone line) at a site; returns its token once."""

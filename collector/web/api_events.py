@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from collector.arrivals import arrival_policy_from
 from collector.intake import accept_batch, refusal_class
 from collector.registry import get_producer
 from collector.rejections import RefusalLimiter, RejectionClass, record_rejection
@@ -57,7 +58,8 @@ def post_events():  # type: ignore[no-untyped-def]
                       raw, 403)
     producer = get_producer(db, source_id)
     stored = accept_batch(db, batch, topic_name=HTTP_TOPIC, raw=raw, received_at=received_at,
-                          channel_of_source=producer.channel if producer else None)
+                          channel_of_source=producer.channel if producer else None,
+                          policy=arrival_policy_from(current_app.config))
     if stored is None:
         limiter.refused(source_id)
         reason = next(db.query("SELECT reason FROM rejected WHERE kiosk = ? ORDER BY last_seen DESC, id DESC LIMIT 1",

@@ -56,17 +56,24 @@ def collector_run(db_path: str, broker_url: str, port: int, host: str, verbose: 
 @click.option("--unknown-kiosks", type=click.Choice(["reject", "unassigned"]), default="reject",
               show_default=True, envvar="RESSENTI_UNKNOWN_KIOSKS",
               help="Reject batches of unregistered kiosks, or accept them at the 'unassigned' site.")
+@click.option("--max-past-days", type=click.IntRange(1, 3660), default=92, show_default=True,
+              envvar="RESSENTI_MAX_PAST_DAYS",
+              help="Reject events counted more than this many days before they arrive (a kiosk outbox keeps 90).")
+@click.option("--late-after-days", type=click.IntRange(0, 3660), default=3, show_default=True,
+              envvar="RESSENTI_LATE_AFTER_DAYS",
+              help="Flag as late the events whose local day is more than this many days before their arrival.")
 @verbose_option
 def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str, unknown_kiosks: str,
-                     verbose: bool) -> None:
+                     max_past_days: int, late_after_days: int, verbose: bool) -> None:
     """Only the ingest loop (MQTT -> database -> acks)."""
     logging_setup(verbose)
+    from collector.arrivals import ArrivalPolicy
     from collector.ingest import IngestService
     from ressenti.mqtt import parse_broker_url
     from ressenti.systemd import sd_notify, watchdog_interval_s
 
     service = IngestService(db_path, parse_broker_url(broker_url), instance=instance, shared=shared,
-                            unknown_kiosks=unknown_kiosks)
+                            unknown_kiosks=unknown_kiosks, policy=ArrivalPolicy(max_past_days, late_after_days))
     service.start()
     # Ready once subscribed; a broker still down at boot must not fail the start
     # (paho keeps retrying), so after a minute say ready anyway, and why.
@@ -287,6 +294,21 @@ def rejected(db_path: str, limit: int) -> None:
         click.echo(f"{row['received_at']}\t{row['last_seen']}\t{row['count']}\t{row['kiosk'] or '-'}"
                    f"\tseq {row['seq'] or '-'}\t{row['reason_class'] or '-'}\t{row['reason']}"
                    f"\t{row['raw_len']}: {prefix!r}")
+
+
+@collector.command("late")
+@db_option
+@click.option("--limit", default=50, show_default=True, help="How many, latest arrival first.")
+def late(db_path: str, limit: int) -> None:
+    """Show late arrivals: events that came days after their local day, per site, kiosk and day."""
+    from collector.db import connect
+
+    click.echo("site\tkiosk\tday\tlate events\tfirst arrival\tlast arrival")
+    for row in connect(db_path).query(
+            "SELECT site, kiosk, day, n, first_arrival, last_arrival FROM late_arrivals"
+            " ORDER BY last_arrival DESC LIMIT ?", [limit]):
+        click.echo(f"{row['site']}\t{row['kiosk']}\t{row['day']}\t{row['n']}\t{row['first_arrival']}"
+                   f"\t{row['last_arrival']}")
 
 
 @collector.group("user", context_settings=CONTEXT)
