@@ -181,10 +181,11 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
                 "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
                 (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))}
             events = [e for e in events if e.seq not in seen_seqs]
+        placed = [place_in_time(e, batch, received_at) for e in events]
         if policy is not None:
-            events, too_old = _within_policy(events, batch, received_at, policy)
+            events, placed, too_old = _within_policy(events, placed, received_at, policy)
             rejected = rejected + too_old
-        fresh = _insert_events(db, batch, events, site, received_at, channel, writer, policy)
+        fresh = _insert_events(db, batch, events, placed, site, received_at, channel, writer, policy)
         stored.new_ratings = [e.rating for e in fresh]
         landed.update(e.seq for e in fresh)
         if len(fresh) < len(events):  # ids already stored under another (kiosk, epoch, seq): a replay
@@ -220,21 +221,23 @@ def _replayed(db: Database, events: list[Event]) -> list[RejectedEvent]:
                           e.to_wire()) for e in events]
 
 
-def _within_policy(events: list[Event], batch: Batch, received_at: datetime,
-                   policy: ArrivalPolicy) -> tuple[list[Event], list[RejectedEvent]]:
-    """The events the policy accepts, and rejections for those dated too far back."""
-    kept, refused = [], []
-    for e in events:
-        why = policy.too_old(place_in_time(e, batch, received_at)[0], received_at)
-        if why is None:
-            kept.append(e)
-        else:
-            refused.append(RejectedEvent(e.seq, why, e.to_wire()))
-    return kept, refused
+Placed = tuple[datetime, TimeSource]  # where place_in_time counts an event
 
 
-def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site, received_at: datetime,
-                   channel: str | None, writer: BatchWriter, policy: ArrivalPolicy | None) -> list[Event]:
+def _within_policy(events: list[Event], placed: list[Placed], received_at: datetime, policy: ArrivalPolicy,
+                   ) -> tuple[list[Event], list[Placed], list[RejectedEvent]]:
+    """The events the policy accepts (and their placements), and rejections for those dated too far back."""
+    why = [policy.too_old(ts, received_at) for ts, _ in placed]
+    if not any(why):
+        return events, placed, []
+    return ([e for e, w in zip(events, why, strict=True) if w is None],
+            [p for p, w in zip(placed, why, strict=True) if w is None],
+            [RejectedEvent(e.seq, w, e.to_wire()) for e, w in zip(events, why, strict=True) if w])
+
+
+def _insert_events(db: Database, batch: Batch, events: list[Event], placed: list[Placed], site: Site,
+                   received_at: datetime, channel: str | None, writer: BatchWriter,
+                   policy: ArrivalPolicy | None) -> list[Event]:
     """Insert the events whose id is not stored yet; add them to `counts` and return them.
 
     The insert skips an id already stored (a replay under another epoch) by
@@ -245,8 +248,7 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site, 
     rows, keys, late_days = [], [], []
     received = format_ts(received_at)
     zone = site.zone if policy is not None else None
-    for e in events:
-        ts, source = place_in_time(e, batch, received_at)
+    for e, (ts, source) in zip(events, placed, strict=True):
         if source is TimeSource.RECEIVED:
             log.warning("event %s of %s: clock %s ts %s implausible; counted at receive time",
                         e.id, batch.kiosk, e.clock.value, format_ts(e.ts))
