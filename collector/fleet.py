@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlite_utils import Database
 
@@ -28,7 +28,8 @@ def _num(body: dict[str, Any], key: str, kind: type) -> Any:
     value = body.get(key)
     if not isinstance(value, kind) or isinstance(value, bool):
         return None
-    return value if -_STATUS_NUMBER_BOUND <= value <= _STATUS_NUMBER_BOUND else None
+    number = cast(float, value)
+    return number if -_STATUS_NUMBER_BOUND <= number <= _STATUS_NUMBER_BOUND else None
 
 
 def record_status(db: Database, kiosk: str, site: str, payload: bytes, received_at: datetime) -> bool:

@@ -92,7 +92,8 @@ class IngestService:
     Mosquitto dropped the connection for a missed keepalive.
     """
 
-    # Messages waiting for the worker: at most 32 MiB at the contract's 256 KiB a message.
+    # Messages waiting for the worker, in paho's queue and again in the worker's per-producer
+    # backlog: at most 2 x 128, 64 MiB at the contract's 256 KiB a message.
     QUEUE_SIZE = 128
     ACKS_IN_FLIGHT = 1000
     # Stored per transaction, at most: whatever is queued when the worker turns. A commit's
