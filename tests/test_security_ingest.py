@@ -397,3 +397,29 @@ def test_a_leaked_source_token_flooding_garbage_is_filed_then_rate_limited(app, 
     by_class = {r["reason_class"]: r["count"] for r in rows}
     assert by_class == {"wrong_source": 1, "not_json": 19, "rate_limited": 21}
     assert all(r["first_seen"] <= r["last_seen"] and "raw_len" in r for r in rows)
+
+
+def test_a_flood_queued_ahead_does_not_push_another_kiosks_batch_out_of_the_next_group(tmp_path):
+    """128 messages of one kiosk queued before one of another: that one is in the first group."""
+    from test_ingest_worker import events_message
+
+    from collector.ingest import IngestService
+    from ressenti.mqtt import parse_broker_url
+
+    setup = connect(tmp_path / "c.db")
+    setup.close()
+    svc = IngestService(tmp_path / "c.db", parse_broker_url("mqtt://127.0.0.1:1"))
+    try:
+        svc.GROUP_SIZE = 16
+        for mid in range(1, svc.QUEUE_SIZE):
+            svc._queue.put_nowait((1, events_message(mid, "borne-1", range(mid, mid + 1))))
+        svc._queue.put_nowait((1, events_message(999, "borne-2", range(1, 2))))
+        group, stopping = svc._take_group(svc._queue.get_nowait())
+        assert not stopping and len(group) == 16
+        assert [m.mid for _, m in group if "borne-2" in m.topic] == [999]
+        assert [m.mid for _, m in group if "borne-1" in m.topic] == list(range(1, 16))  # in order
+        rest, _ = svc._take_group(None, arrived=False)  # the backlog, without waiting on the queue
+        assert [m.mid for _, m in rest] == list(range(16, 32))
+    finally:
+        svc.db.close()
+        svc._lock_file.close()
