@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from ressenti.errors import BadConfig
@@ -41,9 +42,13 @@ class ArrivalPolicy:
             raise BadConfig(f"late_after_days {self.late_after_days!r} must be a whole number of days from 0 to"
                             f" max_past_days ({self.max_past_days})")
 
-    @property
+    @cached_property  # both are read for every event stored
     def max_past(self) -> timedelta:
         return timedelta(days=self.max_past_days)
+
+    @cached_property
+    def late_after(self) -> timedelta:
+        return timedelta(days=self.late_after_days)
 
     def too_old(self, counted_at: datetime, received_at: datetime) -> str | None:
         """Why an event counted at `counted_at` is refused, or None."""
@@ -54,7 +59,7 @@ class ArrivalPolicy:
 
     def late_day(self, counted_at: datetime, received_at: datetime, zone: Any) -> str | None:
         """The site-local day of a late event (YYYY-MM-DD), or None when it is on time."""
-        if received_at - counted_at < timedelta(days=self.late_after_days):
+        if received_at - counted_at < self.late_after:
             return None  # the usual case, without time zones
         day = counted_at.astimezone(zone).date()
         if (received_at.astimezone(zone).date() - day).days <= self.late_after_days:
