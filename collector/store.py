@@ -182,9 +182,14 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
                 (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))}
             events = [e for e in events if e.seq not in seen_seqs]
         placed = [place_in_time(e, batch, received_at) for e in events]
-        if policy is not None:
-            events, placed, too_old = _within_policy(events, placed, received_at, policy)
-            rejected = rejected + too_old
+        if policy is not None and placed:
+            # One look at the oldest event settles the usual batch (nothing old, nothing late).
+            oldest = received_at - min(ts for ts, _ in placed)
+            if oldest > policy.max_past:
+                events, placed, too_old = _within_policy(events, placed, received_at, policy)
+                rejected = rejected + too_old
+            if oldest < policy.late_after:
+                policy = None
         fresh = _insert_events(db, batch, events, placed, site, received_at, channel, writer, policy)
         stored.new_ratings = [e.rating for e in fresh]
         landed.update(e.seq for e in fresh)
@@ -228,8 +233,6 @@ def _within_policy(events: list[Event], placed: list[Placed], received_at: datet
                    ) -> tuple[list[Event], list[Placed], list[RejectedEvent]]:
     """The events the policy accepts (and their placements), and rejections for those dated too far back."""
     why = [policy.too_old(ts, received_at) for ts, _ in placed]
-    if not any(why):
-        return events, placed, []
     return ([e for e, w in zip(events, why, strict=True) if w is None],
             [p for p, w in zip(placed, why, strict=True) if w is None],
             [RejectedEvent(e.seq, w, e.to_wire()) for e, w in zip(events, why, strict=True) if w])
@@ -238,7 +241,9 @@ def _within_policy(events: list[Event], placed: list[Placed], received_at: datet
 def _insert_events(db: Database, batch: Batch, events: list[Event], placed: list[Placed], site: Site,
                    received_at: datetime, channel: str | None, writer: BatchWriter,
                    policy: ArrivalPolicy | None) -> list[Event]:
-    """Insert the events whose id is not stored yet; add them to `counts` and return them.
+    """Insert the events whose id is not stored yet; add them to the rollups and return them.
+
+    With `policy`, events that arrive late are flagged and counted (collector/arrivals.py).
 
     The insert skips an id already stored (a replay under another epoch) by
     itself; only when it skipped one does this ask which.
