@@ -137,7 +137,8 @@ def parse_json(payload: bytes | str) -> Any:
         text = payload
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
-        lone = _SURROGATE_ESCAPE_RE.search(text) is not None and _has_lone_surrogate(value)
+        # `in` is a memchr-fast scan; kiosks' batches hold no escapes at all.
+        lone = "\\u" in text and _SURROGATE_ESCAPE_RE.search(text) is not None and _has_lone_surrogate(value)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     if lone:
