@@ -109,6 +109,11 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+# Made once: `json.loads(text, parse_constant=...)` builds a decoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_BOM_STARTS = frozenset((b"\xef", b"\xff", b"\xfe", b"\x00"))
+
+
 def parse_json(payload: bytes | str) -> Any:
     """`json.loads` for what came over the network: a ValueError for anything unusable.
 
@@ -121,12 +126,13 @@ def parse_json(payload: bytes | str) -> Any:
     (`[[[[...`, 256 KiB of it) makes `json.loads` raise RecursionError, which
     callers catching ValueError would let through.
     """
-    if isinstance(payload, bytes | bytearray | memoryview):
+    if not isinstance(payload, str):
         payload = bytes(payload)
-        if payload[:3] == b"\xef\xbb\xbf":
-            raise ValueError("starts with a UTF-8 byte order mark; send UTF-8 without one")
-        if payload[:2] in (b"\xff\xfe", b"\xfe\xff") or payload[:4] == b"\x00\x00\xfe\xff":
-            raise ValueError("starts with a UTF-16 or UTF-32 byte order mark; send UTF-8")
+        if payload[:1] in _BOM_STARTS:  # JSON text starts with none of these: only then look closer
+            if payload.startswith(b"\xef\xbb\xbf"):
+                raise ValueError("starts with a UTF-8 byte order mark; send UTF-8 without one")
+            if payload.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+                raise ValueError("starts with a UTF-16 or UTF-32 byte order mark; send UTF-8")
         if b"\x00" in payload:
             raise ValueError("contains NUL bytes (UTF-16 or UTF-32?); send UTF-8")
         try:
@@ -136,7 +142,7 @@ def parse_json(payload: bytes | str) -> Any:
     else:
         text = payload
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = _DECODER.decode(text)
         # `in` is a memchr-fast scan; kiosks' batches hold no escapes at all.
         lone = "\\u" in text and _SURROGATE_ESCAPE_RE.search(text) is not None and _has_lone_surrogate(value)
     except RecursionError:
