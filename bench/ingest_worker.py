@@ -69,9 +69,13 @@ def worker_rate(size: int, messages: int, workdir: Path) -> float:
     while True:
         for item in itertools.islice(waiting, service.QUEUE_SIZE - service._queue.qsize()):
             service._queue.put_nowait(item)
+        backlog = getattr(service, "_backlog", None)  # what the worker already took, per producer
         if service._queue.empty():
-            break
-        group, _ = service._take_group(service._queue.get_nowait())
+            if not backlog:
+                break
+            group, _ = service._take_group(None, arrived=False)
+        else:
+            group, _ = service._take_group(service._queue.get_nowait())
         service._store_group(group)
     elapsed = time.perf_counter() - start
     stored = service.db["events"].count

@@ -259,10 +259,43 @@ def _m10_typed_wall_subjects(db: Database) -> None:
         db.conn.execute("UPDATE tokens SET subject = ? WHERE id = ?", (typed, token_id))
 
 
+def _m11_rejected_counts_and_late_arrivals(db: Database) -> None:
+    """Bounded `rejected` rows, and late arrivals flagged and counted (issue 17).
+
+    `rejected` keeps a raw prefix with the full length and SHA-256, and counts
+    repeats of a whole-message refusal in one row per (producer, class of
+    reason, bucket) through `dedupe_key` (collector/rejections.py). Events
+    get `late` (arrived days after their local day) and `late_arrivals`
+    counts them per site, kiosk and local day, kept past retention.
+    """
+    import hashlib
+
+    from collector.rejections import RAW_PREFIX_BYTES
+
+    have = set(db["rejected"].columns_dict)
+    for name, kind in [("last_seen", str), ("reason_class", str), ("raw_len", int), ("raw_sha256", str),
+                       ("count", int), ("dedupe_key", str)]:
+        if name not in have:
+            db["rejected"].add_column(name, kind)
+    rows = db.conn.execute("SELECT id, raw FROM rejected WHERE raw_len IS NULL").fetchall()
+    db.conn.executemany(
+        "UPDATE rejected SET raw = ?, raw_len = ?, raw_sha256 = ?, count = 1, last_seen = received_at WHERE id = ?",
+        [((raw or b"")[:RAW_PREFIX_BYTES], len(raw or b""), hashlib.sha256(raw or b"").hexdigest(), row_id)
+         for row_id, raw in rows])
+    db.conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS rejected_dedupe ON rejected (dedupe_key)")
+    db.conn.execute("CREATE INDEX IF NOT EXISTS rejected_last_seen ON rejected (last_seen)")
+    if "late" not in db["events"].columns_dict:
+        db["events"].add_column("late", int, not_null_default=0)
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS late_arrivals (site TEXT NOT NULL, kiosk TEXT NOT NULL, day TEXT NOT NULL,"
+        " n INTEGER NOT NULL, first_arrival TEXT, last_arrival TEXT, PRIMARY KEY (site, kiosk, day)) WITHOUT ROWID")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
-                                                _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects]
+                                                _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
+                                                _m11_rejected_counts_and_late_arrivals]
 
 
 def migrate(db: Database) -> int:

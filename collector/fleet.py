@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlite_utils import Database
 
@@ -23,9 +23,16 @@ FAULT_CHARS = 300
 STALE_AFTER = timedelta(minutes=3)
 
 
+# Status numbers past this are kept as unknown: SQLite cannot store integers past 2^63.
+_STATUS_NUMBER_BOUND = 2**53
+
+
 def _num(body: dict[str, Any], key: str, kind: type) -> Any:
     value = body.get(key)
-    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        return None
+    number = cast(float, value)
+    return number if -_STATUS_NUMBER_BOUND <= number <= _STATUS_NUMBER_BOUND else None
 
 
 def record_status(db: Database, kiosk: str, site: str, payload: bytes, received_at: datetime) -> bool:

@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,9 +22,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from collector.arrivals import ArrivalPolicy
 from collector.db import connect_for_ingest, write_transaction
 from collector.fleet import record_status
 from collector.intake import Incoming, UnknownKiosks, read_message, store_message
+from collector.rejections import RefusalLimiter, RejectionClass, record_rejection
 from collector.store import BatchWriter, Stored
 from ressenti.mqtt import BrokerAddress, make_client
 from ressenti.protocol import Kind, encode_ack, live_topic, parse_topic, subscription, topic, utc_now
@@ -58,6 +61,20 @@ class IngestCounters:
 Read = tuple[QueueItem, Incoming | None]  # a queued message and, for events, what read_message made of it
 
 
+def producer_of(topic_name: str) -> str | None:
+    """The kiosk a topic names (`ressenti/v1/{site}/{kiosk}/...`): whose share of the worker a message uses."""
+    parts = topic_name.split("/", 4)
+    return parts[3] if len(parts) == 5 else None
+
+
+class _MessageFailed(Exception):
+    """One message of a group could not be stored; the others can."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(repr(error))
+        self.index, self.error = index, error
+
+
 class IngestService:
     """One MQTT subscriber with a persistent session; several may share one `$share` group.
 
@@ -75,7 +92,8 @@ class IngestService:
     Mosquitto dropped the connection for a missed keepalive.
     """
 
-    # Messages waiting for the worker: at most 32 MiB at the contract's 256 KiB a message.
+    # Messages waiting for the worker, in paho's queue and again in the worker's per-producer
+    # backlog: at most 2 x 128, 64 MiB at the contract's 256 KiB a message.
     QUEUE_SIZE = 128
     ACKS_IN_FLIGHT = 1000
     # Stored per transaction, at most: whatever is queued when the worker turns. A commit's
@@ -84,10 +102,15 @@ class IngestService:
     # batches (about 3,000 events) from holding the write turn for seconds.
     GROUP_SIZE = 128
     GROUP_BYTES = 1 << 20
+    # A group that fails is stored again without the failing message, this many times at most,
+    # before the slow path (a savepoint per message).
+    ISOLATIONS = 4
 
     def __init__(self, db_path: str | Path, broker: BrokerAddress, *, instance: str = "1",
-                 shared: bool = False, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT) -> None:
+                 shared: bool = False, unknown_kiosks: UnknownKiosks = UnknownKiosks.REJECT,
+                 policy: ArrivalPolicy | None = None) -> None:
         self.db_path = db_path
+        self.policy = policy or ArrivalPolicy()
         self.unknown_kiosks = UnknownKiosks(unknown_kiosks)
         self.broker = broker
         self.db = connect_for_ingest(db_path)
@@ -108,6 +131,10 @@ class IngestService:
         # batches: too few when a backlog of small batches drains.
         self.sender.max_inflight_messages_set(self.ACKS_IN_FLIGHT)
         self._queue: queue.Queue[QueueItem | None] = queue.Queue(self.QUEUE_SIZE)
+        # The worker's own: what it took from the queue, per producer, served round-robin.
+        self._backlog: dict[str | None, deque[QueueItem]] = {}
+        self._backlog_count = 0
+        self.refusals = RefusalLimiter()
         self._connection = 0  # acks are only valid on the connection a message came in on
         self._stopping = False
         self._last_tick = time.monotonic()
@@ -184,11 +211,14 @@ class IngestService:
     def _work(self) -> None:
         while True:
             self._last_tick = time.monotonic()
+            arrived = True
             try:
-                item = self._queue.get(timeout=1)
+                item = self._queue.get(block=not self._backlog, timeout=1)
             except queue.Empty:
-                continue
-            group, stopping = self._take_group(item)
+                if not self._backlog:
+                    continue
+                item, arrived = None, False
+            group, stopping = self._take_group(item, arrived=arrived)
             if group:
                 try:
                     self._store_group(group)
@@ -197,54 +227,104 @@ class IngestService:
             if stopping:
                 return
 
-    def _take_group(self, first: QueueItem | None) -> tuple[list[QueueItem], bool]:
-        """The first item and whatever else is already queued; True when the stop marker came."""
-        group: list[QueueItem] = []
-        size = 0
-        item = first
+    def _take_group(self, first: QueueItem | None, *, arrived: bool = True) -> tuple[list[QueueItem], bool]:
+        """A group to store, one message per producer in turn; True when the stop marker came.
+
+        `first` (when `arrived`) and whatever else is queued are sorted into a
+        queue per producer first, at most QUEUE_SIZE in all, so one kiosk
+        flooding cannot fill a group while another's batch waits behind it:
+        each producer gives one message per round, in its order, and one
+        served goes to the back of the next round.
+        """
+        stopping = arrived and first is None
+        item = first if arrived else None
         while item is not None:
-            group.append(item)
-            size += len(item[1].payload)
-            if len(group) >= self.GROUP_SIZE or size >= self.GROUP_BYTES:
-                return group, False
+            self._backlog.setdefault(producer_of(item[1].topic), deque()).append(item)
+            self._backlog_count += 1
+            if self._backlog_count >= self.QUEUE_SIZE:
+                break
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                return group, False
-        return group, True
+                break
+            stopping = item is None
+        group: list[QueueItem] = []
+        size = 0
+        while self._backlog and len(group) < self.GROUP_SIZE and size < self.GROUP_BYTES:
+            for producer in list(self._backlog):
+                waiting = self._backlog.pop(producer)
+                taken = waiting.popleft()
+                if waiting:
+                    self._backlog[producer] = waiting  # to the back
+                self._backlog_count -= 1
+                group.append(taken)
+                size += len(taken[1].payload)
+                if len(group) >= self.GROUP_SIZE or size >= self.GROUP_BYTES:
+                    break
+        return group, stopping
 
     def _store_group(self, group: list[QueueItem]) -> None:
         """Store queued messages in one transaction (one fsync), then ack each one that stored.
 
-        First all together, their rollups and watermarks written once. If
-        one fails, the transaction is rolled back and the group stored again
-        with a savepoint per message: the one that fails rolls back alone, is
-        not acked, and the broker and the kiosk send it again.
+        All together, their rollups and watermarks written once. If one
+        message fails, the transaction is rolled back, that message is kept in
+        `rejected` with the error (a store error is a refusal like any other:
+        PUBACKed, not acked to the kiosk, which resends) and the rest is
+        stored together again, up to ISOLATIONS times. Only a failure that is
+        no one message's (the final writes, the commit) takes the slow path: a
+        savepoint per message.
         """
         # Decoded before the write turn: other ingest processes store meanwhile.
         read = [(item, self._read(item[1])) for item in group]
+        failed: list[tuple[Read, Exception]] = []
+        done: list[Done] | None = None
         with self._write_turn():
-            try:
-                done = self._store_together(read)
-            except Exception:
-                self.writer.forget()
-                log.warning("a group of %d messages failed; storing them one by one", len(group))
+            for _ in range(self.ISOLATIONS + 1):
+                try:
+                    done = self._store_together(self._without(read, failed), failed)
+                    break
+                except _MessageFailed as exc:
+                    self.writer.forget()
+                    failing = self._without(read, failed)[exc.index]
+                    log.warning("message on %s could not be stored (%r); storing the others together",
+                                failing[0][1].topic, exc.error)
+                    failed.append((failing, exc.error))
+                except Exception:
+                    self.writer.forget()
+                    log.exception("a group of %d messages failed; storing them one by one", len(group))
+                    break
+            if done is None:
                 try:
                     done = self._store_apart(read)
                 except Exception:  # the commit itself failed: nothing is acked, everything comes again
                     log.exception("could not commit %d messages; the kiosks will resend", len(group))
                     return
         self._acknowledge(done)
+        self._spend_refusals(done)
 
     @staticmethod
-    def _read(message: mqtt.MQTTMessage) -> Incoming | None:
+    def _without(read: list[Read], failed: list[tuple[Read, Exception]]) -> list[Read]:
+        return [r for r in read if all(r is not f for f, _ in failed)]
+
+    def _spend_refusals(self, done: list[Done]) -> None:
+        for (_, message), outcome in done:
+            if outcome is None and not _is_status(message):
+                self.refusals.refused(producer_of(message.topic))
+
+    def _read(self, message: mqtt.MQTTMessage) -> Incoming | None:
         if _is_status(message):
             return None
+        producer = producer_of(message.topic)
+        if self.refusals.limited(producer):  # refused again and again: not even decoded
+            return Incoming(message.topic, message.payload, utc_now(), kiosk=producer,
+                            refusal="rate limited: too many refused messages from this producer",
+                            refusal_class=RejectionClass.RATE_LIMITED)
         try:
             return read_message(message.topic, message.payload)
         except Exception as exc:  # a bug: the message is filed with it, and the others go on
             log.exception("could not read message on %s", message.topic)
-            return Incoming(message.topic, message.payload, utc_now(), refusal=f"could not read: {exc!r}")
+            return Incoming(message.topic, message.payload, utc_now(), refusal=f"could not read: {exc!r}",
+                            refusal_class=RejectionClass.READ_ERROR, kiosk=producer)
 
     @contextmanager
     def _write_turn(self) -> Iterator[None]:
@@ -259,15 +339,24 @@ class IngestService:
         finally:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
-    def _store_together(self, read: list[Read]) -> list[Done]:
+    def _store_together(self, read: list[Read], failed: list[tuple[Read, Exception]]) -> list[Done]:
+        """Store `read` in one transaction and file the `failed` ones as store errors; raise _MessageFailed."""
         with write_transaction(self.db):
             self.writer.begin(self.db)
-            done = [(item, self._store_one(item[1], incoming, self.writer)) for item, incoming in read]
+            done = []
+            for index, (item, incoming) in enumerate(read):
+                try:
+                    done.append((item, self._store_one(item[1], incoming, self.writer)))
+                except Exception as exc:
+                    raise _MessageFailed(index, exc) from exc
+            for (item, incoming), error in failed:
+                self._file_store_error(item[1], incoming, error)
+                done.append((item, None))
             self.writer.flush(self.db)
         return done
 
     def _store_apart(self, read: list[Read]) -> list[Done]:
-        done = []
+        done: list[Done] = []
         with write_transaction(self.db):
             for item, incoming in read:
                 try:
@@ -275,15 +364,27 @@ class IngestService:
                         writer = BatchWriter()  # its own: nothing shared with a message that fails
                         done.append((item, self._store_one(item[1], incoming, writer)))
                         writer.flush(self.db)
-                except Exception:
+                except Exception as exc:
                     log.exception("could not store message on %s; the kiosk will resend", item[1].topic)
+                    self._file_store_error(item[1], incoming, exc)
+                    done.append((item, None))
         return done
+
+    def _file_store_error(self, message: mqtt.MQTTMessage, incoming: Incoming | None, error: Exception) -> None:
+        """Keep a message the database refused in `rejected`, with the error (statuses are only logged)."""
+        if incoming is None:
+            return
+        batch = incoming.batch
+        record_rejection(self.db, reason=f"could not store: {error!r}"[:500], raw=message.payload,
+                         topic=message.topic, received_at=incoming.received_at,
+                         kiosk=batch.kiosk if batch else incoming.kiosk, epoch=batch.epoch if batch else None,
+                         reason_class=RejectionClass.STORE_ERROR)
 
     def _store_one(self, message: mqtt.MQTTMessage, incoming: Incoming | None, writer: BatchWriter) -> Outcome:
         """Store an events or status message: what it stored, the site whose walls redraw, or None."""
         if incoming is None:
             return self._store_status(message)
-        return store_message(self.db, incoming, self.unknown_kiosks, writer)
+        return store_message(self.db, incoming, self.unknown_kiosks, writer, self.policy)
 
     def _acknowledge(self, done: list[Done]) -> None:
         """After the commit: ack what came on this connection, answer the kiosks, tell the walls."""

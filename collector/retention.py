@@ -1,5 +1,7 @@
 """Retention: raw events older than N days are deleted; rollups (the figures) are kept.
 
+Rejected input is purged too (`purge_rejected`, from collector/rejections.py).
+
 Exactly-once survives the purge: the ingest skips any seq at or below its
 stream's ack watermark, so a late resend of a purged event is not counted
 again.
@@ -11,7 +13,10 @@ from datetime import timedelta
 
 from sqlite_utils import Database
 
+from collector.rejections import purge_rejected
 from ressenti.protocol import format_ts, utc_now
+
+__all__ = ["purge_raw_events", "purge_rejected"]
 
 
 def purge_raw_events(db: Database, older_than_days: int, *, batch_size: int = 10_000) -> int:

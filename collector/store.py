@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from collector.arrivals import LATE_FLAG, ArrivalPolicy
 from collector.db import write_transaction
 from collector.registry import Producer, Site, get_producer, get_site
+from collector.rejections import RejectionClass, record_rejection
 from collector.rollups import RollupCounts
 from ressenti.protocol import Ack, Batch, Event, RejectedEvent, TimeSource, format_ts, place_in_time
 
@@ -29,11 +31,6 @@ log = logging.getLogger(__name__)
 
 StreamRow = tuple[int, int, int]  # through, max_seq, dropped_through of a (kiosk, epoch)
 StreamKey = tuple[str, str]  # kiosk, epoch
-
-# Do not store the same whole-batch rejection again within this window: a
-# kiosk resends an unacked batch every few seconds.
-REJECTION_REPEAT_WINDOW = timedelta(minutes=10)
-
 
 @dataclass
 class Stored:
@@ -51,23 +48,6 @@ def hour_bucket(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()[:13]
 
 
-def record_rejection(db: Database, *, reason: str, raw: bytes, topic: str, received_at: datetime,
-                     kiosk: str | None = None, epoch: str | None = None, seq: int | None = None) -> bool:
-    """Keep a rejected message with its reason; return False if it repeats a recent one."""
-    log.warning("rejected %s (kiosk %s, seq %s): %s", topic, kiosk, seq, reason)
-    if seq is None:
-        since = format_ts(received_at - REJECTION_REPEAT_WINDOW)
-        if db["rejected"].count_where(
-            "kiosk IS ? AND reason = ? AND seq IS NULL AND received_at >= ?", [kiosk, reason, since]
-        ):
-            return False
-    db["rejected"].insert({
-        "received_at": format_ts(received_at), "kiosk": kiosk, "epoch": epoch, "seq": seq,
-        "topic": topic, "reason": reason, "raw": raw,
-    })
-    return True
-
-
 class BatchWriter:
     """Stores batches in the caller's transaction and makes their shared writes once, in `flush`.
 
@@ -81,6 +61,7 @@ class BatchWriter:
 
     def __init__(self) -> None:
         self.rollups = RollupCounts()
+        self._late: dict[tuple[str, str, str], list] = {}  # (site, kiosk, local day): [n, first, last arrival]
         self._streams: dict[StreamKey, StreamRow] = {}
         self._unwritten: dict[StreamKey, tuple[str, str]] = {}  # first and last seen, of this transaction
         self._producers: dict[str, Producer] = {}
@@ -96,6 +77,7 @@ class BatchWriter:
 
     def forget(self) -> None:
         self.rollups = RollupCounts()
+        self._late.clear()
         self._streams.clear()
         self._unwritten.clear()
         self._producers.clear()
@@ -119,9 +101,12 @@ class BatchWriter:
         return site
 
     def store(self, db: Database, batch: Batch, *, site: Site, received_at: datetime, topic: str,
-              channel: str | None = None) -> Stored:
-        """Store a batch whose producer and site are checked, inside the caller's transaction."""
-        return _store_locked(db, batch, site, received_at, topic, channel, self)
+              channel: str | None = None, policy: ArrivalPolicy | None = None) -> Stored:
+        """Store a batch whose producer and site are checked, inside the caller's transaction.
+
+        With `policy`, events older than it allows are rejected and late ones flagged (collector/arrivals.py).
+        """
+        return _store_locked(db, batch, site, received_at, topic, channel, self, policy)
 
     def flush(self, db: Database) -> None:
         """Write the waiting watermarks and rollup counts (before the caller's commit)."""
@@ -135,6 +120,19 @@ class BatchWriter:
             self._unwritten.clear()
         self.rollups.write(db)
         self.rollups = RollupCounts()
+        if self._late:
+            db.conn.executemany(
+                "INSERT INTO late_arrivals (site, kiosk, day, n, first_arrival, last_arrival) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (site, kiosk, day) DO UPDATE SET n = n + excluded.n,"
+                " last_arrival = max(last_arrival, excluded.last_arrival)",
+                [(*key, *value) for key, value in self._late.items()])
+            self._late.clear()
+
+    def count_late(self, site: str, kiosk: str, day: str, arrival: str) -> None:
+        """One more late event of a kiosk for a local day, written at `flush`."""
+        counted = self._late.setdefault((site, kiosk, day), [0, arrival, arrival])
+        counted[0] += 1
+        counted[2] = arrival
 
     def stream(self, db: Database, key: StreamKey) -> StreamRow:
         row = self._streams.get(key)
@@ -151,20 +149,21 @@ class BatchWriter:
 
 
 def store_batch(db: Database, batch: Batch, *, site: Site, received_at: datetime, topic: str,
-                channel: str | None = None) -> Stored:
+                channel: str | None = None, policy: ArrivalPolicy | None = None) -> Stored:
     """Store a batch whose producer and site are checked, in a transaction of its own; return the ack to send.
 
     `channel` replaces the events' own `input` (HTTP sources: web, phone).
     """
     writer = BatchWriter()
     with write_transaction(db):
-        stored = writer.store(db, batch, site=site, received_at=received_at, topic=topic, channel=channel)
+        stored = writer.store(db, batch, site=site, received_at=received_at, topic=topic, channel=channel,
+                              policy=policy)
         writer.flush(db)
     return stored
 
 
 def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime, topic: str,
-                  channel: str | None, writer: BatchWriter) -> Stored:
+                  channel: str | None, writer: BatchWriter, policy: ArrivalPolicy | None) -> Stored:
     conn = db.conn
     key = (batch.kiosk, batch.epoch)
     stream = writer.stream(db, key)
@@ -182,7 +181,16 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
                 "SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
                 (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq))}
             events = [e for e in events if e.seq not in seen_seqs]
-        fresh = _insert_events(db, batch, events, site, received_at, channel, writer.rollups)
+        placed = [place_in_time(e, batch, received_at) for e in events]
+        if policy is not None and placed:
+            # One look at the oldest event settles the usual batch (nothing old, nothing late).
+            oldest = received_at - min(ts for ts, _ in placed)
+            if oldest > policy.max_past:
+                events, placed, too_old = _within_policy(events, placed, received_at, policy)
+                rejected = rejected + too_old
+            if oldest < policy.late_after:
+                policy = None
+        fresh = _insert_events(db, batch, events, placed, site, received_at, channel, writer, policy)
         stored.new_ratings = [e.rating for e in fresh]
         landed.update(e.seq for e in fresh)
         if len(fresh) < len(events):  # ids already stored under another (kiosk, epoch, seq): a replay
@@ -199,7 +207,7 @@ def _store_locked(db: Database, batch: Batch, site: Site, received_at: datetime,
         raw = json.dumps(bad.raw, separators=(",", ":"), default=str).encode()
         if bad.seq is None or bad.seq not in already:
             record_rejection(db, reason=bad.reason, raw=raw, topic=topic, received_at=received_at,
-                             kiosk=batch.kiosk, epoch=batch.epoch, seq=bad.seq)
+                             kiosk=batch.kiosk, epoch=batch.epoch, seq=bad.seq, reason_class=RejectionClass.EVENT)
         if bad.seq is not None:
             ack_rejections.append((bad.seq, bad.reason))
             landed.add(bad.seq)
@@ -218,19 +226,34 @@ def _replayed(db: Database, events: list[Event]) -> list[RejectedEvent]:
                           e.to_wire()) for e in events]
 
 
-def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
-                   received_at: datetime, channel: str | None, counts: RollupCounts) -> list[Event]:
-    """Insert the events whose id is not stored yet; add them to `counts` and return them.
+Placed = tuple[datetime, TimeSource]  # where place_in_time counts an event
+
+
+def _within_policy(events: list[Event], placed: list[Placed], received_at: datetime, policy: ArrivalPolicy,
+                   ) -> tuple[list[Event], list[Placed], list[RejectedEvent]]:
+    """The events the policy accepts (and their placements), and rejections for those dated too far back."""
+    why = [policy.too_old(ts, received_at) for ts, _ in placed]
+    return ([e for e, w in zip(events, why, strict=True) if w is None],
+            [p for p, w in zip(placed, why, strict=True) if w is None],
+            [RejectedEvent(e.seq, w, e.to_wire()) for e, w in zip(events, why, strict=True) if w])
+
+
+def _insert_events(db: Database, batch: Batch, events: list[Event], placed: list[Placed], site: Site,
+                   received_at: datetime, channel: str | None, writer: BatchWriter,
+                   policy: ArrivalPolicy | None) -> list[Event]:
+    """Insert the events whose id is not stored yet; add them to the rollups and return them.
+
+    With `policy`, events that arrive late are flagged and counted (collector/arrivals.py).
 
     The insert skips an id already stored (a replay under another epoch) by
     itself; only when it skipped one does this ask which.
     """
     if not events:
         return []
-    rows, keys = [], []
+    rows, keys, late_days = [], [], []
     received = format_ts(received_at)
-    for e in events:
-        ts, source = place_in_time(e, batch, received_at)
+    zone = site.zone if policy is not None else None
+    for e, (ts, source) in zip(events, placed, strict=True):
         if source is TimeSource.RECEIVED:
             log.warning("event %s of %s: clock %s ts %s implausible; counted at receive time",
                         e.id, batch.kiosk, e.clock.value, format_ts(e.ts))
@@ -239,18 +262,21 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
         hour = ts_text[:13]  # hour_bucket(ts), from the text already made
         event_channel = channel or e.input.value
         in_hours = int(site.is_open(ts))
-        flags = json.dumps(list(e.flags)) if e.flags else "[]"
+        late_day = policy.late_day(ts, received_at, zone) if policy is not None else None
+        flag_list = [*e.flags, LATE_FLAG] if late_day and LATE_FLAG not in e.flags else list(e.flags)
+        flags = json.dumps(flag_list) if flag_list else "[]"
         rows.append((
             e.id, batch.kiosk, batch.epoch, e.seq, site.id, e.question, e.scale, e.rating,
             event_channel, flags, json.dumps(e.followup) if e.followup else None,
             e.lang, ts_text, source.value, kiosk_text, e.clock.value, e.boot, e.up_ms,
-            received, hour, in_hours,
+            received, hour, in_hours, int(late_day is not None),
         ))
         keys.append((site.id, hour, e.question, event_channel, in_hours))
+        late_days.append(late_day)
     inserted = db.conn.executemany(
         "INSERT INTO events (id, kiosk, epoch, seq, site, question, scale, rating, channel, flags,"
-        " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours)"
-        " VALUES (" + ",".join("?" * 21) + ") ON CONFLICT DO NOTHING", rows).rowcount
+        " followup, lang, ts, time_source, ts_kiosk, clock, boot, up_ms, received_at, hour, in_hours, late)"
+        " VALUES (" + ",".join("?" * 22) + ") ON CONFLICT DO NOTHING", rows).rowcount
     new = range(len(events))
     if inserted != len(events):
         ours = dict(db.conn.execute(
@@ -258,20 +284,23 @@ def _insert_events(db: Database, batch: Batch, events: list[Event], site: Site,
             (batch.kiosk, batch.epoch, events[0].seq, events[-1].seq)))
         new = [i for i, e in enumerate(events) if ours.get(e.seq) == e.id]
     for i in new:
-        _count(counts, events[i], keys[i])
+        late_day = late_days[i]
+        _count(writer.rollups, events[i], keys[i], flagged=bool(events[i].flags or late_day))
+        if late_day:
+            writer.count_late(site.id, batch.kiosk, late_day, received)
     return [events[i] for i in new]
 
 
-def _count(counts: RollupCounts, e: Event, key: tuple[str, str, str, str, int]) -> None:
+def _count(counts: RollupCounts, e: Event, key: tuple[str, str, str, str, int], *, flagged: bool) -> None:
     site, hour, question, channel, in_hours = key
     rating = (site, hour, question, channel, e.scale, e.rating, in_hours)
     counts.raw[rating] += 1
-    if not e.flags:
+    if not flagged:
         counts.filtered[rating] += 1
     if e.followup:
         answer = (site, hour, question, channel, e.followup["question"], e.followup["choice"], in_hours)
         counts.followups_raw[answer] += 1
-        if not e.flags:
+        if not flagged:
             counts.followups_filtered[answer] += 1
 
 

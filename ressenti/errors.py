@@ -17,6 +17,14 @@ class BadBatch(ContractError):
     """A batch cannot be used at all (not JSON, wrong shape, too large)."""
 
 
+class BatchTooLarge(BadBatch):
+    """A batch is over the contract's size or event count limit."""
+
+
+class NotJSON(BadBatch):
+    """A message is not JSON in UTF-8 (or is nested too deeply to read)."""
+
+
 class BadEvent(ContractError):
     """One event of a batch breaks the contract; the rest of the batch is still used."""
 

@@ -16,13 +16,24 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadFollowup, BadTopic
+from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadFollowup, BadTopic, BatchTooLarge, NotJSON
 
 VERSION = 1
 ROOT = f"ressenti/v{VERSION}"
 MAX_EVENTS_PER_BATCH = 500
 MAX_BATCH_BYTES = 256 * 1024
 SCALES = (3, 4, 5)
+
+# Every integer of the contract has a bound, checked at decode (docs/protocol.md
+# "Integer bounds"): SQLite stores signed 64-bit integers, and a value past that
+# made the store fail after the batch was read. 2^53 - 1 is also the largest
+# integer a JavaScript producer writes exactly.
+MAX_SEQ = 2**53 - 1
+# Milliseconds since boot: ten years of uptime. Larger gaps between two stamps
+# would place an event before year 1 (datetime overflows).
+MAX_UP_MS = 10 * 366 * 86_400_000
+MAX_CONFIG_REV = 2**53 - 1
+MAX_BURST_PER_MINUTE = 10_000
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _FLAG_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -76,16 +87,69 @@ class TimeSource(StrEnum):
     UNSYNCED = "unsynced"  # unsynced and not correctable, but plausible: kept as given
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+# A `\uD800`-`\uDFFF` escape: only then can a lone surrogate hide in a parsed string.
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+# Made once: `json.loads(text, parse_constant=...)` builds a decoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_BOM_STARTS = frozenset((b"\xef", b"\xff", b"\xfe", b"\x00"))
+
+
 def parse_json(payload: bytes | str) -> Any:
     """`json.loads` for what came over the network: a ValueError for anything unusable.
 
-    Deep nesting (`[[[[...`, 256 KiB of it) makes `json.loads` raise
-    RecursionError, which callers catching ValueError would let through.
+    The contract is JSON in UTF-8 (RFC 8259 section 8.1): bytes in another
+    encoding (UTF-16 or UTF-32, with or without a byte order mark), a UTF-8
+    byte order mark, invalid UTF-8 and escaped lone surrogates (`"\\ud800"`,
+    which SQLite cannot store as text) are refused with the reason, never
+    guessed (`json.loads` on bytes guesses UTF-16 and UTF-32). So are NaN and
+    Infinity (`1e400` parses to a float, which no integer field accepts). Deep nesting
+    (`[[[[...`, 256 KiB of it) makes `json.loads` raise RecursionError, which
+    callers catching ValueError would let through.
     """
+    if not isinstance(payload, str):
+        payload = bytes(payload)
+        if payload[:1] in _BOM_STARTS:  # JSON text starts with none of these: only then look closer
+            if payload.startswith(b"\xef\xbb\xbf"):
+                raise ValueError("starts with a UTF-8 byte order mark; send UTF-8 without one")
+            if payload.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+                raise ValueError("starts with a UTF-16 or UTF-32 byte order mark; send UTF-8")
+        if b"\x00" in payload:
+            raise ValueError("contains NUL bytes (UTF-16 or UTF-32?); send UTF-8")
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"invalid UTF-8 at byte {exc.start}") from None
+    else:
+        text = payload
     try:
-        return json.loads(payload)
+        value = _DECODER.decode(text)
+        # `in` is a memchr-fast scan; kiosks' batches hold no escapes at all.
+        lone = "\\u" in text and _SURROGATE_ESCAPE_RE.search(text) is not None and _has_lone_surrogate(value)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    if lone:
+        raise ValueError("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+    return value
 
 
 # -- topics -----------------------------------------------------------------
@@ -238,6 +302,11 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def in_bounds(value: object, low: int, high: int) -> bool:
+    """An integer (not a bool, not a float) from `low` to `high`: every integer of the contract is checked so."""
+    return type(value) is int and low <= value <= high
+
+
 _BATCH_KEYS = ("v", "kiosk", "site", "epoch", "boot", "up_ms", "events")
 _EVENT_KEYS = ("id", "seq", "ts", "clock", "boot", "up_ms", "question", "scale", "rating", "input")
 
@@ -269,7 +338,7 @@ def decode_event(obj: object) -> Event:
     if not isinstance(obj, dict):
         raise BadEvent("event is not a JSON object")
     seq = obj.get("seq")
-    good_seq = seq if _is_int(seq) and seq >= 1 else None
+    good_seq = seq if type(seq) is int and 1 <= seq <= MAX_SEQ else None
     try:
         for key in _EVENT_KEYS:
             if key not in obj:
@@ -280,7 +349,7 @@ def decode_event(obj: object) -> Event:
         if not _CANONICAL_UUID_RE.fullmatch(event_id):
             event_id = str(uuid.UUID(event_id))
         if good_seq is None:
-            raise ValueError(f"seq {seq!r:.20} is not an integer >= 1")
+            raise ValueError(f"seq {seq!r:.24} is not an integer from 1 to {MAX_SEQ}")
         ts_text = obj["ts"]
         ts = parse_ts(ts_text)
         if not _CANONICAL_TS_RE.fullmatch(ts_text):
@@ -292,15 +361,15 @@ def decode_event(obj: object) -> Event:
         if not (isinstance(boot, str) and _BOOT_RE.match(boot)):
             raise ValueError(f"boot {boot!r:.60} is not a boot id")
         up_ms = obj["up_ms"]
-        if not (_is_int(up_ms) and up_ms >= 0):
-            raise ValueError(f"up_ms {up_ms!r:.20} is not an integer >= 0")
+        if not (type(up_ms) is int and 0 <= up_ms <= MAX_UP_MS):
+            raise ValueError(f"up_ms {up_ms!r:.24} is not an integer from 0 to {MAX_UP_MS}")
         question = obj["question"]
         if not is_slug(question):
             raise ValueError(f"question {question!r:.60} is not a slug")
         scale, rating = obj["scale"], obj["rating"]
-        if scale not in SCALES or not _is_int(scale):
+        if type(scale) is not int or scale not in SCALES:
             raise ValueError(f"scale {scale!r:.20} is not 3, 4 or 5")
-        if not _is_int(rating):
+        if type(rating) is not int:
             raise ValueError(f"rating {rating!r:.20} is not an integer")
         if not 1 <= rating <= scale:
             raise ValueError(f"rating {rating} outside scale {scale}")
@@ -330,18 +399,18 @@ def decode_event(obj: object) -> Event:
 def decode_batch(payload: bytes) -> Batch:
     """Parse an events batch. Raise BadBatch if unusable; bad events land in `rejected`."""
     if len(payload) > MAX_BATCH_BYTES:
-        raise BadBatch(f"batch is {len(payload)} bytes, over the {MAX_BATCH_BYTES} limit")
+        raise BatchTooLarge(f"batch is {len(payload)} bytes, over the {MAX_BATCH_BYTES} limit")
     try:
         body = parse_json(payload)
     except ValueError as exc:
-        raise BadBatch(f"not JSON: {exc}") from None
+        raise NotJSON(f"not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadBatch("batch is not a JSON object")
     try:
         for key in _BATCH_KEYS:
             if key not in body:
                 raise ValueError(f"missing {key!r}")
-        if body["v"] != VERSION:
+        if type(body["v"]) is not int or body["v"] != VERSION:
             raise ValueError(f"v {body['v']!r:.20} is not version {VERSION}")
         kiosk, site, epoch, boot = body["kiosk"], body["site"], body["epoch"], body["boot"]
         up_ms, raw_events = body["up_ms"], body["events"]
@@ -353,18 +422,18 @@ def decode_batch(payload: bytes) -> Batch:
             raise ValueError(f"epoch {epoch!r:.60} is not an epoch id (ULID or UUID)")
         if not (isinstance(boot, str) and _BOOT_RE.match(boot)):
             raise ValueError(f"boot {boot!r:.60} is not a boot id")
-        if not (_is_int(up_ms) and up_ms >= 0):
-            raise ValueError(f"up_ms {up_ms!r:.20} is not an integer >= 0")
+        if not in_bounds(up_ms, 0, MAX_UP_MS):
+            raise ValueError(f"up_ms {up_ms!r:.24} is not an integer from 0 to {MAX_UP_MS}")
         if not isinstance(raw_events, list):
             raise ValueError(f"events {raw_events!r:.60} is not a list")
         dropped = body.get("dropped_through", 0)
-        if not (_is_int(dropped) and dropped >= 0):
-            raise ValueError(f"dropped_through {dropped!r:.20} is not an integer >= 0")
+        if not in_bounds(dropped, 0, MAX_SEQ):
+            raise ValueError(f"dropped_through {dropped!r:.24} is not an integer from 0 to {MAX_SEQ}")
     except ValueError as exc:
         raise BadBatch(str(exc)) from None
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
-        raise BadBatch(f"{len(raw_events)} events, over the {MAX_EVENTS_PER_BATCH} limit")
-    seqs = [e["seq"] for e in raw_events if isinstance(e, dict) and _is_int(e.get("seq")) and e["seq"] >= 1]
+        raise BatchTooLarge(f"{len(raw_events)} events, over the {MAX_EVENTS_PER_BATCH} limit")
+    seqs = [e["seq"] for e in raw_events if isinstance(e, dict) and in_bounds(e.get("seq"), 1, MAX_SEQ)]
     if any(b <= a for a, b in itertools.pairwise(seqs)):
         raise BadBatch("events are not in strictly ascending seq")
     batch = Batch(kiosk, site, epoch, boot, up_ms, dropped_through=dropped)
@@ -412,9 +481,11 @@ def decode_ack(payload: bytes) -> Ack:
         if not isinstance(body, dict) or body.get("v") != VERSION:
             raise ValueError("not a v1 ack object")
         epoch, through = body["epoch"], body["through"]
-        if not (_epoch_ok(epoch) and _is_int(through) and through >= 0):
+        if not (_epoch_ok(epoch) and in_bounds(through, 0, MAX_SEQ)):
             raise ValueError("bad epoch or through")
-        rejected = tuple((int(r["seq"]), str(r["reason"])) for r in body.get("rejected", []))
+        rejected = tuple((r["seq"], str(r["reason"])) for r in body.get("rejected", []))
+        if not all(in_bounds(seq, 1, MAX_SEQ) for seq, _ in rejected):
+            raise ValueError(f"a rejected seq is not an integer from 1 to {MAX_SEQ}")
     except (ValueError, KeyError, TypeError) as exc:
         raise BadAck(f"unusable ack: {exc}") from None
     return Ack(epoch, through, rejected)
@@ -573,11 +644,11 @@ def decode_settings(body: object) -> KioskSettings:
         raise BadConfig(f"config v {body.get('v')!r} is not {VERSION}")
     defaults = KioskSettings()
     rev = body.get("rev", 0)
-    if not (_is_int(rev) and rev >= 0):
-        raise BadConfig(f"config rev {rev!r} must be an integer >= 0")
+    if not in_bounds(rev, 0, MAX_CONFIG_REV):
+        raise BadConfig(f"config rev {rev!r:.24} must be an integer from 0 to {MAX_CONFIG_REV}")
     scale = body.get("scale", defaults.scale)
-    if scale not in SCALES:
-        raise BadConfig(f"config scale {scale!r} must be 3, 4 or 5")
+    if type(scale) is not int or scale not in SCALES:
+        raise BadConfig(f"config scale {scale!r:.24} must be 3, 4 or 5")
     question_id = body.get("question_id", defaults.question_id)
     if not is_slug(question_id):
         raise BadConfig(f"config question_id {question_id!r} must be a slug")
@@ -590,8 +661,8 @@ def decode_settings(body: object) -> KioskSettings:
     if not (isinstance(interval, int | float) and not isinstance(interval, bool) and 0 <= interval <= 3600):
         raise BadConfig(f"config response_interval_s {interval!r} must be 0..3600 seconds")
     burst = body.get("burst_per_minute", defaults.burst_per_minute)
-    if not (_is_int(burst) and burst >= 1):
-        raise BadConfig(f"config burst_per_minute {burst!r} must be an integer >= 1")
+    if not in_bounds(burst, 1, MAX_BURST_PER_MINUTE):
+        raise BadConfig(f"config burst_per_minute {burst!r:.24} must be an integer from 1 to {MAX_BURST_PER_MINUTE}")
     languages = body.get("languages", list(defaults.languages))
     if not (isinstance(languages, list) and languages and all(
         isinstance(x, str) and _LANG_RE.match(x) for x in languages

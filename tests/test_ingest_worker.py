@@ -87,8 +87,8 @@ def test_a_group_commits_once_and_acks_each_message(service):
 def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker, caplog):
     real = collector.ingest.store_message
 
-    def flaky(db, incoming, unknown, writer=None):
-        stored = real(db, incoming, unknown, writer)  # its rows and counts are made, then it fails
+    def flaky(db, incoming, unknown, writer=None, policy=None):
+        stored = real(db, incoming, unknown, writer, policy)  # its rows and counts are made, then it fails
         if "borne-2" in incoming.topic:
             raise OSError("disk hiccup")
         return stored
@@ -101,12 +101,14 @@ def test_a_message_that_fails_rolls_back_alone_and_is_not_acked(service, mocker,
     assert kiosks == ["borne-1"] * 3  # borne-2's rows were rolled back
     rollup = service.db.execute("SELECT SUM(n_raw) FROM rollup_hourly").fetchone()[0]
     assert rollup == 3
-    # The failed message is not acked: the broker redelivers it, the kiosk resends it.
-    assert sorted(c.args[0] for c in service.client.ack.call_args_list) == [11, 15]
+    # The failed message is kept in `rejected` with the error (issue 17) and PUBACKed like any
+    # refusal, but not acked to the kiosk: the kiosk resends it.
+    assert sorted(c.args[0] for c in service.client.ack.call_args_list) == [11, 12, 15]
     assert "disk hiccup" in caplog.text
     # The garbage is kept with its reason, and acked at the MQTT level: resending it would not help.
-    reasons = [r["reason"] for r in service.db.query("SELECT reason FROM rejected")]
-    assert len(reasons) == 1 and reasons[0].startswith("unusable batch: not JSON")
+    reasons = sorted(r["reason"] for r in service.db.query("SELECT reason FROM rejected"))
+    assert len(reasons) == 2 and reasons[0].startswith("could not store: OSError('disk hiccup')")
+    assert reasons[1].startswith("unusable batch: not JSON")
     assert "ressenti/v1/mairie/borne-2/ack" not in published(service)
 
     # Sent again, borne-2's events are stored once.

@@ -11,6 +11,10 @@ import pytest
 from ressenti.errors import BadAck, BadBatch, BadConfig, BadTopic
 from ressenti.protocol import (
     MAX_BATCH_BYTES,
+    MAX_BURST_PER_MINUTE,
+    MAX_CONFIG_REV,
+    MAX_SEQ,
+    MAX_UP_MS,
     Ack,
     Kind,
     TimeSource,
@@ -214,3 +218,124 @@ RECEIVED = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 def test_place_in_time(changes, batch_changes, expected_ts, source):
     decoded = decode_batch(batch([event(1, **changes)], **batch_changes))
     assert place_in_time(decoded.events[0], decoded, RECEIVED) == (expected_ts, source)
+
+
+# -- integer bounds (issue 17): every integer of the contract, below, at and above its bound ----
+
+def _raw(value: object) -> str:
+    """A JSON number or literal as a producer could write it (`1e400`, `true`, 2^63...)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def batch_with(where: str, field: str, value: object) -> bytes:
+    """A one-event batch whose batch or event `field` holds `value`, written verbatim."""
+    body = json.loads(batch([event(1)]))
+    (body if where == "batch" else body["events"][0])[field] = "__VALUE__"
+    return json.dumps(body).encode().replace(b'"__VALUE__"', _raw(value).encode())
+
+
+def _outcome(payload: bytes) -> str:
+    """'ok', 'event' (the event rejected with a reason) or 'batch' (the batch refused)."""
+    try:
+        decoded = decode_batch(payload)
+    except BadBatch:
+        return "batch"
+    return "ok" if decoded.events else "event"
+
+
+BIG = [2**53, 2**63 - 1, 2**63, 2**64, 10**30, "1e400", "-1e400", "1.0", "true", "false", "null", '"7"']
+INTEGER_BOUNDS = [
+    # where, field, at the bounds (accepted), outside (refused), what a refusal costs
+    ("event", "seq", [1, MAX_SEQ], [0, -1, -(2**63) - 1, *BIG], "event"),
+    ("event", "up_ms", [0, MAX_UP_MS], [-1, MAX_UP_MS + 1, *BIG], "event"),
+    ("event", "scale", [3, 5], [2, 6, -1, *BIG], "event"),
+    ("event", "rating", [1, 4], [0, 5, -1, *BIG], "event"),
+    ("batch", "up_ms", [0, MAX_UP_MS], [-1, MAX_UP_MS + 1, *BIG], "batch"),
+    ("batch", "dropped_through", [0, MAX_SEQ], [-1, *[b for b in BIG if b != "null"]], "batch"),
+    ("batch", "v", [1], [0, 2, *BIG], "batch"),
+]
+
+
+@pytest.mark.parametrize("where, field, value, expected", [
+    pytest.param(where, field, value, expected, id=f"{where}.{field}={_raw(value)}")
+    for where, field, good, bad, refusal in INTEGER_BOUNDS
+    for value, expected in [*((g, "ok") for g in good), *((b, refusal) for b in bad)]
+])
+def test_integer_edges_are_decided_at_decode_never_at_store(where, field, value, expected):
+    """A value SQLite cannot hold (past 2^63) or a float/bool in an integer field is refused
+    while decoding, with its reason; a value at the bound is accepted."""
+    assert _outcome(batch_with(where, field, value)) == expected
+
+
+def test_a_refused_event_seq_past_the_bound_is_not_kept_as_its_seq():
+    decoded = decode_batch(batch_with("event", "seq", 2**64))
+    [bad] = decoded.rejected
+    assert bad.seq is None and f"from 1 to {MAX_SEQ}" in bad.reason
+
+
+def test_dropped_through_may_be_omitted():
+    assert decode_batch(batch([event(1)])).dropped_through == 0
+
+
+@pytest.mark.parametrize("through, ok", [(0, True), (MAX_SEQ, True), (-1, False), (MAX_SEQ + 1, False),
+                                         (2**64, False), (1.0, False), (True, False)])
+def test_ack_through_bounds(through, ok):
+    payload = json.dumps({"v": 1, "epoch": "01JD6Q7V0S3H8W3B1S2M4N5P6Q", "through": through}).encode()
+    if ok:
+        assert decode_ack(payload).through == through
+    else:
+        with pytest.raises(BadAck):
+            decode_ack(payload)
+
+
+def test_ack_rejected_seq_bounds():
+    body = {"v": 1, "epoch": "01JD6Q7V0S3H8W3B1S2M4N5P6Q", "through": 3,
+            "rejected": [{"seq": 2**64, "reason": "x"}]}
+    with pytest.raises(BadAck):
+        decode_ack(json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("changes, ok", [
+    ({"rev": 0}, True), ({"rev": MAX_CONFIG_REV}, True), ({"rev": MAX_CONFIG_REV + 1}, False),
+    ({"rev": 2**64}, False), ({"rev": True}, False), ({"rev": 1.0}, False),
+    ({"burst_per_minute": MAX_BURST_PER_MINUTE}, True), ({"burst_per_minute": MAX_BURST_PER_MINUTE + 1}, False),
+    ({"burst_per_minute": 2**64}, False), ({"scale": True}, False), ({"scale": 4.0}, False),
+])
+def test_config_integer_bounds(changes, ok):
+    if ok:
+        decode_settings({"v": 1, **changes})
+    else:
+        with pytest.raises(BadConfig):
+            decode_settings({"v": 1, **changes})
+
+
+# -- UTF-8 only (issue 17) ----------------------------------------------------------------
+
+GOOD_TEXT = batch([event(1)]).decode()
+
+
+@pytest.mark.parametrize("payload, reason", [
+    pytest.param(GOOD_TEXT.encode("utf-16"), "byte order mark", id="utf-16 with BOM"),
+    pytest.param(GOOD_TEXT.encode("utf-16-le"), "NUL bytes", id="utf-16-le"),
+    pytest.param(GOOD_TEXT.encode("utf-16-be"), "NUL bytes", id="utf-16-be"),
+    pytest.param(GOOD_TEXT.encode("utf-32"), "byte order mark", id="utf-32 with BOM"),
+    pytest.param(GOOD_TEXT.encode("utf-32-le"), "NUL bytes", id="utf-32-le"),
+    pytest.param(GOOD_TEXT.encode("utf-32-be"), "NUL bytes", id="utf-32-be"),
+    pytest.param(b"\xef\xbb\xbf" + GOOD_TEXT.encode(), "UTF-8 byte order mark", id="utf-8 BOM"),
+    pytest.param(GOOD_TEXT.replace("pdc-mairie", "pdc-mairi\u00e9").encode("latin-1"), "invalid UTF-8",
+                 id="latin-1"),
+    pytest.param(GOOD_TEXT.encode().replace(b'"fr"', b'"\xc3\x28"'), "invalid UTF-8", id="bad sequence"),
+    pytest.param(GOOD_TEXT.encode().replace(b'"fr"', b'"\xed\xa0\x80"'), "invalid UTF-8", id="encoded surrogate"),
+    pytest.param(GOOD_TEXT.replace('"fr"', '"\\ud800"').encode(), "lone UTF-16 surrogate", id="escaped lone surrogate"),
+    pytest.param(GOOD_TEXT.replace('"fr"', '"\\udc00x"').encode(), "lone UTF-16 surrogate", id="lone low surrogate"),
+    pytest.param(GOOD_TEXT.replace('"up_ms": 5000', '"up_ms": NaN').encode(), "NaN", id="NaN"),
+    pytest.param(GOOD_TEXT.replace('"up_ms": 5000', '"up_ms": Infinity').encode(), "Infinity", id="Infinity"),
+])
+def test_non_utf8_json_is_refused_with_its_reason_not_guessed(payload, reason):
+    with pytest.raises(BadBatch, match=reason):
+        decode_batch(payload)
+
+
+def test_escaped_surrogate_pairs_and_non_ascii_utf8_stay_valid():
+    body = GOOD_TEXT.replace('"kiosk": "pdc-accueil-1"', '"kiosk": "pdc-accueil-1", "note": "\\ud83d\\ude00 été"')
+    assert decode_batch(body.encode()).events[0].seq == 1

@@ -145,15 +145,18 @@ def test_gap_audit_names_missing_and_dropped_ranges(db):
 
 
 def test_retention_keeps_figures_and_exactly_once(db):
+    from collector.arrivals import ArrivalPolicy
+
     site = get_site(db, "mairie")
     old = utc_now() - timedelta(days=500)
-    send(db, "borne-1", "mairie", [event(1, 4, old), event(2, 4, old), event(3, 1)])
+    long_past = ArrivalPolicy(max_past_days=3660)  # a deployment that accepts events this old
+    send(db, "borne-1", "mairie", [event(1, 4, old), event(2, 4, old), event(3, 1)], policy=long_past)
     figures_before = site_summary(db, site, old.astimezone(site.zone).date(), utc_now().date())
     assert purge_raw_events(db, 400) == 2
     assert db["events"].count == 1
     after = site_summary(db, site, old.astimezone(site.zone).date(), utc_now().date())
     assert after["total"] == figures_before["total"] == 3
-    again = send(db, "borne-1", "mairie", [event(1, 4, old), event(2, 4, old)])  # a very late resend
+    again = send(db, "borne-1", "mairie", [event(1, 4, old), event(2, 4, old)], policy=long_past)  # a late resend
     assert again.new_ratings == [] and again.ack.through == 3
     assert seq_gaps(db, "borne-1") == [], "purged events are not reported as lost"
 

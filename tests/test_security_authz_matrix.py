@@ -140,6 +140,7 @@ CASES = [
     Case("/api/v1/kiosks/<kiosk_id>/retire", "POST", "/api/v1/kiosks/nope/retire", token_rule("admin_token", 400),
          data={}),
     Case("/api/v1/rejected", "GET", "/api/v1/rejected", token_rule("admin_token", 200)),
+    Case("/api/v1/late", "GET", "/api/v1/late", token_rule("admin_token", 200)),
     Case("/api/v1/sources", "POST", "/api/v1/sources", token_rule("admin_token", 400), data={}),
     Case("/api/v1/tokens", "GET", "/api/v1/tokens", token_rule("admin_token", 200)),
     Case("/api/v1/tokens", "POST", "/api/v1/tokens", token_rule("admin_token", 400), data={}),

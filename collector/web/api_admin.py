@@ -125,8 +125,21 @@ def gaps(kiosk_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/rejected")
 def rejected():  # type: ignore[no-untyped-def]
     limit = min(request.args.get("limit", 100, type=int), 1000)
-    rows = get_db().query("SELECT * FROM rejected ORDER BY id DESC LIMIT ?", [limit])
-    return jsonify([{**r, "raw": base64.b64encode(r["raw"] or b"").decode()} for r in rows])
+    rows = get_db().query("SELECT id, received_at AS first_seen, last_seen, count, kiosk, epoch, seq, topic,"
+                          " reason_class, reason, raw, raw_len, raw_sha256 FROM rejected"
+                          " ORDER BY last_seen DESC, id DESC LIMIT ?", [limit])
+    # `raw` is a prefix (base64) of `raw_len` bytes whose SHA-256 is `raw_sha256`.
+    return jsonify([{**r, "received_at": r["first_seen"], "raw": base64.b64encode(r["raw"] or b"").decode()}
+                    for r in rows])
+
+
+@bp.get("/late")
+def late_arrivals():  # type: ignore[no-untyped-def]
+    """Events that arrived days after their local day (flagged `late`), per site, kiosk and day."""
+    limit = min(request.args.get("limit", 100, type=int), 1000)
+    return jsonify(list(get_db().query(
+        "SELECT site, kiosk, day, n, first_arrival, last_arrival FROM late_arrivals"
+        " ORDER BY last_arrival DESC LIMIT ?", [limit])))
 
 
 @bp.post("/sources")

@@ -70,18 +70,26 @@ def collector_run(db_path: str, broker_url: str, port: int, host: str, verbose: 
 @click.option("--unknown-kiosks", type=click.Choice(["reject", "unassigned"]), default="reject",
               show_default=True, envvar="RESSENTI_UNKNOWN_KIOSKS",
               help="Reject batches of unregistered kiosks, or accept them at the 'unassigned' site.")
+@click.option("--max-past-days", type=click.IntRange(1, 3660), default=92, show_default=True,
+              envvar="RESSENTI_MAX_PAST_DAYS",
+              help="Reject events counted more than this many days before they arrive (a kiosk outbox keeps 90).")
+@click.option("--late-after-days", type=click.IntRange(0, 3660), default=3, show_default=True,
+              envvar="RESSENTI_LATE_AFTER_DAYS",
+              help="Flag as late the events whose local day is more than this many days before their arrival.")
 @verbose_option
 def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str, unknown_kiosks: str,
-                     verbose: bool) -> None:
+                     max_past_days: int, late_after_days: int, verbose: bool) -> None:
     """Only the ingest loop (MQTT -> database -> acks)."""
     logging_setup(verbose)
+    from collector.arrivals import ArrivalPolicy
     from collector.ingest import IngestService
     from collector.intake import UnknownKiosks
     from ressenti.mqtt import parse_broker_url
     from ressenti.systemd import sd_notify, watchdog_interval_s
 
     service = IngestService(db_path, parse_broker_url(broker_url), instance=instance, shared=shared,
-                            unknown_kiosks=UnknownKiosks(unknown_kiosks))
+                            unknown_kiosks=UnknownKiosks(unknown_kiosks),
+                            policy=ArrivalPolicy(max_past_days, late_after_days))
     service.start()
     stop = signal_stop()
     watch = BrokerWatch(service.ready, parse_broker_url(broker_url).url)
@@ -345,24 +353,48 @@ def rebuild(db_path: str) -> None:
 @db_option
 @click.option("--keep-days", type=click.IntRange(1), default=400, show_default=True,
               help="Keep raw events this many days; figures (rollups) are kept forever.")
-def purge(db_path: str, keep_days: int) -> None:
-    """Delete old raw events (retention); rollups stay."""
+@click.option("--keep-rejected-days", type=click.IntRange(1), default=30, show_default=True,
+              help="Keep rejected input this many days after it was last seen.")
+def purge(db_path: str, keep_days: int, keep_rejected_days: int) -> None:
+    """Delete old raw events and old rejected input (retention); rollups stay."""
     from collector.db import connect
-    from collector.retention import purge_raw_events
+    from collector.retention import purge_raw_events, purge_rejected
 
-    click.echo(f"{purge_raw_events(connect(db_path), keep_days)} raw events deleted")
+    db = connect(db_path)
+    click.echo(f"{purge_raw_events(db, keep_days)} raw events deleted")
+    click.echo(f"{purge_rejected(db, keep_rejected_days)} rejected rows deleted")
 
 
 @collector.command("rejected")
 @db_option
 @click.option("--limit", default=20, show_default=True, help="How many, newest first.")
 def rejected(db_path: str, limit: int) -> None:
-    """Show rejected input with its reason."""
+    """Show rejected input with its reason: how many times, first and last seen, a raw prefix."""
     from collector.db import connect
 
+    click.echo("first seen\tlast seen\tcount\tkiosk\tseq\tclass\treason\traw (bytes: prefix)")
     for row in connect(db_path).query(
-        "SELECT received_at, kiosk, seq, reason FROM rejected ORDER BY id DESC LIMIT ?", [limit]):
-        click.echo(f"{row['received_at']}\t{row['kiosk'] or '-'}\tseq {row['seq'] or '-'}\t{row['reason']}")
+            "SELECT received_at, last_seen, count, kiosk, seq, reason_class, reason, raw, raw_len FROM rejected"
+            " ORDER BY last_seen DESC, id DESC LIMIT ?", [limit]):
+        prefix = (row["raw"] or b"")[:60].decode("utf-8", "backslashreplace")
+        click.echo(f"{row['received_at']}\t{row['last_seen']}\t{row['count']}\t{row['kiosk'] or '-'}"
+                   f"\tseq {row['seq'] or '-'}\t{row['reason_class'] or '-'}\t{row['reason']}"
+                   f"\t{row['raw_len']}: {prefix!r}")
+
+
+@collector.command("late")
+@db_option
+@click.option("--limit", default=50, show_default=True, help="How many, latest arrival first.")
+def late(db_path: str, limit: int) -> None:
+    """Show late arrivals: events that came days after their local day, per site, kiosk and day."""
+    from collector.db import connect
+
+    click.echo("site\tkiosk\tday\tlate events\tfirst arrival\tlast arrival")
+    for row in connect(db_path).query(
+            "SELECT site, kiosk, day, n, first_arrival, last_arrival FROM late_arrivals"
+            " ORDER BY last_arrival DESC LIMIT ?", [limit]):
+        click.echo(f"{row['site']}\t{row['kiosk']}\t{row['day']}\t{row['n']}\t{row['first_arrival']}"
+                   f"\t{row['last_arrival']}")
 
 
 @collector.group("user", context_settings=CONTEXT)
