@@ -28,6 +28,7 @@ from collector.fleet import record_status
 from collector.intake import Incoming, UnknownKiosks, read_message, store_message
 from collector.rejections import RefusalLimiter, RejectionClass, record_rejection
 from collector.store import BatchWriter, Stored
+from ressenti.errors import BadTopic
 from ressenti.mqtt import BrokerAddress, make_client
 from ressenti.protocol import Kind, encode_ack, live_topic, parse_topic, subscription, topic, utc_now
 
@@ -42,6 +43,23 @@ Done = tuple[QueueItem, Outcome]
 
 def _is_status(message: mqtt.MQTTMessage) -> bool:
     return message.topic.endswith("/" + Kind.STATUS.value)
+
+
+def _retained_events(message: mqtt.MQTTMessage) -> Incoming:
+    """A batch the broker kept as retained: refused (filed once per kiosk per window, never stored).
+
+    Kiosks never retain events (docs/protocol.md); the broker cannot forbid it
+    (Mosquitto 2.0's ACL has no say on the retain flag), and a retained batch
+    would come again at every re-subscribe. In MQTT 3.1.1 only the copy sent
+    from the broker's retained store has the flag: the live delivery of the
+    same publish does not, so a kiosk that retained by mistake loses nothing.
+    """
+    try:
+        kiosk: str | None = parse_topic(message.topic).kiosk
+    except BadTopic:
+        kiosk = None
+    return Incoming(message.topic, message.payload, utc_now(), kiosk=kiosk,
+                    refusal="a retained events message (kiosks never retain events): not stored")
 
 
 @lru_cache(maxsize=4096)
@@ -314,6 +332,8 @@ class IngestService:
     def _read(self, message: mqtt.MQTTMessage) -> Incoming | None:
         if _is_status(message):
             return None
+        if message.retain:
+            return _retained_events(message)
         producer = producer_of(message.topic)
         if self.refusals.limited(producer):  # refused again and again: not even decoded
             return Incoming(message.topic, message.payload, utc_now(), kiosk=producer,

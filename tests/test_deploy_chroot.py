@@ -16,11 +16,13 @@ same; without debootstrap or root it fails and says what is missing.
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import os
 import re
 import socket
 import sqlite3
+import ssl
 import subprocess
 import threading
 import time
@@ -32,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deploy_support.ansible import REPO
+from deploy_support.ansible import REPO, require_success, run_playbook
 from deploy_support.chroots import run_in
 from deploy_support.deployment import CMDLINE, KIOSKS, SITES, Deployment, provision
 from deploy_support.mqtt_clients import TestClient
@@ -323,13 +325,19 @@ def test_collector_environment_is_private_and_complete(deployment: Deployment) -
     env = env_file(root / "etc/ressenti/collector.env")
     assert env["RESSENTI_DATABASE"] == "/var/lib/ressenti/collector.db"
     assert env["RESSENTI_SECRET_KEY"] == (deployment.secrets / "collector/secret_key").read_text().strip()
-    broker = parse_broker_url(env["RESSENTI_BROKER_URL"])
-    assert (broker.host, broker.port, broker.username) == ("127.0.0.1", deployment.ports["broker_local"],
-                                                           "ressenti_collector")
-    # Plain HTTP in the test inventory: no Secure cookie; nginx is one proxy hop.
-    assert (env["RESSENTI_SESSION_COOKIE_SECURE"], env["RESSENTI_PROXY_HOPS"]) == ("false", "1")
+    assert "RESSENTI_BROKER_URL" not in env, "each service has its own broker account"
+    for service in ("ingest", "web"):
+        assert owner(root, f"/etc/ressenti/{service}-broker.env") == ("root", "root", "0600")
+        broker = parse_broker_url(env_file(root / f"etc/ressenti/{service}-broker.env")["RESSENTI_BROKER_URL"])
+        assert (broker.host, broker.port, broker.username) == ("127.0.0.1", deployment.ports["broker_local"],
+                                                               f"ressenti_{service}")
+        assert broker.password == (deployment.secrets / f"mqtt/ressenti_{service}.password").read_text().strip()
+        unit = (root / f"etc/systemd/system/ressenti-collector-{service}.service").read_text()
+        assert f"EnvironmentFile=/etc/ressenti/{service}-broker.env" in unit
+    # HTTPS by default (the deployment CA's certificate): a Secure cookie; nginx is one proxy hop.
+    assert (env["RESSENTI_SESSION_COOKIE_SECURE"], env["RESSENTI_PROXY_HOPS"]) == ("true", "1")
     gunicorn = (root / "etc/ressenti/gunicorn.conf.py").read_text()
-    assert 'worker_class = "gthread"' in gunicorn and "threads = 32" in gunicorn
+    assert "from collector.web.gunicorn_conf import *" in gunicorn and "threads = 32" in gunicorn
 
 
 def test_secrets_stay_on_the_controller_and_out_of_the_repository(deployment: Deployment) -> None:
@@ -394,8 +402,9 @@ class Fleet:
         self.deployment = deployment
         self.clients: list[TestClient] = []
 
-    def collector(self, client_id: str = "test-collector") -> TestClient:
-        url = env_file(self.deployment.collector / "etc/ressenti/collector.env")["RESSENTI_BROKER_URL"]
+    def collector(self, client_id: str = "test-collector", service: str = "ingest") -> TestClient:
+        """A client with the broker account of ingest (or of the web: `service="web"`)."""
+        url = env_file(self.deployment.collector / f"etc/ressenti/{service}-broker.env")["RESSENTI_BROKER_URL"]
         broker = parse_broker_url(url)
         client = self._keep(TestClient(client_id, username=broker.username, password=broker.password))
         assert client.connect(broker.host, broker.port), client.refusal
@@ -468,7 +477,7 @@ def test_kiosk_cannot_publish_as_another_kiosk(fleet: Fleet) -> None:
 
 
 def test_kiosk_cannot_read_another_kiosks_ack_config_or_events(fleet: Fleet) -> None:
-    collector = fleet.collector()
+    collector, web = fleet.collector(), fleet.collector("test-web", service="web")
     collector.subscribe("ressenti/v1/+/+/events")
     kiosk_a, kiosk_b = fleet.kiosk("kiosk-a"), fleet.kiosk("kiosk-b")
     for kind in ("ack", "config"):
@@ -479,7 +488,7 @@ def test_kiosk_cannot_read_another_kiosks_ack_config_or_events(fleet: Fleet) -> 
     kiosk_a.subscribe("ressenti/v1/#")
     ack_b, config_b, events_b = marker("ack-b"), marker("config-b"), marker("events-b")
     collector.publish(topic(SITE_B, KIOSK_B, "ack"), ack_b)
-    collector.publish(topic(SITE_B, KIOSK_B, "config"), config_b, retain=True)
+    web.publish(topic(SITE_B, KIOSK_B, "config"), config_b, retain=True)
     kiosk_b.publish(topic(SITE_B, KIOSK_B, "events"), events_b)
     # B gets its own ack and config and the collector B's events: they were delivered.
     assert kiosk_b.wait_for(ack_b) and kiosk_b.wait_for(config_b) and collector.wait_for(events_b)
@@ -503,6 +512,15 @@ def test_connections_without_valid_credentials_are_refused(deployment: Deploymen
     assert not plain.connect("127.0.0.1", port, timeout=5), "the kiosks' listener speaks TLS only"
 
 
+def test_kiosk_accounts_do_not_open_the_loopback_listener(deployment: Deployment, fleet: Fleet) -> None:
+    """Per-listener accounts: a stolen kiosk's password cannot reach ingest's session on 127.0.0.1."""
+    ingest = fleet.collector(client_id="ressenti-ingest-1")
+    secret = (deployment.secrets / f"mqtt/{KIOSK_A}.password").read_text().strip()
+    intruder = fleet._keep(TestClient("ressenti-ingest-1", username=KIOSK_A, password=secret))
+    assert not intruder.connect("127.0.0.1", deployment.ports["broker_local"])
+    assert not ingest.disconnected.wait(1), "the kiosk's attempt threw ingest off"
+
+
 def test_a_kiosk_cannot_take_over_the_collectors_session(fleet: Fleet) -> None:
     """On the kiosks' listener the username replaces the client id."""
     collector = fleet.collector(client_id="ressenti-ingest-1")
@@ -513,9 +531,11 @@ def test_a_kiosk_cannot_take_over_the_collectors_session(fleet: Fleet) -> None:
 class Session:
     """A browser's cookies and forms, enough to log in to the collector's pages."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, ca_file: Path) -> None:
         self.base_url = base_url
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        self.cookies = urllib.request.HTTPCookieProcessor()
+        self.opener = urllib.request.build_opener(
+            self.cookies, urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=str(ca_file))))
 
     def get(self, path: str) -> str:
         with self.opener.open(self.base_url + path, timeout=10) as response:
@@ -526,7 +546,10 @@ class Session:
         token = re.search(r'name="csrf_token" value="([^"]+)"', form)
         assert token, f"no CSRF token in the login form:\n{form[:2000]}"
         data = urllib.parse.urlencode({"csrf_token": token[1], "login": login, "password": password}).encode()
-        with self.opener.open(self.base_url + "/login", data=data, timeout=10) as response:
+        # As a browser does (Referrer-Policy: same-origin): over HTTPS the CSRF check wants it.
+        request = urllib.request.Request(self.base_url + "/login", data=data,
+                                         headers={"Referer": self.base_url + "/login"})
+        with self.opener.open(request, timeout=10) as response:
             assert response.status == 200, response.status
 
 
@@ -536,12 +559,14 @@ def test_installed_collector_acks_a_kiosk_and_shows_it_online_on_the_fleet_page(
     gunicorn (gthread) with its settings, nginx in front; the admin made by the playbook logs in."""
     root = deployment.collector
     env = env_file(root / "etc/ressenti/collector.env")
+    ingest_env, web_env = ({**env, **env_file(root / f"etc/ressenti/{s}-broker.env")} for s in ("ingest", "web"))
     run_in(root, "install", "-d", "-o", "ressenti", "-m", "0750", "/run/ressenti-web")
     services = [
-        start_in_chroot(root, ["/opt/ressenti/venv/bin/ressenti", "collector", "ingest"], user="ressenti", env=env),
+        start_in_chroot(root, ["/opt/ressenti/venv/bin/ressenti", "collector", "ingest"], user="ressenti",
+                        env=ingest_env),
         start_in_chroot(root, ["/opt/ressenti/venv/bin/gunicorn", "--config", "/etc/ressenti/gunicorn.conf.py",
                                "--chdir", "/var/lib/ressenti", "collector.web.wsgi:app"],
-                        user="ressenti", env={**env, "HOME": "/var/lib/ressenti"}),
+                        user="ressenti", env={**web_env, "HOME": "/var/lib/ressenti"}),
         start_in_chroot(root, ["nginx", "-g", "daemon off;"]),
     ]
     ingest, web, nginx = services
@@ -569,11 +594,14 @@ def test_installed_collector_acks_a_kiosk_and_shows_it_online_on_the_fleet_page(
             queue={"pending": 0, "oldest_ts": None, "dropped": 0}))
 
         wait_for_port(deployment.ports["web"], web, "gunicorn", timeout=60)
-        wait_for_port(deployment.ports["nginx"], nginx, "nginx")
-        browser = Session(f"http://127.0.0.1:{deployment.ports['nginx']}")
+        wait_for_port(deployment.ports["nginx_tls"], nginx, "nginx")
+        # HTTPS with the certificate ressenti_secrets signed (the browser trusts the deployment's CA).
+        browser = Session(f"https://localhost:{deployment.ports['nginx_tls']}",
+                          ca_file=deployment.secrets / "pki/ca.crt")
         assert {s["id"] for s in json.loads(browser.get("/api/v1/sites"))} == {s["id"] for s in SITES}
         admin_password = (deployment.secrets / "collector/admin.password").read_text().strip()
         browser.login("admin", admin_password)
+        assert all(cookie.secure for cookie in browser.cookies.cookiejar), "the session cookie is Secure"
         deadline = time.monotonic() + 20
         while True:
             page = browser.get("/fleet")
@@ -624,9 +652,11 @@ class DripServer:
         self.thread.join(2)
 
 
-def first_bytes_within(port: int, path: str, seconds: float) -> bytes:
-    """What reaches a client through nginx within `seconds` after the response starts."""
-    with socket.create_connection(("127.0.0.1", port), timeout=seconds) as conn:
+def first_bytes_within(port: int, path: str, seconds: float, ca_file: Path) -> bytes:
+    """What reaches a client through nginx (HTTPS) within `seconds` after the response starts."""
+    context = ssl.create_default_context(cafile=str(ca_file))
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=seconds),
+                             server_hostname="localhost") as conn:
         conn.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
         received = b""
         deadline = time.monotonic() + seconds
@@ -656,9 +686,90 @@ def test_nginx_passes_event_streams_unbuffered(deployment: Deployment) -> None:
     upstream = DripServer(deployment.ports["web"])
     nginx = start_in_chroot(root, ["nginx", "-g", "daemon off;"])
     try:
-        wait_for_port(deployment.ports["nginx"], nginx, "nginx")
-        received = first_bytes_within(deployment.ports["nginx"], "/wall/some-token/stream", 3)
+        wait_for_port(deployment.ports["nginx_tls"], nginx, "nginx")
+        received = first_bytes_within(deployment.ports["nginx_tls"], "/wall/some-token/stream", 3,
+                                      deployment.secrets / "pki/ca.crt")
         assert b"event: snapshot" in received, received
+        # Logged when the stream ends (the stand-in closes it after 10 s).
+        access_log = root / "var/log/nginx/ressenti.access.log"
+        deadline = time.monotonic() + 20
+        while "/stream" not in access_log.read_text():
+            assert time.monotonic() < deadline, access_log.read_text()
+            threading.Event().wait(0.2)
+        log = access_log.read_text()
+        assert "/wall/<redacted>/stream" in log and "some-token" not in log, log
     finally:
         stop(nginx)
         upstream.close()
+
+
+def test_nginx_serves_https_with_the_deployments_certificate_and_plain_http_only_redirects(
+        deployment: Deployment) -> None:
+    root, ports = deployment.collector, deployment.ports
+    assert (root / "etc/nginx/ressenti.crt").read_bytes() == (deployment.secrets / "pki/web.crt").read_bytes()
+    assert owner(root, "/etc/nginx/ressenti.key") == ("root", "root", "0600")
+    loaded = run_in(root, "nginx", "-T").stdout
+    assert 'add_header Strict-Transport-Security "max-age=31536000" always;' in loaded
+    assert "log_format ressenti" in loaded
+    nginx = start_in_chroot(root, ["nginx", "-g", "daemon off;"])
+    try:
+        wait_for_port(ports["nginx_tls"], nginx, "nginx")
+        plain = http.client.HTTPConnection("127.0.0.1", ports["nginx"], timeout=10)
+        plain.request("GET", "/login")
+        response = plain.getresponse()
+        assert (response.status, response.getheader("Location")) == (
+            301, f"https://127.0.0.1:{ports['nginx_tls']}/login")
+        plain.close()
+        context = ssl.create_default_context(cafile=str(deployment.secrets / "pki/ca.crt"))
+        secure = http.client.HTTPSConnection("localhost", ports["nginx_tls"], context=context, timeout=10)
+        secure.request("GET", "/login")
+        response = secure.getresponse()  # 502: gunicorn is not running here; the header comes all the same
+        assert response.getheader("Strict-Transport-Security") == "max-age=31536000"
+        secure.close()
+    finally:
+        stop(nginx)
+
+
+def site_rows(root: Path) -> dict[str, tuple]:
+    db = sqlite3.connect(root / "var/lib/ressenti/collector.db")
+    rows = {r[0]: r[1:] for r in db.execute("SELECT id, name, scale, tz, opening_hours FROM sites")}
+    db.close()
+    return rows
+
+
+def test_a_new_run_keeps_what_the_admin_pages_changed(deployment: Deployment) -> None:
+    """Issue 18: an admin changes sites and retires a kiosk; collector.yml runs again and undoes
+    only the field the inventory owns (`owns: [name]` on the first site)."""
+    root = deployment.collector
+
+    def cli(*args: str) -> None:
+        run_in(root, "/opt/ressenti/venv/bin/ressenti", "collector", *args[:2], "--db",
+               "/var/lib/ressenti/collector.db", *args[2:], user="ressenti")
+
+    hours = '{"mon": "08:30-12:00,13:30-17:00"}'
+    cli("site", "update", SITE_B, "--scale", "5", "--name", "CCAS (renamed by an admin)", "--hours", hours)
+    cli("site", "update", SITE_A, "--scale", "5", "--name", "Renamed by an admin")
+    cli("kiosk", "retire", KIOSK_B)
+    try:
+        run = require_success(run_playbook("collector.yml", deployment.base / "inventory.yml",
+                                           log_dir=deployment.base / "logs", label="collector.yml-after-admin"))
+        rows = site_rows(root)
+        assert rows[SITE_B] == ("CCAS (renamed by an admin)", 5, "Europe/Paris", hours), "the admin's changes stay"
+        owned = next(s for s in SITES if s["id"] == SITE_A)
+        assert rows[SITE_A][:2] == (owned["name"], 5), "the owned name is the inventory's again, the scale the admin's"
+        db = sqlite3.connect(root / "var/lib/ressenti/collector.db")
+        retired = db.execute("SELECT retired FROM kiosks WHERE id = ?", (KIOSK_B,)).fetchone()[0]
+        db.close()
+        assert retired is not None, "a kiosk the admin retired stays retired"
+        assert [t for t in run.changed_tasks() if "collector-host" in t] == [
+            "TASK [ressenti_collector : Set again the fields the inventory owns on registered sites] "
+            "changed: [collector-host] => (item=mairie)"], run.changed_tasks()
+    finally:  # as the first runs left them, for whatever runs next
+        cli("kiosk", "add", KIOSK_B, "--site", SITE_B)
+        cli("site", "update", SITE_B, "--scale", str(next(s["scale"] for s in SITES if s["id"] == SITE_B)),
+            "--name", next(s["name"] for s in SITES if s["id"] == SITE_B), "--hours", "null")
+        cli("site", "update", SITE_A, "--scale", str(owned_scale()))
+
+
+def owned_scale() -> int:
+    return int(next(s["scale"] for s in SITES if s["id"] == SITE_A))

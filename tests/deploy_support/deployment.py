@@ -15,7 +15,8 @@ from deploy_support import chroots
 from deploy_support.ansible import REPO, PlaybookRun, require_success, run_playbook, write_inventory
 
 SITES = [
-    {"id": "mairie", "name": "Mairie — accueil", "tz": "Europe/Paris", "scale": 4},
+    # The inventory owns the name of this one: a run sets it again (the rest is the admin pages').
+    {"id": "mairie", "name": "Mairie — accueil", "tz": "Europe/Paris", "scale": 4, "owns": ["name"]},
     {"id": "ccas", "name": "CCAS — accueil social", "scale": 3},
 ]
 KIOSKS = {
@@ -93,7 +94,8 @@ def provision(base: Path) -> Deployment:
         cmdline.write_text(CMDLINE)
     source = base / "source"
     shutil.copytree(REPO, source, ignore=SOURCE_SKIP, symlinks=True)
-    ports = {"broker_tls": free_port(), "broker_local": free_port(), "web": free_port(), "nginx": free_port()}
+    ports = {"broker_tls": free_port(), "broker_local": free_port(), "web": free_port(), "nginx": free_port(),
+             "nginx_tls": free_port()}
     secrets = base / "secrets"
     inventory = write_inventory(
         base / "inventory.yml", collector=roots["collector"],
@@ -111,6 +113,7 @@ def provision(base: Path) -> Deployment:
             "ressenti_broker_local_port": ports["broker_local"],
             "ressenti_collector_web_bind": f"127.0.0.1:{ports['web']}",
             "ressenti_collector_nginx_port": ports["nginx"],
+            "ressenti_collector_nginx_tls_port": ports["nginx_tls"],
             "ressenti_collector_nginx_listen_address": "127.0.0.1",
             "ressenti_collector_backup_keep": 3,
         })
