@@ -50,7 +50,8 @@ class TownSite:
                 <iframe title="Résultats" src="{collector}/resultats/mairie-centre/embed" width="500"
                  height="600"></iframe>
                 <iframe title="Page complète" src="{collector}/resultats/mairie-centre" width="500"
-                 height="300"></iframe>""",
+                 height="300"></iframe>
+                <img id="badge" alt="Résultats" src="{collector}/resultats/mairie-centre/badge.svg">""",
             "/fetch": f"""<!doctype html><html lang="fr"><title>Ville</title><pre id="out"></pre><script>
                 const out = {{}};
                 async function read(name, url, options) {{
@@ -143,6 +144,8 @@ def test_another_origin_frames_the_embed_only(browser, site, town, artifacts):
     embed = page.frame_locator("iframe[title='Résultats']")
     assert "%" in embed.get_by_test_id("figure-year").inner_text(timeout=10_000)
     assert "Un second guichet" in embed.get_by_test_id("notes").inner_text()
+    page.wait_for_function("document.getElementById('badge').complete")
+    assert page.evaluate("document.getElementById('badge').naturalWidth") == 380, "the badge shows on another site"
     page.screenshot(path=str(artifacts / "public-embed-in-town-site.png"))
     # The full page refuses to be framed (frame-ancestors 'none'): Chromium shows its error page instead,
     # so only one of the two frames holds figures.

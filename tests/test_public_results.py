@@ -301,3 +301,16 @@ def test_the_migration_publishes_by_default_and_can_run_twice(tmp_path):
         "id": "int", "scope": "str", "period": "str", "said_fr": "str", "done_fr": "str", "said_en": "str",
         "done_en": "str", "author": "str", "updated": "str"}
     db.close()
+
+
+def test_the_badge_is_a_small_svg_with_the_figure_or_the_words(client, app):
+    badge = client.get("/resultats/mairie/badge.svg")
+    assert badge.status_code == 200 and badge.mimetype == "image/svg+xml" and text(badge).startswith("<svg ")
+    assert "62\u202f% de satisfaits sur 12 mois · 240 avis"  # 150 of 240 in text(badge)
+    assert "Not enough answers yet (at least 100 over 12 months)" in text(client.get("/resultats/petit/badge.svg?lang=en"))
+    assert client.get("/resultats/cachee/badge.svg").status_code == 404
+    assert client.get("/resultats/mairie/badge.svg?month=2099-01").status_code == 400
+    db = connect(app.config["DATABASE"])
+    add_site(db, "petit", "Annexe <b>&</b>", org="ville")
+    db.close()
+    assert "Annexe &lt;b&gt;&amp;&lt;/b&gt;" in text(client.get("/resultats/petit/badge.svg"))

@@ -154,6 +154,7 @@ CASES = [
     # Public results and open data (issue 13): anyone, whatever credential comes along.
     Case("/resultats/<site_id>", "GET", "/resultats/mairie", public(200)),
     Case("/resultats/<site_id>/embed", "GET", "/resultats/mairie/embed", public(200)),
+    Case("/resultats/<site_id>/badge.svg", "GET", "/resultats/mairie/badge.svg", public(200)),
     Case("/resultats/org/<org_id>", "GET", "/resultats/org/ville", public(200)),
     Case("/resultats/org/<org_id>/embed", "GET", "/resultats/org/ville/embed", public(200)),
     Case("/opendata/resultats.csv", "GET", "/opendata/resultats.csv", public(200)),

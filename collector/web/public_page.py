@@ -122,3 +122,22 @@ def org_page(org_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/org/<org_id>/embed")
 def org_embed(org_id: str):  # type: ignore[no-untyped-def]
     return _org_page(org_id, embed=True)
+
+
+@bp.get("/<site_id>/badge.svg")
+def site_badge(site_id: str):  # type: ignore[no-untyped-def]
+    """A small SVG badge (the widget variant): the 12 months' satisfied share, or the words under the minimum.
+    An image, so any site may show it with <img>; it links nowhere and runs nothing."""
+    site = public_site(get_db(), site_id)
+    if site is None:
+        _not_found(site_id)
+    assert site is not None
+    today = datetime.now(site.zone).date()
+    min_count = current_app.config["PUBLIC_MIN_COUNT"]
+    results = public_results(get_db(), [site], reference_month(today), min_count, PUBLIC_MONTHS)
+    response = current_app.make_response(render_template(
+        "public/badge.svg", site=site, figure=results.year, figures=results.year.figures(), min_count=min_count,
+        months=PUBLIC_MONTHS))
+    response.mimetype = "image/svg+xml"
+    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    return response
