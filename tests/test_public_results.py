@@ -129,6 +129,8 @@ def test_opted_out_sites_are_absent_from_the_public_api_and_open_data(client, ap
     db.close()
     admin = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v1/sites/cachee/summary", headers=admin).status_code == 200, "an admin still reads it"
+    every = {s["id"]: s["published"] for s in client.get("/api/v1/sites", headers=admin).get_json()}
+    assert every == {"mairie": True, "petit": True, "cachee": False, "discret": False, "ailleurs-1": True}
     rows = client.get("/opendata/resultats.json").get_json()["data"]
     assert {r["site_id"] for r in rows} == {"mairie", "petit", "ailleurs-1"}
     for query in ("site=cachee", "site=discret", "org=discrete", "site=nope"):
@@ -181,7 +183,7 @@ def test_cors_only_on_public_reads_and_never_with_credentials(client, app):
     _, secret = create_token(db, TokenKind.ADMIN, label="t")
     db.close()
     admin = {"Authorization": f"Bearer {secret}"}
-    for url in ("/api/v1/sites/mairie/summary", "/api/v1/kiosks", "/api/v1/tokens"):
+    for url in ("/api/v1/sites", "/api/v1/sites/mairie/summary", "/api/v1/kiosks", "/api/v1/tokens"):
         assert "Access-Control-Allow-Origin" not in client.get(url, headers=admin).headers, url
     login(client, "manon")
     detail = client.get("/api/v1/sites/mairie/summary")
@@ -218,6 +220,14 @@ def test_open_data_follows_its_schema_and_the_figures(client, app):
         for field in SCHEMA["fields"]:
             value = row[field["name"]]
             assert value is None or isinstance(value, types[field["type"]]), (field["name"], value)
+
+
+def test_open_data_csv_never_hands_a_spreadsheet_a_formula(client, app):
+    db = connect(app.config["DATABASE"])
+    add_site(db, "mairie", '=HYPERLINK("http://evil.example","Mairie")', org="ville")
+    db.close()
+    row = next(csv.DictReader(io.StringIO(text(client.get("/opendata/resultats.csv?site=mairie")))))
+    assert row["site_name"] == '\'=HYPERLINK("http://evil.example","Mairie")'
 
 
 def test_a_manager_writes_a_note_that_the_public_page_shows_escaped(client):
@@ -306,8 +316,9 @@ def test_the_migration_publishes_by_default_and_can_run_twice(tmp_path):
 def test_the_badge_is_a_small_svg_with_the_figure_or_the_words(client, app):
     badge = client.get("/resultats/mairie/badge.svg")
     assert badge.status_code == 200 and badge.mimetype == "image/svg+xml" and text(badge).startswith("<svg ")
-    assert "62\u202f% de satisfaits sur 12 mois · 240 avis"  # 150 of 240 in text(badge)
-    assert "Not enough answers yet (at least 100 over 12 months)" in text(client.get("/resultats/petit/badge.svg?lang=en"))
+    assert "62\u202f% de satisfaits sur 12 mois · 240 avis" in text(badge)  # 150 of 240
+    english = text(client.get("/resultats/petit/badge.svg?lang=en"))
+    assert "Not enough answers yet (at least 100 over 12 months)" in english
     assert client.get("/resultats/cachee/badge.svg").status_code == 404
     assert client.get("/resultats/mairie/badge.svg?month=2099-01").status_code == 400
     db = connect(app.config["DATABASE"])

@@ -42,12 +42,31 @@ def site_json(s: Site) -> dict:
     return {"id": s.id, "name": s.name, "org": s.org, "tz": s.tz, "scale": s.scale}
 
 
+def _admin_token() -> bool:
+    """An admin token came with the request (any other credential, or none, is the public)."""
+    secret = bearer()
+    if secret is None:
+        return False
+    try:
+        verify_token(get_db(), secret, TokenKind.ADMIN)
+    except TokenError:
+        return False
+    return True
+
+
 @bp.get("/sites")
 def sites():  # type: ignore[no-untyped-def]
-    """The sites that publish their results (issue 13): opted-out ones are not listed."""
+    """The sites that publish their results (issue 13); an admin token lists every site, with its flag."""
     published = published_site_ids(get_db())
-    return allow_any_origin(jsonify([site_json(s) for s in list_sites(get_db(), request.args.get("org"))
-                                     if s.id in published]))
+    listed = list_sites(get_db(), request.args.get("org"))
+    if _admin_token():
+        response = jsonify([{**site_json(s), "published": s.id in published} for s in listed])
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Authorization")
+        return response
+    response = jsonify([site_json(s) for s in listed if s.id in published])
+    response.vary.add("Authorization")
+    return allow_any_origin(response)
 
 
 def _date_arg(name: str) -> date | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
+from collector.exports import csv_cell
 from collector.public_results import (
     COLUMNS,
     last_full_month,
@@ -116,7 +117,8 @@ def figures_csv():  # type: ignore[no-untyped-def]
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in _rows():
-        writer.writerow({k: ("true" if v is True else "false" if v is False else "" if v is None else v)
+        # Booleans as the schema says; a name that a spreadsheet would run as a formula is quoted.
+        writer.writerow({k: ("true" if v is True else "false" if v is False else csv_cell(v))
                          for k, v in row.items()})
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = "inline; filename=resultats.csv"
