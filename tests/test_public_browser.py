@@ -9,7 +9,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from web_support import axe_violations, open_page, seed_history
+from web_support import PASSWORD, axe_violations, open_page, quick_user, seed_history
 
 from collector.db import connect
 from collector.notes import save_note
@@ -33,6 +33,7 @@ def site(tmp_path_factory):
     save_note(db, "site:mairie-centre", f"{MONTH:%Y-%m}", said_fr="L'attente au guichet est trop longue le lundi.",
               done_fr="Un second guichet ouvre le lundi matin depuis le 15.",
               done_en="A second desk opens on Monday mornings since the 15th.", today=datetime.now().date())
+    quick_user(db, "manon", "manager", ("org:demo-ville",))
     db.close()
     app = create_app({"DATABASE": str(path), "SECRET_KEY": "public-tests", "SESSION_COOKIE_SECURE": False})
     server = WebServer(app, "127.0.0.1", 0)
@@ -166,3 +167,23 @@ def test_another_origin_reads_the_public_api_not_the_private_one(browser, site, 
     assert out["dashboard"].startswith("blocked"), "nor a cookie page"
     page.context.close()
 
+
+
+def test_a_manager_writes_a_note_in_the_dashboard_and_the_public_page_shows_it(browser, site, artifacts):
+    page = open_page(browser, *PHONE)
+    page.goto(f"{site.url}/notes")
+    page.get_by_label("Identifiant").fill("manon")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{site.url}/notes")
+    page.get_by_label("Périmètre").select_option("site:france-services-nord")
+    page.get_by_role("button", name="Ouvrir").click()
+    page.get_by_label("Vous nous avez dit… (français)").fill("Les horaires du samedi ne suffisent pas.")
+    page.get_by_label("Nous avons fait… (français)").fill("Ouverture le samedi jusqu'à 13 h.")
+    page.get_by_role("button", name="Enregistrer").click()
+    assert page.get_by_role("status").inner_text().startswith("Note enregistrée")
+    page.screenshot(path=str(artifacts / "notes-page-390.png"), full_page=True)
+    assert axe_violations(page) == []
+    page.goto(f"{site.url}/resultats/france-services-nord")
+    assert "Ouverture le samedi jusqu'à 13 h." in page.get_by_test_id("notes").inner_text()
+    page.context.close()
