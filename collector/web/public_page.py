@@ -80,7 +80,6 @@ def _render(template: str, *, title: str, sites: list[Site], scopes: list[str], 
         template, title=title, results=results, notes=notes, min_count=min_count, months=PUBLIC_MONTHS,
         month_label=month_label, embed=embed, **extra))
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-    response.vary.add("Accept-Language")
     return response
 
 
