@@ -291,11 +291,27 @@ def _m11_rejected_counts_and_late_arrivals(db: Database) -> None:
         " n INTEGER NOT NULL, first_arrival TEXT, last_arrival TEXT, PRIMARY KEY (site, kiosk, day)) WITHOUT ROWID")
 
 
+def _m12_publication(db: Database) -> None:
+    """Issue 13: public results. A `published` flag per site and organisation (1: published, the
+    default Services Publics+ asks for; 0: opted out), and the "Vous nous avez dit / Nous avons fait"
+    notes a manager writes per site or organisation and period (collector/notes.py).
+    Idempotent: it may run after other engineers' steps in any order.
+    """
+    for table in ("sites", "orgs"):
+        if "published" not in db.table(table).columns_dict:
+            db.table(table).add_column("published", int, not_null_default=1)
+    db.table("published_notes").create({
+        "id": int, "scope": str, "period": str, "said_fr": str, "done_fr": str, "said_en": str, "done_en": str,
+        "author": str, "updated": str,
+    }, pk="id", not_null={"scope", "period", "said_fr", "done_fr", "updated"}, if_not_exists=True)
+    db.table("published_notes").create_index(["scope", "period"], unique=True, if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
-                                                _m11_rejected_counts_and_late_arrivals]
+                                                _m11_rejected_counts_and_late_arrivals, _m12_publication]
 
 
 def migrate(db: Database) -> int:

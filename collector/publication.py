@@ -9,6 +9,13 @@
   are never finer than a local day, and a period's summary follows the same
   minimum. Per-hour series are for logged-in users of the site's scope and
   admin tokens, and their hours are withheld under the minimum too.
+- Public results (the results page, its embed and the open data, issue 13;
+  collector/public_results.py, docs/public.md): filtered counts per whole
+  local month, each figure withheld under `PUBLIC_MIN_COUNT` answers (the
+  state's survey observatory publishes from 100 answers over 12 rolling
+  months; RESSENTI_PUBLIC_MIN_COUNT changes it), and only sites that publish:
+  a site, or its organisation, may opt out, and is then absent from every
+  public route (a 404 that says so).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 DEFAULT_MIN_CELL = 10  # RESSENTI_MIN_CELL changes it (collector/web/__init__.py)
+PUBLIC_MIN_COUNT = 100  # the public results' minimum per figure; RESSENTI_PUBLIC_MIN_COUNT changes it
+PUBLIC_MONTHS = 12  # the public results' long period, in whole months
 NOT_ENOUGH = "not_enough_responses"
 PUBLIC_UNITS = ("day",)  # the finest series anyone may read without a login
 UNITS = ("day", "hour")

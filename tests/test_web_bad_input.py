@@ -102,7 +102,8 @@ def test_dashboard_and_export_arguments_never_give_a_5xx(seeded, value):
 # Every admin API route with a body, and the fields it reads.
 API_FIELDS = {
     ("POST", "/api/v1/sites"): ["id", "name", "org", "tz", "scale", "opening_hours"],
-    ("PATCH", "/api/v1/sites/<site_id>"): ["name", "org", "tz", "scale", "opening_hours"],
+    ("PATCH", "/api/v1/sites/<site_id>"): ["name", "org", "tz", "scale", "opening_hours", "published"],
+    ("PATCH", "/api/v1/orgs/<org_id>"): ["published"],
     ("POST", "/api/v1/kiosks"): ["id", "site", "name"],
     ("PATCH", "/api/v1/kiosks/<kiosk_id>"): ["site", "name"],
     ("POST", "/api/v1/kiosks/<kiosk_id>/retire"): [],
@@ -111,8 +112,8 @@ API_FIELDS = {
     ("DELETE", "/api/v1/tokens/<int:token_id>"): [],
 }
 GOOD = {"id": "neuf", "name": "Neuf", "org": "ville", "tz": "Europe/Paris", "scale": 4, "opening_hours": None,
-        "site": "mairie-centre", "channel": "web", "kind": "wall", "subject": "demo-ville", "label": "x"}
-ARGS = {"<site_id>": "mairie-centre", "<kiosk_id>": "mairie-centre-borne-1", "<int:token_id>": "1"}
+        "site": "mairie-centre", "channel": "web", "kind": "wall", "subject": "demo-ville", "label": "x", "published": True}
+ARGS = {"<site_id>": "mairie-centre", "<org_id>": "demo-ville", "<kiosk_id>": "mairie-centre-borne-1", "<int:token_id>": "1"}
 
 
 def test_every_admin_api_route_is_in_the_table(seeded):

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector.db import connect
-from collector.publication import DEFAULT_MIN_CELL
+from collector.publication import DEFAULT_MIN_CELL, PUBLIC_MIN_COUNT
 from collector.sessions import SESSION_LIFETIME
 from collector.web import log_redaction
 from collector.web.live import LiveHub
@@ -22,13 +22,15 @@ from ressenti.mqtt import parse_broker_url
 log = logging.getLogger(__name__)
 
 # Every HTML page needs a logged-in user except these (issue 6): the login page,
-# the token walls, and the JSON API (public figures, or bearer tokens).
-PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_events"})
+# the token walls, the JSON API (public figures, or bearer tokens), and the public results and open data.
+PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_events", "public", "opendata"})
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Config keys: DATABASE (path), BROKER_URL (for live updates and config pushes), SECRET_KEY,
-    MIN_CELL (smallest breakdown cell shown), SESSION_COOKIE_SECURE, PROXY_HOPS (proxies in front, for
+    MIN_CELL (smallest breakdown cell shown), PUBLIC_MIN_COUNT (answers a public figure needs),
+    OPEN_DATA_LICENCE (the open data's licence, the organisation's choice: docs/public.md),
+    SESSION_COOKIE_SECURE, PROXY_HOPS (proxies in front, for
     the client address the login rate limit counts), TIME_ZONE (times not tied to a site), and the live
     streams' limits (STREAMS_PER_TOKEN, STREAMS_PER_USER, STREAMS_PER_ADDRESS, STREAMS_PER_PROCESS,
     STREAM_PAGE_THREADS, STREAM_RETRY_AFTER_S: collector/web/stream_limits.py).
@@ -40,7 +42,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(root / "templates"), static_folder=str(root / "static"))
     app.config.from_mapping(
         DATABASE="ressenti.db", BROKER_URL=None, SECRET_KEY=None, START_LIVE=True,
-        MAX_CONTENT_LENGTH=1024 * 1024, MIN_CELL=DEFAULT_MIN_CELL, PROXY_HOPS=0, TIME_ZONE="Europe/Paris",
+        MAX_CONTENT_LENGTH=1024 * 1024, MIN_CELL=DEFAULT_MIN_CELL, PUBLIC_MIN_COUNT=PUBLIC_MIN_COUNT,
+        OPEN_DATA_LICENCE="etalab-2.0", PROXY_HOPS=0, TIME_ZONE="Europe/Paris",
         SESSION_COOKIE_SECURE=None, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="ressenti_session",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
@@ -57,10 +60,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not app.testing
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
-    try:
-        app.config["MIN_CELL"] = int(app.config["MIN_CELL"])
-    except (TypeError, ValueError):
-        raise BadConfig(f"MIN_CELL {app.config['MIN_CELL']!r} must be a whole number") from None
+    for key in ("MIN_CELL", "PUBLIC_MIN_COUNT"):
+        try:
+            app.config[key] = int(app.config[key])
+        except (TypeError, ValueError):
+            raise BadConfig(f"{key} {app.config[key]!r} must be a whole number") from None
+        if app.config[key] < 1:
+            raise BadConfig(f"{key} {app.config[key]!r} must be at least 1")
     if app.config["PROXY_HOPS"]:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -88,13 +94,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         fleet_page,
         i18n,
         login,
+        notes_page,
+        opendata,
+        public_page,
         wall,
     )
     csrf = CSRFProtect(app)
     for module in (api, api_admin, api_events):
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
     for module in (api, api_admin, api_events, wall, login, dashboard, exports, fleet_page,
-                   admin_registry, admin_walls, admin_config, admin_users):
+                   admin_registry, admin_walls, admin_config, admin_users, notes_page, public_page, opendata):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)

@@ -105,14 +105,19 @@ def install(app: Flask, public_blueprints: frozenset[str]) -> None:
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
+        # Only the public results' embed variant may be framed, by any site (issue 13).
+        embeddable = bool(g.get("embeddable")) and response.status_code == 200
+        ancestors = "*" if embeddable else "'none'"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not embeddable:
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
-                " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+                f" frame-ancestors {ancestors}; form-action 'self';"
+                " base-uri 'none'")
         if current_user() is not None and _is_html_page():
             response.headers.setdefault("Cache-Control", "no-store")
         return response

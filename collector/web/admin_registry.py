@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from collector.fleet import fleet
+from collector.public_results import org_flags, set_published, site_flags
 from collector.registry import (
     MAX_NAME_CHARS,
     WEEKDAYS,
@@ -95,13 +96,24 @@ def _sites_page(edit: object = None, form: dict[str, str] | None = None, errors:
         "SELECT site, COUNT(*) AS n FROM kiosks WHERE retired IS NULL GROUP BY site")}
     return render_template("admin/sites.html", admin_nav=True, sites=list_sites(db), counts=counts,
                            edit=edit, weekdays=WEEKDAYS, form=form, errors=errors or {},
-                           orgs=org_names(db)), status
+                           orgs=org_names(db), published=site_flags(db), org_published=org_flags(db)), status
 
 
 @bp.get("/sites")
 def sites():  # type: ignore[no-untyped-def]
     edit = get_site(get_db(), request.args.get("edit", "")) if request.args.get("edit") else None
     return _sites_page(edit)
+
+
+@bp.post("/<any(sites, orgs):kind>/<ident>/published")
+def publish(kind: str, ident: str):  # type: ignore[no-untyped-def]
+    """Opt a site or an organisation in or out of the public results (issue 13; docs/public.md)."""
+    on = request.form.get("published") == "1"
+    if not set_published(get_db(), "site" if kind == "sites" else "org", ident, on):
+        raise RegistryError(t(f"Aucun site ou organisation {ident!r}.", f"No site or organisation {ident!r}."))
+    flash(t(f"{ident} : résultats publics {'activés' if on else 'retirés'}.",
+            f"{ident}: public results {'on' if on else 'off'}."), "ok")
+    return redirect(url_for(".sites"))
 
 
 @bp.post("/sites")

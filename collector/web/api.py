@@ -4,7 +4,9 @@ Without a login or an admin token: summaries and per-day series, every
 figure under the minimum count withheld with its reason. A logged-in user
 who may see the site, or an admin token, also gets the unmasked summary (the
 dashboard's headline) and per-hour series (hours under the minimum withheld).
-See collector/publication.py and docs/dashboard.md#publication.
+See collector/publication.py and docs/dashboard.md#publication. Sites that opted
+out of publication (or whose organisation did) are absent from `/sites` and
+answer 404 to the public; public answers may be read from any origin (CORS).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
+from collector.public_results import is_published, published_site_ids
 from collector.publication import PUBLIC_UNITS, UNITS, publish_summary
 from collector.queries import HOURS, site_summary, today
 from collector.registry import Site, get_site, list_sites
@@ -21,6 +24,7 @@ from collector.tokens import TokenError, TokenKind, verify_token
 from collector.web import get_db
 from collector.web.access import current_user
 from collector.web.auth import bearer
+from collector.web.cors import allow_any_origin
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -38,9 +42,31 @@ def site_json(s: Site) -> dict:
     return {"id": s.id, "name": s.name, "org": s.org, "tz": s.tz, "scale": s.scale}
 
 
+def _admin_token() -> bool:
+    """An admin token came with the request (any other credential, or none, is the public)."""
+    secret = bearer()
+    if secret is None:
+        return False
+    try:
+        verify_token(get_db(), secret, TokenKind.ADMIN)
+    except TokenError:
+        return False
+    return True
+
+
 @bp.get("/sites")
 def sites():  # type: ignore[no-untyped-def]
-    return jsonify([site_json(s) for s in list_sites(get_db(), request.args.get("org"))])
+    """The sites that publish their results (issue 13); an admin token lists every site, with its flag."""
+    published = published_site_ids(get_db())
+    listed = list_sites(get_db(), request.args.get("org"))
+    if _admin_token():
+        response = jsonify([{**site_json(s), "published": s.id in published} for s in listed])
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Authorization")
+        return response
+    response = jsonify([site_json(s) for s in listed if s.id in published])
+    response.vary.add("Authorization")
+    return allow_any_origin(response)
 
 
 def _date_arg(name: str) -> date | None:
@@ -84,19 +110,29 @@ def _sees_detail(site: Site) -> bool:
 
 
 def _answer(body: dict, detail: bool) -> Response:
-    """The figures' answer: one a cache may keep for everyone only if it is the public one."""
+    """The figures' answer: one a cache may keep for everyone, or other origins read, only if it is the
+    public one."""
     response = jsonify(body)
     response.vary.update(("Authorization", "Cookie"))
     if detail:
         response.headers["Cache-Control"] = "private, no-store"
-    return response
+        return response
+    return allow_any_origin(response)
+
+
+def _public_or_detail(site: Site) -> bool:
+    """Detail for who may see it; else the public answer, which an opted-out site does not give."""
+    detail = _sees_detail(site)
+    if not detail and not is_published(get_db(), site):
+        abort(404, f"no site {site.id!r}, or it does not publish its results")
+    return detail
 
 
 @bp.get("/sites/<site_id>/summary")
 def summary(site_id: str):  # type: ignore[no-untyped-def]
     site, start, end, hours = _site_and_period(site_id)
+    detail = _public_or_detail(site)
     figures = site_summary(get_db(), site, start, end, hours=hours)
-    detail = _sees_detail(site)
     return _answer(figures if detail else publish_summary(figures, current_app.config["MIN_CELL"]), detail)
 
 
@@ -107,7 +143,7 @@ def series(site_id: str):  # type: ignore[no-untyped-def]
     unit = request.args.get("unit", "day")
     if unit not in UNITS:
         abort(400, f"unit must be one of {', '.join(UNITS)}")
-    detail = _sees_detail(site)
+    detail = _public_or_detail(site)
     if unit not in PUBLIC_UNITS and not detail:
         abort(403, "per-hour series are for logged-in users of this site and admin tokens;"
                    " public series are per day (unit=day)")

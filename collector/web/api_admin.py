@@ -8,11 +8,13 @@ from typing import Any
 from flask import Blueprint, abort, g, jsonify, request
 
 from collector.audit import seq_gaps
+from collector.public_results import org_row, set_published, site_flags
 from collector.registry import (
     RegistryError,
     add_kiosk,
     add_site,
     get_producer,
+    get_site,
     list_kiosks,
     move_kiosk,
     retire_kiosk,
@@ -77,9 +79,37 @@ def create_site():  # type: ignore[no-untyped-def]
     return jsonify(site_json(site)), 201
 
 
+def _admin_site_json(site_id: str) -> dict[str, Any]:
+    site = get_site(get_db(), site_id)
+    if site is None:
+        abort(404, f"no site {site_id!r}")
+    return {**site_json(site), "published": site_flags(get_db())[site_id]}
+
+
 @bp.patch("/sites/<site_id>")
 def change_site(site_id: str):  # type: ignore[no-untyped-def]
-    return jsonify(site_json(update_site(get_db(), site_id, **_body())))
+    """Registry fields, and `published` (false: the site opts out of the public results, issue 13)."""
+    body = _body()
+    published = _field(body, "published", bool, None)
+    changes = {k: v for k, v in body.items() if k != "published"}
+    if get_site(get_db(), site_id) is None:
+        raise RegistryError(f"no site {site_id!r}")
+    if changes:
+        update_site(get_db(), site_id, **changes)
+    if published is not None:
+        set_published(get_db(), "site", site_id, published)
+    return jsonify(_admin_site_json(site_id))
+
+
+@bp.patch("/orgs/<org_id>")
+def change_org(org_id: str):  # type: ignore[no-untyped-def]
+    """`published`: false takes every site of the organisation out of the public results."""
+    published = _field(_body(), "published", bool)
+    if not set_published(get_db(), "org", org_id, published):
+        abort(404, f"no organisation {org_id!r}")
+    org = org_row(get_db(), org_id)
+    assert org is not None
+    return jsonify({"id": org["id"], "name": org["name"], "published": bool(org["published"])})
 
 
 @bp.get("/kiosks")

@@ -28,7 +28,8 @@ def lang() -> str:
         asked = request.args.get("lang")
         if asked in LANGS:
             g.lang = asked
-            if request.blueprint not in ("wall",):  # a TV has no session; its URL says the language
+            # A TV has no session, nor has a public reader: their URL says the language.
+            if request.blueprint not in ("wall", "public", "opendata"):
                 session["lang"] = asked
         elif session.get("lang") in LANGS:
             g.lang = session["lang"]
