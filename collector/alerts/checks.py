@@ -1,0 +1,279 @@
+"""What each alert kind looks at: one function per kind, reading rollups, recent events and fleet state.
+
+Each returns the conditions true now (`Finding`s) for the sites where the kind
+applies. They only read, with short statements (autocommit mode: each is its own
+read transaction), so ingest is never held up. Recent windows (15 min, one hour)
+are read from the events table through its (site, ts) index: retention never
+removes events that recent, and the hourly rollups are too coarse for them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from collector.alerts.rules import Kind
+from collector.alerts.store import Effective, Finding
+from collector.fleet import STALE_AFTER
+from collector.registry import WEEKDAYS, Site
+from collector.store import hour_bucket
+from ressenti.protocol import format_ts
+
+OpenAlerts = dict[tuple[str, str, str], dict[str, Any]]
+
+
+@dataclass
+class Context:
+    db: Database
+    now: datetime
+    sites: dict[str, Site]
+    open: OpenAlerts
+    # Conditions that cannot be judged now (a kiosk with no recent status): their alert stays as it is.
+    unknown: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def finding(self, kind: Kind, site: Site, rule: Effective, figures: dict[str, Any], fr: str, en: str,
+                link: str, kiosk: str | None = None) -> Finding:
+        return Finding(kind, site.id, site.org, kiosk, rule.rule_id, figures, fr, en, link)
+
+
+def _pct(x: float) -> int:
+    return round(100 * x)
+
+
+def _local(site: Site, moment: datetime) -> str:
+    return moment.astimezone(site.zone).strftime("%H:%M")
+
+
+def dashboard_link(site: Site, now: datetime) -> str:
+    day = now.astimezone(site.zone).date().isoformat()
+    return f"/dashboard?scope=site:{site.id}&from={day}&to={day}"
+
+
+def _window_counts(db: Database, site_ids: list[str], since: datetime, now: datetime, *,
+                   filtered: bool) -> dict[str, list[tuple[int, int, int]]]:
+    """Site -> [(scale, rating, presses)] of events dated in (since, now]."""
+    out: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    if not site_ids:
+        return out
+    only = " AND flags = '[]'" if filtered else ""
+    for site, scale, rating, n in db.conn.execute(
+            "SELECT site, scale, rating, COUNT(*) FROM events WHERE site IN (SELECT value FROM json_each(?))"
+            f" AND ts > ? AND ts <= ?{only} GROUP BY site, scale, rating",
+            (json.dumps(site_ids), format_ts(since), format_ts(now))):
+        out[site].append((scale, rating, n))
+    return out
+
+
+def _by_param(rules: dict[str, Effective], name: str) -> dict[int, list[str]]:
+    groups: dict[int, list[str]] = defaultdict(list)
+    for site_id, rule in rules.items():
+        groups[rule.params[name]].append(site_id)
+    return groups
+
+
+def unhappy_share(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
+    """Share of the bottom faces (below the middle of the scale: 1 of 3, 1-2 of 4, 1-2 of 5) in the window."""
+    out = []
+    for window, site_ids in _by_param(rules, "window_min").items():
+        counts = _window_counts(ctx.db, site_ids, ctx.now - timedelta(minutes=window), ctx.now, filtered=True)
+        for site_id, cells in counts.items():
+            rule, site = rules[site_id], ctx.sites[site_id]
+            total = sum(n for _, _, n in cells)
+            bottom = sum(n for scale, rating, n in cells if 2 * rating < scale + 1)
+            if total < rule.params["min_count"] or 100 * bottom < rule.params["share_pct"] * total:
+                continue
+            figures = {"window_min": window, "answers": total, "bottom": bottom, "share_pct": _pct(bottom / total),
+                       "threshold_pct": rule.params["share_pct"], "min_count": rule.params["min_count"]}
+            out.append(ctx.finding(
+                Kind.UNHAPPY_SHARE, site, rule, figures,
+                f"{site.name} : {bottom} réponses sur {total} ({figures['share_pct']} %) sont des visages du bas"
+                f" ces {window} dernières minutes (seuil : {figures['threshold_pct']} %,"
+                f" au moins {figures['min_count']} réponses).",
+                f"{site.name}: {bottom} of {total} answers ({figures['share_pct']}%) are bottom faces"
+                f" over the last {window} minutes (threshold: {figures['threshold_pct']}%,"
+                f" at least {figures['min_count']} answers).",
+                dashboard_link(site, ctx.now)))
+    return out
+
+
+def _status_rows(ctx: Context, site_ids: set[str]) -> list[dict[str, Any]]:
+    """Active kiosks (not HTTP sources, not retired) of these sites that have sent a status."""
+    rows = ctx.db.query(
+        "SELECT k.id AS kiosk, k.site, k.name, s.state, s.received_at, s.clock FROM kiosks k"
+        " JOIN kiosk_status s ON s.kiosk = k.id WHERE k.channel IS NULL AND k.retired IS NULL")
+    return [r for r in rows if r["site"] in site_ids]
+
+
+def kiosk_offline(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
+    """Raised after `after_min` offline while the site is open; once open, it lasts while the kiosk is
+    offline at all, and the evaluator resolves it only after `back_for_min` back online (flapping)."""
+    out = []
+    for row in _status_rows(ctx, set(rules)):
+        rule, site = rules[row["site"]], ctx.sites[row["site"]]
+        seen = datetime.fromisoformat(row["received_at"])
+        if row["state"] == "online" and ctx.now - seen <= STALE_AFTER:
+            continue
+        key = (Kind.KIOSK_OFFLINE.value, site.id, row["kiosk"])
+        current = ctx.open.get(key)
+        if current is None and (ctx.now - seen < timedelta(minutes=rule.params["after_min"])
+                                or not site.is_open(ctx.now)):
+            continue
+        figures = json.loads(current["figures"]) if current else {"offline_since": format_ts(seen)}
+        since = datetime.fromisoformat(figures["offline_since"])
+        day = since.astimezone(site.zone).strftime("%d/%m")
+        name = row["name"] or row["kiosk"]
+        out.append(ctx.finding(
+            Kind.KIOSK_OFFLINE, site, rule, figures,
+            f"{site.name} : la borne « {name} » ne donne plus de nouvelles depuis le {day} à {_local(site, since)}.",
+            f"{site.name}: kiosk “{name}” has not been heard from since {day} at {_local(site, since)}.",
+            "/fleet", kiosk=row["kiosk"]))
+    return out
+
+
+def _open_since(site: Site, now: datetime) -> datetime | None:
+    """Start of the opening range the site is in now; None if closed. Always open: local midnight."""
+    local = now.astimezone(site.zone)
+    if site.opening_hours is None:
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    for start, end in site.opening_hours.get(WEEKDAYS[local.weekday()], []):
+        if start <= local.time() < end:
+            return local.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
+    return None
+
+
+def _usual_per_hour(ctx: Context, site: Site, weeks: int) -> float:
+    """Mean answers in this local hour on this weekday over the previous `weeks` weeks (rollup_heat)."""
+    local = ctx.now.astimezone(site.zone)
+    days = [(local.date() - timedelta(weeks=w)).isoformat() for w in range(1, weeks + 1)]
+    total = ctx.db.conn.execute(
+        "SELECT COALESCE(SUM(n_raw), 0) FROM rollup_heat WHERE site = ? AND span = 'day'"
+        f" AND start IN ({','.join('?' * len(days))}) AND weekday = ? AND local_hour = ?",
+        (site.id, *days, local.weekday(), local.hour)).fetchone()[0]
+    return float(total) / weeks
+
+
+def silence(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
+    """No answer during opening hours for `factor` times the usual interval at that site, weekday and hour."""
+    out = []
+    for site_id, rule in rules.items():
+        site = ctx.sites[site_id]
+        opened = _open_since(site, ctx.now)
+        if opened is None:
+            continue  # closed now: never a silence (nights, Sundays)
+        last = ctx.db.conn.execute("SELECT MAX(ts) FROM events WHERE site = ? AND ts <= ?",
+                                   (site_id, format_ts(ctx.now))).fetchone()[0]
+        since = max(opened, datetime.fromisoformat(last)) if last else opened
+        minutes = (ctx.now - since).total_seconds() / 60
+        if minutes < rule.params["min_minutes"]:
+            continue
+        key = (Kind.SILENCE.value, site_id, "")
+        current = ctx.open.get(key)
+        if current is not None and json.loads(current["figures"])["silent_since"] == format_ts(since):
+            out.append(Finding(Kind.SILENCE, site.id, site.org, None, rule.rule_id, json.loads(current["figures"]),
+                               current["summary_fr"], current["summary_en"], current["link"]))
+            continue
+        usual = _usual_per_hour(ctx, site, rule.params["weeks"])
+        if usual < rule.params["min_per_hour"] or minutes < rule.params["factor"] * 60 / usual:
+            continue
+        figures = {"silent_since": format_ts(since), "last_answer": last, "usual_per_hour": round(usual, 1)}
+        out.append(ctx.finding(
+            Kind.SILENCE, site, rule, figures,
+            f"{site.name} : aucune réponse depuis {_local(site, since)} alors que le site est ouvert ; d'habitude,"
+            f" {figures['usual_per_hour']:g} réponses par heure à cette heure-ci ce jour de la semaine.",
+            f"{site.name}: no answer since {_local(site, since)} while the site is open; usually"
+            f" {figures['usual_per_hour']:g} answers an hour at this time on this weekday.",
+            dashboard_link(site, ctx.now)))
+    return out
+
+
+def _busiest_hour(ctx: Context, site_id: str, weeks: int, before: datetime) -> int:
+    """Most presses in one hour at the site over the `weeks` weeks before `before` (rollup_hourly)."""
+    row = ctx.db.conn.execute(
+        "SELECT MAX(n) FROM (SELECT SUM(n_raw) AS n FROM rollup_hourly WHERE site = ? AND hour >= ? AND hour < ?"
+        " GROUP BY hour)", (site_id, hour_bucket(before - timedelta(weeks=weeks)), hour_bucket(before))).fetchone()
+    return int(row[0] or 0)
+
+
+def unusual_volume(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
+    """Far more presses (flagged ones included) in the window than the site's busiest hour of recent weeks."""
+    out = []
+    for window, site_ids in _by_param(rules, "window_min").items():
+        since = ctx.now - timedelta(minutes=window)
+        counts = _window_counts(ctx.db, site_ids, since, ctx.now, filtered=False)
+        for site_id, cells in counts.items():
+            rule, site = rules[site_id], ctx.sites[site_id]
+            presses = sum(n for _, _, n in cells)
+            if presses < rule.params["min_count"]:
+                continue  # most sites stop here: the baseline is read only for the few left
+            busiest = _busiest_hour(ctx, site_id, rule.params["weeks"], since)
+            if presses < rule.params["factor"] * busiest:
+                continue
+            figures = {"presses": presses, "window_min": window, "busiest_hour": busiest,
+                       "weeks": rule.params["weeks"]}
+            out.append(ctx.finding(
+                Kind.UNUSUAL_VOLUME, site, rule, figures,
+                f"{site.name} : {presses} appuis ces {window} dernières minutes, contre {busiest} au plus en une heure"
+                f" ces {rule.params['weeks']} dernières semaines (bouton bloqué ou appuis en série ?).",
+                f"{site.name}: {presses} presses over the last {window} minutes, against at most {busiest} in one"
+                f" hour over the last {rule.params['weeks']} weeks (a stuck button or repeated presses?).",
+                dashboard_link(site, ctx.now)))
+    return out
+
+
+def seq_gaps(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
+    """Seqs above a kiosk's ack watermark never received nor declared dropped (held `after_min` by the evaluator)."""
+    out = []
+    streams = ctx.db.conn.execute(
+        "SELECT s.kiosk, s.epoch, MAX(s.through, s.dropped_through), s.max_seq, k.site, k.name FROM streams s"
+        " JOIN kiosks k ON k.id = s.kiosk WHERE s.max_seq > MAX(s.through, s.dropped_through)"
+        " AND k.retired IS NULL").fetchall()
+    missing: dict[tuple[str, str, str], int] = defaultdict(int)
+    for kiosk, epoch, low, max_seq, site_id, name in streams:
+        if site_id not in rules:
+            continue
+        present = ctx.db.conn.execute(
+            "SELECT COUNT(*) FROM (SELECT seq FROM events WHERE kiosk = ? AND epoch = ? AND seq > ? AND seq <= ?"
+            " UNION SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ? AND seq <= ?)",
+            (kiosk, epoch, low, max_seq, kiosk, epoch, low, max_seq)).fetchone()[0]
+        if max_seq - low - present > 0:
+            missing[(site_id, kiosk, name or kiosk)] += max_seq - low - present
+    for (site_id, kiosk, name), count in missing.items():
+        rule, site = rules[site_id], ctx.sites[site_id]
+        out.append(ctx.finding(
+            Kind.SEQ_GAPS, site, rule, {"missing": count},
+            f"{site.name} : {count} réponses de la borne « {name} » manquent (numéros jamais reçus).",
+            f"{site.name}: {count} answers of kiosk “{name}” are missing (numbers never received).",
+            "/fleet", kiosk=kiosk))
+    return out
+
+
+def clock_unsynced(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
+    """The kiosk's status says its clock is not synchronised (held `after_min` by the evaluator)."""
+    out = []
+    for row in _status_rows(ctx, set(rules)):
+        rule, site = rules[row["site"]], ctx.sites[row["site"]]
+        fresh = row["state"] == "online" and ctx.now - datetime.fromisoformat(row["received_at"]) <= STALE_AFTER
+        if not fresh:
+            ctx.unknown.add((Kind.CLOCK_UNSYNCED.value, site.id, row["kiosk"]))
+            continue
+        if row["clock"] in ("ntp", "rtc", None):
+            continue
+        name = row["name"] or row["kiosk"]
+        out.append(ctx.finding(
+            Kind.CLOCK_UNSYNCED, site, rule, {"clock": row["clock"]},
+            f"{site.name} : l'horloge de la borne « {name} » n'est pas synchronisée ; l'heure de ses réponses"
+            " est estimée.",
+            f"{site.name}: the clock of kiosk “{name}” is not synchronised; its answers' times are estimated.",
+            "/fleet", kiosk=row["kiosk"]))
+    return out
+
+
+CHECKS = {Kind.UNHAPPY_SHARE: unhappy_share, Kind.KIOSK_OFFLINE: kiosk_offline, Kind.SILENCE: silence,
+          Kind.UNUSUAL_VOLUME: unusual_volume, Kind.SEQ_GAPS: seq_gaps, Kind.CLOCK_UNSYNCED: clock_unsynced}
+# Kinds raised only once their condition has held `after_min` (kept in alert_watch meanwhile).
+HELD = frozenset({Kind.SEQ_GAPS, Kind.CLOCK_UNSYNCED})
