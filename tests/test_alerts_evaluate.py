@@ -238,3 +238,33 @@ def test_an_unsynced_clock_is_raised_after_the_hold(db):
     status(db, NOW + timedelta(minutes=51), clock="ntp")
     assert evaluate(db, NOW + timedelta(minutes=51)).resolved == 1
     assert changes(db) == [("clock_unsynced", "raised"), ("clock_unsynced", "resolved")]
+
+
+# -- satisfaction drop -------------------------------------------------------------
+
+
+def test_a_day_well_below_the_same_weekday_baseline_fires_and_recovers(db):
+    presses = []
+    for week in range(8, 0, -1):  # the eight previous Tuesdays: 8 of 10 satisfied
+        day = (NOW.astimezone(PARIS) - timedelta(weeks=week)).date()
+        presses += [Press(datetime(day.year, day.month, day.day, 9, i, tzinfo=PARIS), 4 if i < 8 else 1)
+                    for i in range(10)]
+    today = [Press(datetime(2026, 12, 1, 8, 40, tzinfo=PARIS) + timedelta(minutes=3 * i), 4 if i % 5 < 2 else 2)
+             for i in range(25)]  # 40 % satisfied, 25 answers
+    seq = store_presses(db, "mairie-borne-1", "mairie", presses + today)
+    evaluate(db, NOW)
+    [alert] = alerts(db, "satisfaction_drop")
+    figures = json.loads(alert["figures"])
+    assert (figures["satisfaction_pct"], figures["baseline_pct"], figures["answers"]) == (40, 80, 25)
+    assert "40 % de satisfaits aujourd'hui (25 réponses), contre 80 %" in alert["summary_fr"]
+    assert evaluate(db, NOW).changes == 0
+    store_presses(db, "mairie-borne-1", "mairie", [Press(NOW + timedelta(minutes=i), 4) for i in range(25)],
+                  first_seq=seq)  # the afternoon goes well: 70 %, within 20 points
+    evaluate(db, NOW + timedelta(minutes=30))
+    assert alerts(db, "satisfaction_drop")[0]["state"] == "resolved"
+
+
+def test_no_satisfaction_drop_on_too_few_answers(db):
+    store_presses(db, "mairie-borne-1", "mairie", [Press(NOW - timedelta(minutes=30 + i), 1) for i in range(10)])
+    evaluate(db, NOW)
+    assert alerts(db, "satisfaction_drop") == []

@@ -37,6 +37,7 @@ class Kind(StrEnum):
     UNUSUAL_VOLUME = "unusual_volume"
     SEQ_GAPS = "seq_gaps"
     CLOCK_UNSYNCED = "clock_unsynced"
+    SATISFACTION_DROP = "satisfaction_drop"
 
 
 FLEET_KINDS = frozenset({Kind.KIOSK_OFFLINE, Kind.SEQ_GAPS, Kind.CLOCK_UNSYNCED})
@@ -89,6 +90,13 @@ PARAMS: dict[Kind, dict[str, Param]] = {
         "after_min": Param(30, 1, 7 * 24 * 60, "horloge non synchronisée depuis (minutes)",
                            "clock unsynchronised for (minutes)"),
     },
+    Kind.SATISFACTION_DROP: {
+        "drop_pts": Param(20, 5, 100, "baisse de la satisfaction d'au moins (points)",
+                          "satisfaction lower by at least (points)"),
+        "min_count": Param(20, 5, 100_000, "réponses du jour, au moins", "answers of the day, at least"),
+        "weeks": Param(8, 2, 52, "semaines de référence (même jour de la semaine)",
+                       "weeks of baseline (same weekday)"),
+    },
 }
 
 KIND_LABELS: dict[Kind, tuple[str, str]] = {
@@ -98,6 +106,7 @@ KIND_LABELS: dict[Kind, tuple[str, str]] = {
     Kind.UNUSUAL_VOLUME: ("Nombre d'appuis inhabituel", "Unusual number of presses"),
     Kind.SEQ_GAPS: ("Réponses perdues ou manquantes", "Answers lost or missing"),
     Kind.CLOCK_UNSYNCED: ("Horloge de borne non synchronisée", "Kiosk clock not synchronised"),
+    Kind.SATISFACTION_DROP: ("Satisfaction en baisse", "Satisfaction drop"),
 }
 
 
