@@ -202,3 +202,16 @@ def test_the_rules_admin_page_passes_axe(browser, server, artifacts):
     page.screenshot(path=str(artifacts / "admin-alerts-1280.png"), full_page=True)
     assert axe_violations(page) == []
     page.context.close()
+
+
+def test_ids_past_64_bits_are_unknown_not_a_server_error(client, admin_headers, db):
+    huge = 2 ** 70
+    for method in ("get", "patch", "delete"):
+        response = getattr(client, method)(f"/api/v1/alert-rules/{huge}", headers=admin_headers, json={})
+        assert response.status_code == 404, method
+    quick_user(db, "alice", "admin")
+    login(client, "alice")
+    assert post_form(client, "/alerts", f"/alerts/{huge}/ack", {}).status_code == 404
+    assert post_form(client, "/alerts", f"/alerts/{huge}/comments", {"text": "x"}).status_code == 404
+    assert post_form(client, "/admin/alerts", f"/admin/alerts/{huge}/enabled", {}).status_code == 404
+    assert post_form(client, "/admin/alerts", f"/admin/alerts/{huge}/delete", {}).status_code == 404

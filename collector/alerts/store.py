@@ -21,6 +21,11 @@ from collector.registry import Site
 from ressenti.protocol import format_ts, utc_now
 
 MAX_COMMENT_CHARS = 2000
+MAX_ID = 2 ** 63 - 1  # SQLite's largest integer: a bigger id from a URL is simply unknown
+
+
+def _known_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
 
 
 class Change(StrEnum):
@@ -42,6 +47,8 @@ def list_rules(db: Database) -> list[dict[str, Any]]:
 
 
 def get_rule(db: Database, rule_id: int) -> dict[str, Any] | None:
+    if not _known_id(rule_id):
+        return None
     row = next(db.query("SELECT * FROM alert_rules WHERE id = ?", [rule_id]), None)
     return rule_json(row) if row else None
 
@@ -92,6 +99,8 @@ def update_rule(db: Database, rule_id: int, changes: dict[str, Any]) -> dict[str
 
 def delete_rule(db: Database, rule_id: int) -> bool:
     """Delete a rule: its scope falls back to the next broader rule, or the defaults."""
+    if not _known_id(rule_id):
+        return False
     return db.conn.execute("DELETE FROM alert_rules WHERE id = ?", (rule_id,)).rowcount > 0
 
 
@@ -205,6 +214,8 @@ def alerts_of_sites(db: Database, site_ids: set[str], *, state: str, limit: int 
 
 
 def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
+    if not _known_id(alert_id):
+        return None
     row = next(db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]), None)
     return {**row, "figures": json.loads(row["figures"])} if row else None
 
