@@ -36,6 +36,13 @@ class Context:
     open: OpenAlerts
     # Conditions that cannot be judged now (a kiosk with no recent status): their alert stays as it is.
     unknown: set[tuple[str, str, str]] = field(default_factory=set)
+    _not_fresh: list[dict[str, Any]] | None = None
+
+    def not_fresh(self, site_ids: set[str]) -> list[dict[str, Any]]:
+        """Kiosks without a fresh status (read once per pass: offline and clock checks both need them)."""
+        if self._not_fresh is None:
+            self._not_fresh = _status_rows(self, set(self.sites), fresh=False)
+        return [row for row in self._not_fresh if row["site"] in site_ids]
 
     def finding(self, kind: Kind, site: Site, rule: Effective, figures: dict[str, Any], fr: str, en: str,
                 link: str, kiosk: str | None = None) -> Finding:
@@ -102,23 +109,27 @@ def unhappy_share(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
     return out
 
 
-def _status_rows(ctx: Context, site_ids: set[str]) -> list[dict[str, Any]]:
-    """Active kiosks (not HTTP sources, not retired) of these sites that have sent a status."""
-    rows = ctx.db.query(
-        "SELECT k.id AS kiosk, k.site, k.name, s.state, s.received_at, s.clock FROM kiosks k"
-        " JOIN kiosk_status s ON s.kiosk = k.id WHERE k.channel IS NULL AND k.retired IS NULL")
-    return [r for r in rows if r["site"] in site_ids]
+def _status_rows(ctx: Context, site_ids: set[str], *, fresh: bool, unsynced: bool = False) -> list[dict[str, Any]]:
+    """Active kiosks (not HTTP sources, not retired) of these sites whose last status is fresh (an online
+    heartbeat of the last 3 minutes: `collector/fleet.py`), or not; with `unsynced`, only unsynced clocks."""
+    cutoff = format_ts(ctx.now - STALE_AFTER)
+    where = "s.state = 'online' AND s.received_at >= ?" if fresh else "NOT (s.state = 'online' AND s.received_at >= ?)"
+    if unsynced:
+        where += " AND s.clock IS NOT NULL AND s.clock NOT IN ('ntp', 'rtc')"
+    cursor = ctx.db.conn.execute(
+        "SELECT k.id, k.site, k.name, s.state, s.received_at, s.clock FROM kiosks k"
+        f" JOIN kiosk_status s ON s.kiosk = k.id WHERE k.channel IS NULL AND k.retired IS NULL AND {where}", (cutoff,))
+    names = ("kiosk", "site", "name", "state", "received_at", "clock")
+    return [dict(zip(names, row, strict=True)) for row in cursor if row[1] in site_ids]
 
 
 def kiosk_offline(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
     """Raised after `after_min` offline while the site is open; once open, it lasts while the kiosk is
     offline at all, and the evaluator resolves it only after `back_for_min` back online (flapping)."""
     out = []
-    for row in _status_rows(ctx, set(rules)):
+    for row in ctx.not_fresh(set(rules)):
         rule, site = rules[row["site"]], ctx.sites[row["site"]]
         seen = datetime.fromisoformat(row["received_at"])
-        if row["state"] == "online" and ctx.now - seen <= STALE_AFTER:
-            continue
         key = (Kind.KIOSK_OFFLINE.value, site.id, row["kiosk"])
         current = ctx.open.get(key)
         if current is None and (ctx.now - seen < timedelta(minutes=rule.params["after_min"])
@@ -147,48 +158,63 @@ def _open_since(site: Site, now: datetime) -> datetime | None:
     return None
 
 
-def _usual_per_hour(ctx: Context, site: Site, weeks: int) -> float:
-    """Mean answers in this local hour on this weekday over the previous `weeks` weeks (rollup_heat)."""
-    local = ctx.now.astimezone(site.zone)
+def _usual_per_hour(ctx: Context, site_ids: list[str], tz: str, weeks: int) -> dict[str, float]:
+    """Site -> mean answers in this local hour on this weekday over the previous `weeks` weeks (rollup_heat)."""
+    local = ctx.now.astimezone(ZoneInfo(tz))
     days = [(local.date() - timedelta(weeks=w)).isoformat() for w in range(1, weeks + 1)]
-    total = ctx.db.conn.execute(
-        "SELECT COALESCE(SUM(n_raw), 0) FROM rollup_heat WHERE site = ? AND span = 'day'"
-        f" AND start IN ({','.join('?' * len(days))}) AND weekday = ? AND local_hour = ?",
-        (site.id, *days, local.weekday(), local.hour)).fetchone()[0]
-    return float(total) / weeks
+    rows = ctx.db.conn.execute(
+        "SELECT site, SUM(n_raw) FROM rollup_heat WHERE span = 'day' AND start IN (SELECT value FROM json_each(?))"
+        " AND weekday = ? AND local_hour = ? AND site IN (SELECT value FROM json_each(?)) GROUP BY site",
+        (json.dumps(days), local.weekday(), local.hour, json.dumps(site_ids)))
+    return {site: total / weeks for site, total in rows}
+
+
+def _last_answers(ctx: Context, site_ids: list[str]) -> dict[str, str | None]:
+    """Site -> the time of its last answer up to now: one statement, one index lookup per site."""
+    return dict(ctx.db.conn.execute(
+        "SELECT value, (SELECT MAX(ts) FROM events WHERE site = value AND ts <= ?) FROM json_each(?)",
+        (format_ts(ctx.now), json.dumps(site_ids))))
 
 
 def silence(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
     """No answer during opening hours for `factor` times the usual interval at that site, weekday and hour."""
     out = []
-    for site_id, rule in rules.items():
-        site = ctx.sites[site_id]
-        opened = _open_since(site, ctx.now)
-        if opened is None:
-            continue  # closed now: never a silence (nights, Sundays)
-        last = ctx.db.conn.execute("SELECT MAX(ts) FROM events WHERE site = ? AND ts <= ?",
-                                   (site_id, format_ts(ctx.now))).fetchone()[0]
-        since = max(opened, datetime.fromisoformat(last)) if last else opened
+    opened = {site_id: _open_since(ctx.sites[site_id], ctx.now) for site_id in rules}
+    open_now = [site_id for site_id, since in opened.items() if since is not None]  # never a silence when closed
+    candidates: dict[tuple[str, int], list[str]] = defaultdict(list)
+    silent: dict[str, tuple[datetime, str | None]] = {}
+    for site_id, last in _last_answers(ctx, open_now).items():
+        rule, site = rules[site_id], ctx.sites[site_id]
+        since = max(opened[site_id], datetime.fromisoformat(last)) if last else opened[site_id]
+        assert since is not None
         minutes = (ctx.now - since).total_seconds() / 60
         if minutes < rule.params["min_minutes"]:
             continue
-        key = (Kind.SILENCE.value, site_id, "")
-        current = ctx.open.get(key)
+        current = ctx.open.get((Kind.SILENCE.value, site_id, ""))
         if current is not None and json.loads(current["figures"])["silent_since"] == format_ts(since):
             out.append(Finding(Kind.SILENCE, site.id, site.org, None, rule.rule_id, json.loads(current["figures"]),
                                current["summary_fr"], current["summary_en"], current["link"]))
-            continue
-        usual = _usual_per_hour(ctx, site, rule.params["weeks"])
-        if usual < rule.params["min_per_hour"] or minutes < rule.params["factor"] * 60 / usual:
-            continue
-        figures = {"silent_since": format_ts(since), "last_answer": last, "usual_per_hour": round(usual, 1)}
-        out.append(ctx.finding(
-            Kind.SILENCE, site, rule, figures,
-            f"{site.name} : aucune réponse depuis {_local(site, since)} alors que le site est ouvert ; d'habitude,"
-            f" {figures['usual_per_hour']:g} réponses par heure à cette heure-ci ce jour de la semaine.",
-            f"{site.name}: no answer since {_local(site, since)} while the site is open; usually"
-            f" {figures['usual_per_hour']:g} answers an hour at this time on this weekday.",
-            dashboard_link(site, ctx.now)))
+            continue  # still the same silence: nothing new to read or say
+        silent[site_id] = (since, last)
+        candidates[(site.tz, rule.params["weeks"])].append(site_id)
+    for (tz, weeks), site_ids in candidates.items():
+        usual_rates = _usual_per_hour(ctx, site_ids, tz, weeks)
+        for site_id in site_ids:
+            rule, site = rules[site_id], ctx.sites[site_id]
+            since, last = silent[site_id]
+            usual = usual_rates.get(site_id, 0.0)
+            minutes = (ctx.now - since).total_seconds() / 60
+            if usual < rule.params["min_per_hour"] or minutes < rule.params["factor"] * 60 / usual:
+                continue
+            figures = {"silent_since": format_ts(since), "last_answer": last, "usual_per_hour": round(usual, 1)}
+            out.append(ctx.finding(
+                Kind.SILENCE, site, rule, figures,
+                f"{site.name} : aucune réponse depuis {_local(site, since)} alors que le site est ouvert ;"
+                f" d'habitude, {figures['usual_per_hour']:g} réponses par heure à cette heure-ci ce jour de la"
+                " semaine.",
+                f"{site.name}: no answer since {_local(site, since)} while the site is open; usually"
+                f" {figures['usual_per_hour']:g} answers an hour at this time on this weekday.",
+                dashboard_link(site, ctx.now)))
     return out
 
 
@@ -256,14 +282,10 @@ def seq_gaps(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
 def clock_unsynced(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
     """The kiosk's status says its clock is not synchronised (held `after_min` by the evaluator)."""
     out = []
-    for row in _status_rows(ctx, set(rules)):
+    for row in ctx.not_fresh(set(rules)):  # no news: an open alert stays as it is
+        ctx.unknown.add((Kind.CLOCK_UNSYNCED.value, row["site"], row["kiosk"]))
+    for row in _status_rows(ctx, set(rules), fresh=True, unsynced=True):
         rule, site = rules[row["site"]], ctx.sites[row["site"]]
-        fresh = row["state"] == "online" and ctx.now - datetime.fromisoformat(row["received_at"]) <= STALE_AFTER
-        if not fresh:
-            ctx.unknown.add((Kind.CLOCK_UNSYNCED.value, site.id, row["kiosk"]))
-            continue
-        if row["clock"] in ("ntp", "rtc", None):
-            continue
         name = row["name"] or row["kiosk"]
         out.append(ctx.finding(
             Kind.CLOCK_UNSYNCED, site, rule, {"clock": row["clock"]},

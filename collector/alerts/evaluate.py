@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -27,7 +28,7 @@ from collector.alerts.store import (
     update_alert,
 )
 from collector.db import write_transaction
-from collector.registry import list_sites
+from collector.registry import OpeningHours, Site, parse_opening_hours
 from ressenti.protocol import format_ts, utc_now
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,19 @@ class PassResult:
         return self.raised + self.updated + self.resolved
 
 
+@lru_cache(maxsize=1024)
+def _hours(spec: str | None) -> OpeningHours | None:
+    """Opening hours parsed once per distinct text: most sites of a town share theirs."""
+    return parse_opening_hours(json.loads(spec)) if spec else None
+
+
+def _sites(db: Database) -> dict[str, Site]:
+    rows = db.conn.execute("SELECT id, org, name, tz, scale, opening_hours FROM sites")
+    return {r[0]: Site(r[0], r[1], r[2], r[3], r[4], _hours(r[5])) for r in rows}
+
+
 def _findings(db: Database, now: datetime) -> tuple[dict[Key, Finding], set[Key], dict[Kind, dict]]:
-    sites = {s.id: s for s in list_sites(db)}
+    sites = _sites(db)
     rules = effective_rules(db, list(sites.values()))
     ctx = Context(db, now, sites, open_alerts(db))
     found: dict[Key, Finding] = {}
