@@ -18,6 +18,12 @@ Times `evaluate` at a Tuesday 10:30 Paris time (sites open): the first pass
 (raises), then steady passes (nothing new: the every-minute case). Baseline
 in the same run: reading the same database's fleet page data
 (`collector.fleet.fleet` without gaps), which the fleet page does per request.
+
+`--ingest S` then stores 10-event batches through `store_batch` (the HTTP
+sources' path: one transaction and fsync per batch) into the same database
+for S seconds at a time, alone and with an evaluator process (niced like its
+unit) running passes back to back (about 100 times its production duty of
+0.5 s a minute), alternating three times.
 """
 
 from __future__ import annotations
@@ -124,6 +130,59 @@ def build(path: Path, sites: int, per_site: int, weeks: int, per_hour: int, now:
     db.close()
 
 
+def evaluator_loop(path: Path, now: datetime) -> None:
+    """Passes back to back until killed (the `--ingest` comparison's other process), niced like the unit."""
+    import os
+
+    os.nice(10)  # systemd/ressenti-collector-alerts.service: Nice=10
+    db = connect(path)
+    n = 0
+    while True:
+        evaluate(db, now + timedelta(seconds=n))
+        n += 1
+
+
+def ingest_rate(path: Path, seconds: float) -> float:
+    """Batches of 10 events stored per second through store_batch, for `seconds`."""
+    from common import make_batches
+
+    from collector.registry import add_kiosk, add_site, get_site
+    from collector.store import store_batch
+    from ressenti.protocol import decode_batch, utc_now
+
+    db = connect(path)
+    if get_site(db, "ingest-bench") is None:
+        add_site(db, "ingest-bench", "Ingest bench")
+        add_kiosk(db, "ingest-bench-1", "ingest-bench")
+    site = get_site(db, "ingest-bench")
+    assert site is not None
+    payloads = [decode_batch(p) for p in make_batches("ingest-bench-1", "ingest-bench", 4000, 10)]
+    stored, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds and stored < len(payloads):
+        store_batch(db, payloads[stored], site=site, received_at=utc_now(), topic="bench")
+        stored += 1
+    rate = stored / (time.perf_counter() - started)
+    db.close()
+    return rate
+
+
+def compare_ingest(path: Path, now: datetime, seconds: float) -> None:
+    import subprocess
+
+    rows = []
+    for round_ in range(1, 4):
+        alone = ingest_rate(path, seconds)
+        loop = subprocess.Popen([sys.executable, __file__, "--db", str(path), "--evaluator-loop", format_ts(now)])
+        time.sleep(1)  # its first pass under way
+        try:
+            beside = ingest_rate(path, seconds)
+        finally:
+            loop.terminate()
+            loop.wait(10)
+        rows.append((round_, f"{alone:.0f}", f"{beside:.0f}", f"{100 * (beside - alone) / alone:+.0f} %"))
+    print(table(rows, ("round", "batches/s alone (baseline)", "batches/s beside passes", "change")))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, default=2000)
@@ -132,7 +191,12 @@ def main() -> None:
     parser.add_argument("--per-hour", type=int, default=2)
     parser.add_argument("--passes", type=int, default=7)
     parser.add_argument("--db", type=Path, default=Path("/tmp/ressenti-bench-alerts.db"))
+    parser.add_argument("--ingest", type=float, default=0, help="seconds per ingest measurement (0: none)")
+    parser.add_argument("--evaluator-loop", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.evaluator_loop:
+        evaluator_loop(args.db, datetime.fromisoformat(args.evaluator_loop))
+        return
     # A recent Tuesday, 10:30 in Paris: every site is open.
     today = datetime.now(PARIS).date()
     tuesday = today - timedelta(days=(today.weekday() - 1) % 7 or 7)
@@ -175,6 +239,8 @@ def main() -> None:
           f"{hourly:,} hourly rollup rows; alerts open: {kinds}")
     print(table(rows, ("what", "p50 ms", "max ms", "min ms", "changes")))
     db.close()
+    if args.ingest:
+        compare_ingest(args.db, now, args.ingest)
 
 
 if __name__ == "__main__":

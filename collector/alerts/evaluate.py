@@ -2,14 +2,15 @@
 
 Idempotent: a second pass over the same data and clock writes nothing. The
 checks read first, outside any transaction; the decisions (open alerts, watch
-list) are then made and written under one short write lock, milliseconds once
-per pass, so ingest batches wait at most that long.
+list) are then made in one transaction that takes the write lock only if
+something changes, so an idle pass never holds up an ingest batch.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -132,11 +133,27 @@ def evaluate(db: Database, now: datetime | None = None) -> PassResult:
     """One pass at `now` (default: the current time)."""
     now = now or utc_now()
     found, unknown, rules = _findings(db, now)
-    with write_transaction(db):
-        before = db.conn.total_changes
+    conn = db.conn
+    before = conn.total_changes
+    # Deferred: a pass that changes nothing (most of them) never takes the write lock, so ingest never
+    # waits for it. One that writes takes the lock at its first write; if another writer committed
+    # since this read began, SQLite refuses the upgrade and the pass is decided again under the lock.
+    conn.execute("BEGIN")
+    try:
         result = _apply(db, found, unknown, rules, now)
-        wrote = db.conn.total_changes - before
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        with write_transaction(db):
+            result = _apply(db, found, unknown, rules, now)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     if result.changes:
         log.info("alerts: %d raised, %d updated, %d resolved (%d conditions seen, %d row writes)",
-                 result.raised, result.updated, result.resolved, result.findings, wrote)
+                 result.raised, result.updated, result.resolved, result.findings, conn.total_changes - before)
     return result
