@@ -268,3 +268,31 @@ def test_no_satisfaction_drop_on_too_few_answers(db):
     store_presses(db, "mairie-borne-1", "mairie", [Press(NOW - timedelta(minutes=30 + i), 1) for i in range(10)])
     evaluate(db, NOW)
     assert alerts(db, "satisfaction_drop") == []
+
+
+def test_an_idle_pass_does_not_need_the_write_lock(db, tmp_path):
+    """While ingest holds the write lock, a pass with nothing to change still completes: it only reads."""
+    import threading
+
+    store_presses(db, "mairie-borne-1", "mairie", [Press(NOW - timedelta(minutes=m), 1) for m in (8, 6, 4, 2)])
+    assert evaluate(db, NOW).raised == 1
+    ingest = connect(tmp_path / "alerts.db")
+    ingest.conn.execute("BEGIN IMMEDIATE")  # a batch being stored
+    done = threading.Event()
+    results = []
+
+    def run() -> None:
+        evaluator = connect(tmp_path / "alerts.db")
+        results.append(evaluate(evaluator, NOW))
+        evaluator.close()
+        done.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        assert done.wait(10), "the idle pass waited for the write lock"
+    finally:
+        ingest.conn.execute("ROLLBACK")
+        thread.join(40)
+        ingest.close()
+    assert results[0].changes == 0
