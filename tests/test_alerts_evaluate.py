@@ -296,3 +296,36 @@ def test_an_idle_pass_does_not_need_the_write_lock(db, tmp_path):
         thread.join(40)
         ingest.close()
     assert results[0].changes == 0
+
+
+def test_answers_arriving_days_late_are_unusual_for_the_kiosk_that_sent_them(db):
+    """A kiosk's backlog of presses from last week, received now: the figures of reported days change."""
+    last_week = NOW - timedelta(days=6)
+    backlog = [Press(last_week + timedelta(minutes=5 * i), 4) for i in range(12)]
+    store_presses(db, "mairie-borne-1", "mairie", backlog, received_at=NOW - timedelta(minutes=20))
+    assert evaluate(db, NOW).raised == 1
+    [alert] = alerts(db, "unusual_volume")
+    assert alert["kiosk"] == "mairie-borne-1"
+    assert json.loads(alert["figures"])["late"] == 12
+    assert "12 réponses de la borne « mairie-borne-1 »" in alert["summary_fr"] and "le 25/11" in alert["summary_fr"]
+    assert alert["link"].startswith("/dashboard?scope=site:mairie&from=2026-11-25")
+    assert evaluate(db, NOW + timedelta(minutes=45)).resolved == 1, "an hour after they arrived"
+
+
+def test_a_few_late_answers_or_recent_ones_are_not_unusual(db):
+    seq = store_presses(db, "mairie-borne-1", "mairie", [Press(NOW - timedelta(days=3), 4)] * 5,
+                        received_at=NOW - timedelta(minutes=5))  # fewer than 10
+    store_presses(db, "mairie-borne-1", "mairie", [Press(NOW - timedelta(hours=2), 4)] * 20, first_seq=seq,
+                  received_at=NOW - timedelta(minutes=5))  # two hours late: a kiosk back from a short outage
+    assert evaluate(db, NOW).raised == 0
+
+
+def test_a_site_rule_can_allow_later_answers(db):
+    create_rule(db, "unusual_volume", "site:mairie", {"late_hours": 200})  # 6 days late is within 200 h
+    backlog = [Press(NOW - timedelta(days=6) + timedelta(minutes=5 * i), 4) for i in range(12)]
+    store_presses(db, "mairie-borne-1", "mairie", backlog, received_at=NOW - timedelta(minutes=20))
+    add_site(db, "annexe", "Annexe", org="ville")  # another site at the defaults: the widest read is 24 h
+    add_kiosk(db, "annexe-borne", "annexe")
+    store_presses(db, "annexe-borne", "annexe", backlog, received_at=NOW - timedelta(minutes=20))
+    evaluate(db, NOW)
+    assert [a["site"] for a in alerts(db, "unusual_volume")] == ["annexe"]

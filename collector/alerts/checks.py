@@ -227,8 +227,9 @@ def _busiest_hour(ctx: Context, site_id: str, weeks: int, before: datetime) -> i
 
 
 def unusual_volume(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
-    """Far more presses (flagged ones included) in the window than the site's busiest hour of recent weeks."""
-    out = []
+    """Far more presses (flagged ones included) in the window than the site's busiest hour of recent weeks;
+    and, per kiosk, answers arriving long after the time they are dated (`late_arrivals`)."""
+    out = late_arrivals(ctx, rules)
     for window, site_ids in _by_param(rules, "window_min").items():
         since = ctx.now - timedelta(minutes=window)
         counts = _window_counts(ctx.db, site_ids, since, ctx.now, filtered=False)
@@ -249,6 +250,76 @@ def unusual_volume(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
                 f"{site.name}: {presses} presses over the last {window} minutes, against at most {busiest} in one"
                 f" hour over the last {rule.params['weeks']} weeks (a stuck button or repeated presses?).",
                 dashboard_link(site, ctx.now)))
+    return out
+
+
+def _first_received_since(ctx: Context, since: datetime) -> int | None:
+    """Rowid of the first event received at or after `since`, by bisection over rowids.
+
+    Events are inserted in the order they are received, so their rowids follow
+    received_at: about 25 lookups by rowid for 10 million events, where an index
+    on received_at would cost every ingest insert.
+    """
+    conn, stamp = ctx.db.conn, format_ts(since)
+    lo, hi = conn.execute("SELECT MIN(rowid), MAX(rowid) FROM events").fetchone()
+    if hi is None or conn.execute("SELECT received_at FROM events WHERE rowid = ?", (hi,)).fetchone()[0] < stamp:
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        row = conn.execute("SELECT rowid, received_at FROM events WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                           (mid,)).fetchone()
+        if row[1] >= stamp:
+            hi = mid
+        else:
+            lo = row[0] + 1
+    return int(lo)
+
+
+def _late_counts(ctx: Context, first: int, since: datetime, late_hours: int,
+                 site: str | None = None) -> list[tuple[str, str, int, str]]:
+    """(site, kiosk, answers, oldest ts) received in [since, now] and dated `late_hours` or more before."""
+    only = " AND site = ?" if site else ""
+    return ctx.db.conn.execute(
+        "SELECT site, kiosk, COUNT(*), MIN(ts) FROM events WHERE rowid >= ? AND received_at >= ? AND received_at <= ?"
+        f" AND ts < ? AND (julianday(received_at) - julianday(ts)) * 24 >= ?{only} GROUP BY site, kiosk",
+        (first, format_ts(since), format_ts(ctx.now), format_ts(ctx.now - timedelta(hours=late_hours)), late_hours,
+         *([site] if site else []))).fetchall()
+
+
+def late_arrivals(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
+    """Answers received in the window but dated more than `late_hours` before: figures already reported change."""
+    out: list[Finding] = []
+    window = max(rule.params["window_min"] for rule in rules.values())
+    late_hours = min(rule.params["late_hours"] for rule in rules.values())
+    since = ctx.now - timedelta(minutes=window)
+    first = _first_received_since(ctx, since)
+    if first is None:
+        return out
+    for site_id, kiosk, count, oldest_ts in _late_counts(ctx, first, since, late_hours):
+        rule = rules.get(site_id)
+        if rule is None:
+            continue
+        if (rule.params["window_min"], rule.params["late_hours"]) != (window, late_hours):
+            # This site's rule is narrower than the widest read above: count again with its own.
+            again = _late_counts(ctx, first, ctx.now - timedelta(minutes=rule.params["window_min"]),
+                                 rule.params["late_hours"], site_id)
+            count, oldest_ts = next(((n, ts) for _, k, n, ts in again if k == kiosk), (0, oldest_ts))
+        if count < rule.params["late_count"]:
+            continue
+        site = ctx.sites[site_id]
+        oldest = datetime.fromisoformat(oldest_ts)
+        day = oldest.astimezone(site.zone).strftime("%d/%m")
+        figures = {"late": count, "oldest": oldest_ts, "window_min": rule.params["window_min"],
+                   "late_hours": rule.params["late_hours"]}
+        out.append(ctx.finding(
+            Kind.UNUSUAL_VOLUME, site, rule, figures,
+            f"{site.name} : {count} réponses de la borne « {kiosk} » arrivées ces {figures['window_min']}"
+            f" dernières minutes sont datées de plus de {figures['late_hours']} h (la plus ancienne : le {day}) ;"
+            " les chiffres de ces périodes ont changé.",
+            f"{site.name}: {count} answers of kiosk “{kiosk}” received over the last {figures['window_min']}"
+            f" minutes are dated more than {figures['late_hours']} h back (the oldest: {day}); the figures of those"
+            " periods have changed.",
+            dashboard_link(site, oldest), kiosk=kiosk))
     return out
 
 

@@ -81,6 +81,10 @@ PARAMS: dict[Kind, dict[str, Param]] = {
         "min_count": Param(60, 1, 1_000_000, "appuis au moins", "presses at least"),
         "factor": Param(3, 2, 1000, "fois l'heure la plus chargée habituelle", "times the busiest usual hour"),
         "weeks": Param(4, 1, 52, "semaines de référence", "weeks of baseline"),
+        "late_hours": Param(24, 1, 24 * 366, "réponses arrivées en retard de plus de (heures)",
+                            "answers arriving more than (hours) late"),
+        "late_count": Param(10, 1, 1_000_000, "réponses en retard dans la fenêtre, au moins",
+                            "late answers in the window, at least"),
     },
     Kind.SEQ_GAPS: {
         "after_min": Param(30, 1, 7 * 24 * 60, "réponses manquantes depuis (minutes)",
