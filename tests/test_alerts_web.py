@@ -104,6 +104,8 @@ def test_the_admin_page_shows_the_french_message_next_to_the_field(client, db):
     assert ('data-testid="error-share_pct">part des visages du bas (%) : 150 n\'est pas entre 1 et 100</p>'
             in section)
     assert list_rules(db) == []
+    unknown = post_form(client, "/admin/alerts", "/admin/alerts", {"kind": "rank_agents", "scope": "all"})
+    assert unknown.status_code == 400 and "type d'alerte inconnu" in html.unescape(unknown.get_data(as_text=True))
     saved = post_form(client, "/admin/alerts", "/admin/alerts",
                       {"kind": "unhappy_share", "scope": "site:mairie", "share_pct": "70", "window_min": "30",
                        "min_count": "6"})

@@ -47,6 +47,8 @@ def create():  # type: ignore[no-untyped-def]
         rule = create_rule(get_db(), kind, form.get("scope", ""), params, enabled=form.get("enabled", "1") == "1",
                            created_by=user.login if user else None)
     except AlertRuleError as exc:
+        if exc.field == "kind":  # no form of this page sends it wrong: say it at the top
+            flash(t(exc.fr, exc.en), "error")
         return _page({exc.field: t(exc.fr, exc.en)}, kind, form, 400)
     flash(t(f"Règle ajoutée ({rule['scope']}).", f"Rule added ({rule['scope']})."), "ok")
     return redirect(url_for(".rules"))
