@@ -7,7 +7,8 @@ Builds (once; reused when it exists with the same shape) `--sites` sites with
 opening hours, `--kiosks-per-site` kiosks each with a status row (2 in 100
 offline for an hour, 1 in 100 with an unsynchronised clock) and a stream, and
 `--weeks` weeks of presses in opening hours (about `--per-hour` an hour and
-site, half the sites twice that), generated inside SQLite like
+site, half the sites twice that; inserted in time order and received 2 s after
+the press, as ingest would), generated inside SQLite like
 bench/query_latency.py; then the hourly rollups (the SQL of rebuild_rollups)
 and the local ones (`rebuild_local`). The evaluator's baselines look back at
 most `weeks` weeks (8 by default), so older rollups only deepen the indexes it
@@ -64,7 +65,7 @@ SELECT lower(hex(randomblob(16))), printf('k-%04d-0', s), 'bench', i + 1, printf
        strftime('%Y-%m-%dT%H:%M:00.000Z', :start, '+' || d || ' days', '+' || (h - 1) || ' hours',
                 '+' || m || ' minutes') AS ts,
        'kiosk', NULL, 'ntp', 'b', 1, :received, NULL, 1
-FROM draw WHERE (s % 2 = 0 OR r % 2 = 0)
+FROM draw WHERE (s % 2 = 0 OR r % 2 = 0) ORDER BY ts
 """
 
 
@@ -99,11 +100,14 @@ def build(path: Path, sites: int, per_site: int, weeks: int, per_hour: int, now:
     conn.execute("BEGIN")
     conn.execute(GENERATE, {"count": count, "sites": sites, "days": days, "start": start.strftime("%Y-%m-%d %H:%M:%S"),
                             "received": received})
-    conn.execute("UPDATE events SET hour = substr(ts, 1, 13), ts_kiosk = ts")
+    # Received a couple of seconds after the press, as ingest would (rowids follow received_at).
+    conn.execute("UPDATE events SET hour = substr(ts, 1, 13), ts_kiosk = ts,"
+                 " received_at = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '+2 seconds')")
     conn.execute("DELETE FROM events WHERE ts > ?", (format_ts(now - timedelta(hours=2)),))
     # One site with a stuck button (300 presses in 40 minutes) and a stream with a hole.
     burst = [(str(uuid.uuid4()), "k-0001-1", "burst", seq, "s-0001", "overall", 4, 4, "button", "[]", None, "fr",
-              format_ts(now - timedelta(seconds=8 * (300 - seq))), "kiosk", None, "ntp", "b", 1, received, None, 1)
+              format_ts(now - timedelta(seconds=8 * (300 - seq))), "kiosk", None, "ntp", "b", 1,
+              format_ts(now - timedelta(seconds=8 * (300 - seq) - 2)), None, 1)
              for seq in range(1, 301)]
     conn.executemany("INSERT INTO events VALUES (" + ",".join("?" * 21) + ")", burst)
     conn.execute("UPDATE events SET hour = substr(ts, 1, 13) WHERE hour IS NULL")
@@ -201,8 +205,8 @@ def main() -> None:
     today = datetime.now(PARIS).date()
     tuesday = today - timedelta(days=(today.weekday() - 1) % 7 or 7)
     now = datetime(tuesday.year, tuesday.month, tuesday.day, 10, 30, tzinfo=PARIS).astimezone(UTC)
-    shape = {"sites": args.sites, "kiosks": args.kiosks_per_site, "weeks": args.weeks, "per_hour": args.per_hour,
-             "now": format_ts(now)}
+    shape = {"fixture": 2, "sites": args.sites, "kiosks": args.kiosks_per_site, "weeks": args.weeks,
+             "per_hour": args.per_hour, "now": format_ts(now)}
     marker = args.db.with_name(args.db.name + ".shape")
     if not (args.db.exists() and marker.exists() and json.loads(marker.read_text()) == shape):
         for stale in (args.db, args.db.with_name(args.db.name + "-wal"), args.db.with_name(args.db.name + "-shm")):
