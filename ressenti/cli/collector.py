@@ -102,8 +102,11 @@ def collector_alerts(db_path: str, every_s: int, once: bool, verbose: bool) -> N
         result = AlertService(db_path).run_once()
         click.echo(f"{result.raised} raised, {result.updated} updated, {result.resolved} resolved")
         return
-    # WATCHDOG=1 after each pass that completed: passes failing in a row get the service restarted.
-    service = AlertService(db_path, every_s, on_pass=lambda _result: sd_notify("WATCHDOG=1"))
+    def ping(_result: object) -> None:
+        """WATCHDOG=1 after each pass that completed: passes failing in a row get the service restarted."""
+        sd_notify("WATCHDOG=1")
+
+    service = AlertService(db_path, every_s, on_pass=ping)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: service.stop())
     sd_notify("READY=1")
