@@ -179,14 +179,14 @@ def _last_answers(ctx: Context, site_ids: list[str]) -> dict[str, str | None]:
 def silence(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
     """No answer during opening hours for `factor` times the usual interval at that site, weekday and hour."""
     out = []
-    opened = {site_id: _open_since(ctx.sites[site_id], ctx.now) for site_id in rules}
-    open_now = [site_id for site_id, since in opened.items() if since is not None]  # never a silence when closed
+    opened = {site_id: since for site_id in rules
+              if (since := _open_since(ctx.sites[site_id], ctx.now)) is not None}  # never a silence when closed
+    open_now = list(opened)
     candidates: dict[tuple[str, int], list[str]] = defaultdict(list)
     silent: dict[str, tuple[datetime, str | None]] = {}
     for site_id, last in _last_answers(ctx, open_now).items():
         rule, site = rules[site_id], ctx.sites[site_id]
         since = max(opened[site_id], datetime.fromisoformat(last)) if last else opened[site_id]
-        assert since is not None
         minutes = (ctx.now - since).total_seconds() / 60
         if minutes < rule.params["min_minutes"]:
             continue
