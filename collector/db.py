@@ -307,11 +307,45 @@ def _m12_publication(db: Database) -> None:
     db.table("published_notes").create_index(["scope", "period"], unique=True, if_not_exists=True)
 
 
+def _m13_alerts(db: Database) -> None:
+    """Issue 12: alert rules, alerts, their comments, the evaluator's watch list and `alert_changes`.
+
+    `alert_changes` is the hand-over to delivery: one row per raised, updated or
+    resolved alert, written in the same transaction (docs/alerts.md). Rules are
+    optional: every site has each kind's defaults unless a rule overrides them.
+    Idempotent (IF NOT EXISTS), so it may run after other engineers' steps.
+    """
+    for sql in (
+        "CREATE TABLE IF NOT EXISTS alert_rules (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+        " scope TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}', enabled INTEGER NOT NULL DEFAULT 1,"
+        " created_by TEXT, created_at TEXT, UNIQUE (kind, scope))",
+        "CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, rule_id INTEGER, kind TEXT NOT NULL,"
+        " site TEXT NOT NULL, org TEXT NOT NULL, kiosk TEXT, opened_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+        " resolved_at TEXT, state TEXT NOT NULL DEFAULT 'open', figures TEXT NOT NULL DEFAULT '{}',"
+        " summary_fr TEXT, summary_en TEXT, link TEXT, acked_by TEXT, acked_at TEXT, clear_since TEXT)",
+        # One open alert per kind, site and kiosk, even with two evaluators racing.
+        "CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open ON alerts (kind, site, IFNULL(kiosk, ''))"
+        " WHERE state = 'open'",
+        "CREATE INDEX IF NOT EXISTS alerts_by_site ON alerts (site, opened_at)",
+        "CREATE TABLE IF NOT EXISTS alert_comments (id INTEGER PRIMARY KEY,"
+        " alert_id INTEGER NOT NULL REFERENCES alerts(id), user_id INTEGER, at TEXT NOT NULL, text TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS alert_comments_by_alert ON alert_comments (alert_id, at)",
+        "CREATE TABLE IF NOT EXISTS alert_changes (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " alert_id INTEGER NOT NULL REFERENCES alerts(id), change TEXT NOT NULL, at TEXT NOT NULL,"
+        " site TEXT NOT NULL, org TEXT NOT NULL, kind TEXT NOT NULL, summary_fr TEXT NOT NULL,"
+        " summary_en TEXT NOT NULL, figures TEXT NOT NULL, link TEXT NOT NULL)",
+        # A condition seen but not yet held long enough to raise an alert (evaluator state only).
+        "CREATE TABLE IF NOT EXISTS alert_watch (kind TEXT NOT NULL, site TEXT NOT NULL, kiosk TEXT NOT NULL,"
+        " since TEXT NOT NULL, PRIMARY KEY (kind, site, kiosk)) WITHOUT ROWID",
+    ):
+        db.conn.execute(sql)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
-                                                _m11_rejected_counts_and_late_arrivals, _m12_publication]
+                                                _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts]
 
 
 def migrate(db: Database) -> int:

@@ -21,7 +21,8 @@ SYSTEMD = REPO / "systemd"
 SERVICES = sorted(SYSTEMD.glob("*.service"))
 PLAYBOOKS = ["site.yml", "collector.yml", "kiosks.yml", "secrets.yml"]
 # Long-running services (not the oneshot backup and maintenance jobs).
-DAEMONS = ["ressenti-kiosk.service", "ressenti-collector-ingest.service", "ressenti-collector-web.service"]
+DAEMONS = ["ressenti-kiosk.service", "ressenti-collector-ingest.service", "ressenti-collector-web.service",
+           "ressenti-collector-alerts.service"]
 HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
              "CapabilityBoundingSet": "", "RestrictNamespaces": "yes", "RestrictSUIDSGID": "yes"}
 

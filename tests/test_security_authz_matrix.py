@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from web_support import csrf, login, quick_user
 
-from collector.db import connect
+from collector.alerts.rules import Kind
+from collector.alerts.store import Finding, raise_alert
+from collector.db import connect, write_transaction
 from collector.registry import add_kiosk, add_site
 from collector.tokens import TokenKind, create_token, revoke_token
 from collector.users import set_disabled
@@ -80,7 +82,7 @@ FIGURES = public(200, source_token=401, wall_token=401, revoked_token=401)
 class Case:
     rule: str
     method: str
-    url: str  # {wall}, {revoked_wall} are filled with real wall links
+    url: str  # {wall}, {revoked_wall} are filled with real wall links, {alert} with an alert of mairie
     expected: dict[str, Any]
     data: dict[str, Any] | Callable[[str], dict[str, Any]] | None = None  # a form; a dict is sent as JSON to /api
     fresh: bool = False  # the request ends the session: a new login for it
@@ -115,6 +117,14 @@ CASES = [
     Case("/notes", "GET", "/notes?scope=site:mairie", session_rule("manager", 200, scoped=True)),
     Case("/notes", "POST", "/notes", session_rule("manager", 400, scoped=True),
          data={"scope": "site:mairie", "period": "not-a-period", "said_fr": "a", "done_fr": "b"}),
+    # Alerts (issue 12): everyone reads those of their scope; managers acknowledge and comment. An alert
+    # of a site out of scope is a 404, as if it did not exist.
+    Case("/alerts", "GET", "/alerts", session_rule("viewer", 200)),
+    Case("/alerts/<int:alert_id>/ack", "POST", "/alerts/{alert}/ack",
+         session_rule("manager", 302, scoped=True, outsider=404), data={}),
+    Case("/alerts/<int:alert_id>/ack", "POST", "/alerts/99999/ack", session_rule("manager", 404), data={}),
+    Case("/alerts/<int:alert_id>/comments", "POST", "/alerts/{alert}/comments",
+         session_rule("manager", 302, scoped=True, outsider=404), data={"text": ""}),
     # Admin pages: cookie sessions of admins.
     Case("/admin/config", "GET", "/admin/config?site=mairie", ADMIN_PAGE),
     Case("/admin/config", "POST", "/admin/config", session_rule("admin", 404), data={"site": "nope"}),
@@ -129,6 +139,12 @@ CASES = [
     Case("/admin/users", "GET", "/admin/users", ADMIN_PAGE),
     Case("/admin/users", "POST", "/admin/users", ADMIN_POST_REFUSED, data={"login": "", "role": "admin"}),
     Case("/admin/users/<int:user_id>/disabled", "POST", "/admin/users/99999/disabled", session_rule("admin", 404),
+         data={}),
+    Case("/admin/alerts", "GET", "/admin/alerts", ADMIN_PAGE),
+    Case("/admin/alerts", "POST", "/admin/alerts", session_rule("admin", 400), data={"kind": ""}),
+    Case("/admin/alerts/<int:rule_id>/enabled", "POST", "/admin/alerts/99999/enabled", session_rule("admin", 404),
+         data={}),
+    Case("/admin/alerts/<int:rule_id>/delete", "POST", "/admin/alerts/99999/delete", session_rule("admin", 404),
          data={}),
     Case("/admin/walls", "GET", "/admin/walls", ADMIN_PAGE),
     Case("/admin/walls", "POST", "/admin/walls", ADMIN_POST, data={}),
@@ -164,6 +180,13 @@ CASES = [
     Case("/opendata/resultats.json", "GET", "/opendata/resultats.json", public(200)),
     Case("/opendata/schema.json", "GET", "/opendata/schema.json", public(200)),
     Case("/opendata/datapackage.json", "GET", "/opendata/datapackage.json", public(200)),
+    Case("/api/v1/alert-rules", "GET", "/api/v1/alert-rules", token_rule("admin_token", 200)),
+    Case("/api/v1/alert-rules", "POST", "/api/v1/alert-rules", token_rule("admin_token", 400), data={}),
+    Case("/api/v1/alert-rules/<int:rule_id>", "GET", "/api/v1/alert-rules/99999", token_rule("admin_token", 404)),
+    Case("/api/v1/alert-rules/<int:rule_id>", "PATCH", "/api/v1/alert-rules/99999", token_rule("admin_token", 404),
+         data={}),
+    Case("/api/v1/alert-rules/<int:rule_id>", "DELETE", "/api/v1/alert-rules/99999",
+         token_rule("admin_token", 404)),
     # Wall displays: the wall link is the credential; `/wall` alone is the logged-in user's own wall.
     Case("/wall/<token>", "GET", "/wall/{wall}", public(200)),
     Case("/wall/<token>", "GET", "/wall/{revoked_wall}", public(410)),
@@ -201,10 +224,14 @@ def world(tmp_path_factory):
     revoke_token(db, revoked.id)
     revoked_wall, revoked_wall_secret = create_wall(db, "ville", "revoked")
     revoke_token(db, revoked_wall.id)
+    with write_transaction(db):
+        alert = raise_alert(db, Finding(Kind.KIOSK_OFFLINE, "mairie", "ville", "mairie-borne-1", None, {},
+                                        "hors ligne", "offline", "/fleet"), "2026-12-01T09:00:00.000Z")
     bearers = {"admin_token": admin_secret, "source_token": source_secret, "wall_token": wall_secret,
                "revoked_token": revoked_secret}
     yield {"app": app, "db": db, "bearers": bearers, "clients": {},
-           "links": {"wall": wall_secret, "revoked_wall": revoked_wall_secret, "admin_secret": admin_secret}}
+           "links": {"wall": wall_secret, "revoked_wall": revoked_wall_secret, "admin_secret": admin_secret,
+                     "alert": alert}}
     db.close()
     app.extensions["ressenti_live"].stop()
 

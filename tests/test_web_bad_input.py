@@ -112,8 +112,10 @@ API_FIELDS = {
     ("DELETE", "/api/v1/tokens/<int:token_id>"): [],
 }
 GOOD = {"id": "neuf", "name": "Neuf", "org": "ville", "tz": "Europe/Paris", "scale": 4, "opening_hours": None,
-        "site": "mairie-centre", "channel": "web", "kind": "wall", "subject": "demo-ville", "label": "x", "published": True}
-ARGS = {"<site_id>": "mairie-centre", "<org_id>": "demo-ville", "<kiosk_id>": "mairie-centre-borne-1", "<int:token_id>": "1"}
+        "site": "mairie-centre", "channel": "web", "kind": "wall", "subject": "demo-ville", "label": "x",
+        "published": True}
+ARGS = {"<site_id>": "mairie-centre", "<org_id>": "demo-ville", "<kiosk_id>": "mairie-centre-borne-1",
+        "<int:token_id>": "1"}
 
 
 def test_every_admin_api_route_is_in_the_table(seeded):

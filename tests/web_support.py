@@ -49,8 +49,11 @@ class Press:
 
 
 def store_presses(db: Database, kiosk: str, site_id: str, presses: list[Press], *, scale: int | None = None,
-                  epoch: str | None = None, first_seq: int = 1, question: str = "overall") -> int:
-    """Store presses through the collector's own store (events + rollups, one transaction per batch)."""
+                  epoch: str | None = None, first_seq: int = 1, question: str = "overall",
+                  received_at: datetime | None = None) -> int:
+    """Store presses through the collector's own store (events + rollups, one transaction per batch).
+
+    `received_at` (default: now) is when the collector is said to receive them."""
     site = get_site(db, site_id)
     assert site is not None
     scale = scale or site.scale
@@ -66,7 +69,7 @@ def store_presses(db: Database, kiosk: str, site_id: str, presses: list[Press], 
             seq += 1
         batch = decode_batch(encode_batch(kiosk=kiosk, site=site_id, epoch=epoch, boot="seed", up_ms=seq,
                                           events=events))
-        store_batch(db, batch, site=site, received_at=utc_now(), topic="seed")
+        store_batch(db, batch, site=site, received_at=received_at or utc_now(), topic="seed")
     return seq
 
 

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 # Every HTML page needs a logged-in user except these (issue 6): the login page,
 # the token walls, the JSON API (public figures, or bearer tokens), and the public results and open data.
-PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_events", "public", "opendata"})
+PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_alerts", "api_events", "public",
+                               "opendata"})
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -82,12 +83,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from collector.web import (
         access,
+        admin_alerts,
         admin_config,
         admin_registry,
         admin_users,
         admin_walls,
+        alerts_page,
         api,
         api_admin,
+        api_alerts,
         api_events,
         dashboard,
         exports,
@@ -100,10 +104,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         wall,
     )
     csrf = CSRFProtect(app)
-    for module in (api, api_admin, api_events):
+    for module in (api, api_admin, api_alerts, api_events):
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
-    for module in (api, api_admin, api_events, wall, login, dashboard, exports, fleet_page,
-                   admin_registry, admin_walls, admin_config, admin_users, notes_page, public_page, opendata):
+    for module in (api, api_admin, api_alerts, api_events, wall, login, dashboard, exports, fleet_page,
+                   alerts_page, admin_registry, admin_walls, admin_config, admin_users, admin_alerts,
+                   notes_page, public_page, opendata):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
+from collector.alerts.rules import FLEET_KINDS
+from collector.alerts.store import alerts_of_sites
 from collector.config_push import pushed
 from collector.fleet import STALE_AFTER
 from collector.fleet import fleet as fleet_state
@@ -49,6 +51,8 @@ def fleet():  # type: ignore[no-untyped-def]
     rows = fleet_rows(db, set(sites))
     online = sum(1 for r in rows if r["online"] and not r["retired"])
     active = sum(1 for r in rows if not r["retired"])
+    fleet_alerts = [a for a in alerts_of_sites(db, set(sites), state="open") if a["kind"] in FLEET_KINDS]
     return render_template("fleet/fleet.html", rows=rows, sites=sites, online=online, active=active,
                            stale_minutes=int(STALE_AFTER.total_seconds() // 60), temp_warn=TEMP_WARN_C,
-                           disk_warn=DISK_WARN_MB, fault_names=FAULT_NAMES)
+                           disk_warn=DISK_WARN_MB, fault_names=FAULT_NAMES,
+                           fleet_alerts=fleet_alerts)

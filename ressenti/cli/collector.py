@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 
 import click
@@ -110,6 +111,33 @@ def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str,
                 sd_notify("WATCHDOG=1")
     finally:
         service.stop()
+
+
+@collector.command("alerts")
+@db_option
+@click.option("--every", "every_s", default=60, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between two evaluation passes.")
+@click.option("--once", is_flag=True, help="One evaluation pass, print what changed, exit.")
+@verbose_option
+def collector_alerts(db_path: str, every_s: int, once: bool, verbose: bool) -> None:
+    """Evaluate the alert rules: open, update and resolve alerts (docs/alerts.md)."""
+    logging_setup(verbose)
+    from collector.alerts.service import AlertService
+    from ressenti.systemd import sd_notify
+
+    if once:
+        result = AlertService(db_path).run_once()
+        click.echo(f"{result.raised} raised, {result.updated} updated, {result.resolved} resolved")
+        return
+    def ping(_result: object) -> None:
+        """WATCHDOG=1 after each pass that completed: passes failing in a row get the service restarted."""
+        sd_notify("WATCHDOG=1")
+
+    service = AlertService(db_path, every_s, on_pass=ping)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: service.stop())
+    sd_notify("READY=1")
+    service.run()
 
 
 @collector.group("site", context_settings=CONTEXT)
