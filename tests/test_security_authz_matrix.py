@@ -108,6 +108,9 @@ CASES = [
     Case("/dashboard/export.xlsx", "GET", "/dashboard/export.xlsx?scope=site:mairie",
          session_rule("viewer", 200, scoped=True)),
     Case("/fleet", "GET", "/fleet", session_rule("manager", 200)),
+    # Each user's own alert settings (issue 12): every logged-in user, about themselves only.
+    Case("/alerts/settings", "GET", "/alerts/settings", session_rule("viewer", 200)),
+    Case("/alerts/settings", "POST", "/alerts/settings", session_rule("viewer", 302), data={"email": "not an address"}),
     # Admin pages: cookie sessions of admins.
     Case("/admin/config", "GET", "/admin/config?site=mairie", ADMIN_PAGE),
     Case("/admin/config", "POST", "/admin/config", session_rule("admin", 404), data={"site": "nope"}),

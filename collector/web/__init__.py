@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_registry,
         admin_users,
         admin_walls,
+        alert_settings,
         api,
         api_admin,
         api_events,
@@ -88,7 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in (api, api_admin, api_events):
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
     for module in (api, api_admin, api_events, wall, login, dashboard, exports, fleet_page,
-                   admin_registry, admin_walls, admin_config, admin_users):
+                   admin_registry, admin_walls, admin_config, admin_users, alert_settings):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)
