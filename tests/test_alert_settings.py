@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from web_support import PASSWORD, axe_violations, login, open_page, post_form, quick_user
 
 from collector.alerts.subscriptions import KINDS, get_email, subscriptions
+from collector.alerts.webhook import list_webhooks
 from collector.db import connect
 from collector.registry import add_site
 from collector.service import WebServer
@@ -104,3 +107,27 @@ def test_the_settings_page_in_chromium(browser, tmp_path, artifacts):
     finally:
         server.stop()
         db.close()
+
+
+def test_an_admin_adds_a_webhook_sees_its_secret_once_and_disables_it(db, client):
+    quick_user(db, "alice", "admin")
+    login(client, "alice")
+    added = post_form(client, "/admin/alert-webhooks", "/admin/alert-webhooks",
+                      {"url": "https://hooks.ville.example.fr/tchap", "scope": "org:ville", "label": "Salon accueil"})
+    assert added.status_code == 201
+    page = added.get_data(as_text=True)
+    secret = re.search(r'id="new-secret" class="url" readonly value="([^"]+)"', page)
+    assert secret and len(secret.group(1)) >= 32
+    listing = client.get("/admin/alert-webhooks").get_data(as_text=True)
+    assert "Salon accueil" in listing and "hooks.ville.example.fr/tchap" in listing
+    assert secret.group(1) not in listing
+    (hook,) = list_webhooks(db)
+    assert hook["scope"] == "org:ville" and hook["enabled"] == 1
+    assert post_form(client, "/admin/alert-webhooks", f"/admin/alert-webhooks/{hook['id']}/enabled",
+                     {}).status_code == 302
+    assert list_webhooks(db)[0]["enabled"] == 0
+    refused = post_form(client, "/admin/alert-webhooks", "/admin/alert-webhooks",
+                        {"url": "javascript:alert(1)", "scope": "all"})
+    assert refused.status_code == 302
+    assert "Webhook refusé" in client.get("/admin/alert-webhooks").get_data(as_text=True)
+    assert len(list_webhooks(db)) == 1

@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from collector.web import (
         access,
+        admin_alert_webhooks,
         admin_config,
         admin_registry,
         admin_users,
@@ -89,7 +90,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in (api, api_admin, api_events):
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
     for module in (api, api_admin, api_events, wall, login, dashboard, exports, fleet_page,
-                   admin_registry, admin_walls, admin_config, admin_users, alert_settings):
+                   admin_registry, admin_walls, admin_config, admin_users, alert_settings,
+                   admin_alert_webhooks):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)
