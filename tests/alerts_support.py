@@ -67,7 +67,15 @@ class Mailbox:
 
     accepted: list[Accepted] = field(default_factory=list)
     hang: bool = False
+    refuse: set[str] = field(default_factory=set)
     got_data: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         self.got_data.set()

@@ -8,7 +8,7 @@ import pytest
 from alerts_support import SmtpServer, add_change, free_port
 from web_support import quick_user
 
-from collector.alerts.delivery import delivery_failures, run_delivery_once
+from collector.alerts.delivery import delivery_failures, fan_out, run_delivery_once
 from collector.alerts.delivery_settings import from_env
 from collector.alerts.subscriptions import KINDS, set_email, set_subscriptions
 from collector.db import connect
@@ -232,3 +232,23 @@ def test_odd_changes_are_delivered_without_blocking_the_others(db, smtp):
     assert run_delivery_once(db, settings_for(smtp), T0).sent == 4
     bodies = [a.message.get_body(("plain",)).get_content() for a in smtp.mailbox.accepted]
     assert not any("evil.example" in b for b in bodies)  # only dashboard paths become links
+
+
+def test_a_refused_address_does_not_hold_back_the_others(db, smtp):
+    smtp.mailbox.refuse.add("alice@ville.example.fr")
+    add_change(db, alert_id=1, change="raised", at=T0)
+    result = run_delivery_once(db, settings_for(smtp), T0)
+    assert (result.sent, result.failed) == (1, 1)
+    assert [a.rcpt for a in smtp.mailbox.accepted] == [["manon@ville.example.fr"]]
+    (failure,) = delivery_failures(db)
+    assert failure["recipient"] == "alice" and "no such mailbox" in failure["last_error"]
+
+
+def test_a_scope_narrowed_before_sending_is_obeyed(db, smtp):
+    add_change(db, alert_id=1, change="raised", at=T0)
+    settings = settings_for(smtp)
+    fan_out(db, settings, T0)
+    db.execute("UPDATE users SET scope = '[\"site:annexe\"]' WHERE login = 'manon'")
+    run_delivery_once(db, settings, T0)
+    assert [a.rcpt for a in smtp.mailbox.accepted] == [["alice@ville.example.fr"]]
+    assert [f["last_error"] for f in delivery_failures(db)] == ["no longer in the user's scope"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import smtplib
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from collector.alerts.delivery_settings import DeliverySettings
 from collector.alerts.subscriptions import may_see_change, receives, webhook_covers
 from collector.db import connect, write_transaction
 from collector.registry import list_sites
-from collector.users import list_users
+from collector.users import get_user, list_users
 from ressenti.protocol import format_ts, parse_ts, utc_now
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,9 @@ def send_due(db: Database, settings: DeliverySettings, now: datetime) -> tuple[i
                         " ORDER BY id LIMIT ?", [format_ts(now), SEND_BATCH]))
     smtp = mailer.SmtpTransport(settings)
     broken: dict[tuple[str, int], str] = {}
-    names = {s.id: s.name for s in list_sites(db)} | {r["id"]: r["name"] for r in db.query("SELECT id, name FROM orgs")}
+    sites = {site.id: site for site in list_sites(db)}
+    names = {site.id: site.name for site in sites.values()} | {
+        r["id"]: r["name"] for r in db.query("SELECT id, name FROM orgs")}
     sent = failed = 0
     try:
         for message in due:
@@ -188,29 +191,37 @@ def send_due(db: Database, settings: DeliverySettings, now: datetime) -> tuple[i
             if not _lease(db, message, now):
                 continue  # another sender has it
             changes = _changes_of(db, message["id"])
-            context = mailer.view(changes, settings, notice=bool(message["notice"]), names=names)
             try:
                 if message["channel"] == "email":
-                    row = db.conn.execute("SELECT email, disabled FROM users WHERE id = ?",
-                                          (message["user_id"],)).fetchone()
-                    if row is None or not row[0] or row[1]:
+                    user = get_user(db, message["user_id"])
+                    address = db.conn.execute("SELECT email FROM users WHERE id = ?",
+                                              (message["user_id"],)).fetchone()
+                    if user is None or user.disabled or not address or not address[0]:
                         _finish(db, message, now, "the user has no e-mail address any more, or is disabled",
                                 dropped=True)
                         continue
-                    smtp.send(mailer.compose(context, settings, row[0], message["message_id"], now))
+                    # Checked again at sending: a scope narrowed since the fan-out is obeyed.
+                    changes = [c for c in changes if may_see_change(user, c, sites)]
+                    if not changes and not message["notice"]:
+                        _finish(db, message, now, "no longer in the user's scope", dropped=True)
+                        continue
+                    context = mailer.view(changes, settings, notice=bool(message["notice"]), names=names)
+                    smtp.send(mailer.compose(context, settings, address[0], message["message_id"], now))
                 else:
                     hook = db.conn.execute("SELECT url, secret, enabled FROM alert_webhooks WHERE id = ?",
                                            (message["webhook_id"],)).fetchone()
                     if hook is None or not hook[2]:
                         _finish(db, message, now, "the webhook was deleted or disabled", dropped=True)
                         continue
+                    context = mailer.view(changes, settings, notice=bool(message["notice"]), names=names)
                     body = webhook.payload(message["message_id"], context, mailer.merged_changes(changes))
                     webhook.post(hook[0], hook[1], message["message_id"], body, now=now, timeout_s=settings.timeout_s)
             except Exception as exc:  # noqa: BLE001 - any failure is retried; the reason is kept for the page
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning("alert message %s to %s not delivered (attempt %d): %s", message["id"],
                             message["channel"], message["attempts"] + 1, error)
-                broken[target] = error
+                if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError):
+                    broken[target] = error  # the server or webhook, not this one message: skip the rest
                 _finish(db, message, now, error)
                 failed += 1
                 continue

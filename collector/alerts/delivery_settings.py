@@ -43,7 +43,9 @@ class DeliverySettings:
     smtp_password: str | None = None
     smtp_ca_file: str | None = None  # a private CA for the organisation's server; default: the system's
     debounce_s: int = 300  # one message per rule and recipient per window, as the state's survey tool
-    hold_s: int = 20  # a change waits this long for its companions (a raise and its quick resolve: one message)
+    # A change waits this long for its companions (a raise and its resolve inside it: one message). 0 by
+    # default: the evaluator's passes are a minute apart anyway, and the p99 target is 60 s (docs/alerts-delivery.md).
+    hold_s: int = 0
     daily_cap: int = 20  # messages per recipient and local day, then one notice
     timeout_s: float = 10.0
     time_zone: str = "Europe/Paris"
@@ -128,6 +130,6 @@ def from_env(env: Mapping[str, str] | None = None) -> DeliverySettings:
         smtp_host=host, smtp_port=port, smtp_security=security, smtp_from=sender, base_url=base_url,
         smtp_user=user, smtp_password=password, smtp_ca_file=ca_file,
         debounce_s=_int(env, "RESSENTI_ALERTS_DEBOUNCE_S", 300, 0, 86400),
-        hold_s=_int(env, "RESSENTI_ALERTS_HOLD_S", 20, 0, 3600),
+        hold_s=_int(env, "RESSENTI_ALERTS_HOLD_S", 0, 0, 3600),
         daily_cap=_int(env, "RESSENTI_ALERTS_DAILY_CAP", 20, 1, 10000),
         timeout_s=_int(env, "RESSENTI_SMTP_TIMEOUT_S", 10, 1, 300), time_zone=zone)
