@@ -48,14 +48,14 @@ def test_killed_between_claiming_and_sending_no_loss_no_duplicate(db_path, tmp_p
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
         claimed = db.execute("SELECT state, attempts FROM alert_messages ORDER BY id").fetchall()
-        assert claimed == [("sending", 1), ("sending", 0)], claimed  # the first leased, not marked
+        assert claimed == [("sending", 1), ("sending", 1)], claimed  # leased, not marked
         assert server.mailbox.accepted == []
         server.mailbox.hang = False
         settings = from_env(server.env(RESSENTI_ALERTS_HOLD_S="0"))
-        # Restarted at once: the dead sender's lease still holds its message (never two senders at
-        # once); the other message goes.
-        assert run_delivery_once(db, settings, utc_now()).sent == 1
-        assert run_delivery_once(db, settings, utc_now() + timedelta(minutes=3)).sent == 1
+        # Restarted at once: the dead sender's lease still holds (never two senders on one message)...
+        assert run_delivery_once(db, settings, utc_now()).sent == 0
+        # ...and once it has run out, both messages go, once.
+        assert run_delivery_once(db, settings, utc_now() + timedelta(minutes=6)).sent == 2
         run_delivery_once(db, settings, utc_now() + timedelta(hours=2))
         assert sorted(r for a in server.mailbox.accepted for r in a.rcpt) == ["alice@ville.example.fr",
                                                                                "manon@ville.example.fr"]
@@ -107,7 +107,7 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id(db_path, 
         with pytest.raises(KeyboardInterrupt):
             run_delivery_once(db, settings, now)
         monkeypatch.setattr(delivery, "_finish", real_finish)
-        run_delivery_once(db, settings, now + timedelta(minutes=3))
+        run_delivery_once(db, settings, now + timedelta(minutes=6))
         first, second = server.mailbox.accepted
         assert first.message["Message-ID"] == second.message["Message-ID"]
         assert run_delivery_once(db, settings, now + timedelta(hours=1)).sent == 0

@@ -36,7 +36,9 @@ from ressenti.protocol import format_ts, parse_ts, utc_now
 log = logging.getLogger(__name__)
 FAN_OUT_BATCH = 1000
 SEND_BATCH = 500
-LEASE = timedelta(minutes=2)  # a message being sent is retried after this if the sender died
+# A message being sent is retried after this if its sender died. Leased LEASE_CHUNK at a time: the
+# lease must outlast sending the chunk (a server that times out is not tried again in the run).
+LEASE, LEASE_CHUNK = timedelta(minutes=5), 20
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 30, 3600
 
 
@@ -146,11 +148,17 @@ def _changes_of(db: Database, message_id: int) -> list[dict[str, Any]]:
                          " WHERE d.message = ? AND d.state != 'capped' ORDER BY c.id", [message_id]))
 
 
-def _lease(db: Database, message: dict[str, Any], now: datetime) -> bool:
+def _lease(db: Database, messages: list[dict[str, Any]], now: datetime) -> set[int]:
+    """Lease a chunk of messages in one transaction (one fsync, not one per message); the ids leased."""
+    leased = set()
     with write_transaction(db):
-        return db.conn.execute(
-            "UPDATE alert_messages SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND state = 'sending'"
-            " AND next_attempt_at <= ?", (format_ts(now + LEASE), message["id"], format_ts(now))).rowcount > 0
+        for message in messages:
+            if db.conn.execute(
+                    "UPDATE alert_messages SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?"
+                    " AND state = 'sending' AND next_attempt_at <= ?",
+                    (format_ts(now + LEASE), message["id"], format_ts(now))).rowcount:
+                leased.add(message["id"])
+    return leased
 
 
 def _finish(db: Database, message: dict[str, Any], now: datetime, error: str | None, *, dropped: bool = False) -> None:
@@ -180,16 +188,18 @@ def send_due(db: Database, settings: DeliverySettings, now: datetime) -> tuple[i
     names = {site.id: site.name for site in sites.values()} | {
         r["id"]: r["name"] for r in db.query("SELECT id, name FROM orgs")}
     sent = failed = 0
+    leased: set[int] = set()
     try:
-        for message in due:
+        for number, message in enumerate(due):
+            if number % LEASE_CHUNK == 0:
+                leased = _lease(db, due[number:number + LEASE_CHUNK], now)
+            if message["id"] not in leased:
+                continue  # another sender has it
             target = ("email", 0) if message["channel"] == "email" else ("webhook", message["webhook_id"])
             if target in broken:
-                if _lease(db, message, now):
-                    _finish(db, message, now, broken[target])
+                _finish(db, message, now, broken[target])
                 failed += 1
                 continue
-            if not _lease(db, message, now):
-                continue  # another sender has it
             changes = _changes_of(db, message["id"])
             try:
                 if message["channel"] == "email":
