@@ -113,3 +113,22 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id(db_path, 
         assert run_delivery_once(db, settings, now + timedelta(hours=1)).sent == 0
     finally:
         server.stop()
+
+
+def test_the_service_loop_delivers_and_stops_cleanly_on_sigterm(db_path, tmp_path, wait):
+    server = SmtpServer(tmp_path).start()
+    env = {**os.environ, **server.env(), "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "alerts-deliver", "--db",
+                              str(db_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    db = connect(db_path)
+    try:
+        add_change(db, alert_id=1, change="raised", at=utc_now())
+        wait(lambda: len(server.mailbox.accepted) == 2, 60, "the loop to deliver both messages")
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        server.stop()
+        db.close()
