@@ -341,11 +341,58 @@ def _m13_alerts(db: Database) -> None:
         db.conn.execute(sql)
 
 
+def _m14_alert_delivery(db: Database) -> None:
+    """Issue 12, delivery: users' e-mail, subscriptions, webhooks and the delivery outbox (docs/alerts-delivery.md).
+
+    `alert_changes` is the evaluator's hand-over table (the alerts branch creates it
+    too: IF NOT EXISTS, whichever runs first). Deliveries are claimed from it by id
+    past `alert_delivery_watermark`; each message groups deliveries and keeps its
+    Message-ID, so a retry after a restart is the same message. Idempotent.
+    """
+    if "email" not in db.table("users").columns_dict:
+        db.conn.execute("ALTER TABLE users ADD COLUMN email TEXT")  # the only personal datum (docs/alerts-delivery.md)
+    for sql in (
+        "CREATE TABLE IF NOT EXISTS alert_changes (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id INTEGER,"
+        " change TEXT NOT NULL, at TEXT NOT NULL, site TEXT, org TEXT, kind TEXT NOT NULL, summary_fr TEXT,"
+        " summary_en TEXT, figures TEXT, link TEXT)",
+        # kind '*' is the user's switch for everything; no row: the role's default.
+        "CREATE TABLE IF NOT EXISTS alert_subscriptions (user_id INTEGER NOT NULL REFERENCES users(id),"
+        " kind TEXT NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (user_id, kind)) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS alert_webhooks (id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL,"
+        " scope TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1, label TEXT, created_at TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS alert_delivery_watermark (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " change_id INTEGER NOT NULL)",
+        # Delivery starts with the changes made after it is installed, not with the history.
+        "INSERT OR IGNORE INTO alert_delivery_watermark (id, change_id)"
+        " SELECT 1, IFNULL(MAX(id), 0) FROM alert_changes",
+        # One message: what was sent (or is being sent) to one user or webhook, with its own Message-ID.
+        "CREATE TABLE IF NOT EXISTS alert_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL,"
+        " user_id INTEGER, webhook_id INTEGER, group_key TEXT NOT NULL, notice INTEGER NOT NULL DEFAULT 0,"
+        " created_at TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL DEFAULT 'sending',"
+        " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, last_error TEXT, sent_at TEXT)",
+        "CREATE INDEX IF NOT EXISTS alert_messages_to_send ON alert_messages (state, next_attempt_at)",
+        "CREATE INDEX IF NOT EXISTS alert_messages_by_group ON alert_messages (channel, user_id, webhook_id,"
+        " group_key, created_at)",
+        # One row per (change, recipient): the outbox. state: pending -> queued (in a message) -> sent,
+        # or capped (over the daily cap: the notice says so) or skipped (no address any more).
+        "CREATE TABLE IF NOT EXISTS alert_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " change_id INTEGER NOT NULL, channel TEXT NOT NULL, user_id INTEGER, webhook_id INTEGER,"
+        " group_key TEXT NOT NULL, due_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+        " message INTEGER REFERENCES alert_messages(id))",
+        "CREATE UNIQUE INDEX IF NOT EXISTS alert_deliveries_once ON alert_deliveries"
+        " (change_id, channel, IFNULL(user_id, 0), IFNULL(webhook_id, 0))",
+        "CREATE INDEX IF NOT EXISTS alert_deliveries_pending ON alert_deliveries (state, due_at)",
+        "CREATE INDEX IF NOT EXISTS alert_deliveries_by_message ON alert_deliveries (message)",
+    ):
+        db.conn.execute(sql)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
-                                                _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts]
+                                                _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts,
+                                                _m14_alert_delivery]
 
 
 def migrate(db: Database) -> int:

@@ -125,6 +125,9 @@ CASES = [
     Case("/alerts/<int:alert_id>/ack", "POST", "/alerts/99999/ack", session_rule("manager", 404), data={}),
     Case("/alerts/<int:alert_id>/comments", "POST", "/alerts/{alert}/comments",
          session_rule("manager", 302, scoped=True, outsider=404), data={"text": ""}),
+    # Each user's own alert settings (issue 12): every logged-in user, about themselves only.
+    Case("/alerts/settings", "GET", "/alerts/settings", session_rule("viewer", 200)),
+    Case("/alerts/settings", "POST", "/alerts/settings", session_rule("viewer", 302), data={"email": "not an address"}),
     # Admin pages: cookie sessions of admins.
     Case("/admin/config", "GET", "/admin/config?site=mairie", ADMIN_PAGE),
     Case("/admin/config", "POST", "/admin/config", session_rule("admin", 404), data={"site": "nope"}),
@@ -146,6 +149,10 @@ CASES = [
          data={}),
     Case("/admin/alerts/<int:rule_id>/delete", "POST", "/admin/alerts/99999/delete", session_rule("admin", 404),
          data={}),
+    Case("/admin/alert-webhooks", "GET", "/admin/alert-webhooks", ADMIN_PAGE),
+    Case("/admin/alert-webhooks", "POST", "/admin/alert-webhooks", ADMIN_POST, data={"url": "", "scope": ""}),
+    Case("/admin/alert-webhooks/<int:webhook_id>/enabled", "POST", "/admin/alert-webhooks/99999/enabled",
+         session_rule("admin", 404), data={}),
     Case("/admin/walls", "GET", "/admin/walls", ADMIN_PAGE),
     Case("/admin/walls", "POST", "/admin/walls", ADMIN_POST, data={}),
     Case("/admin/walls/<int:token_id>/revoke", "POST", "/admin/walls/99999/revoke", session_rule("admin", 404),

@@ -83,11 +83,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from collector.web import (
         access,
+        admin_alert_webhooks,
         admin_alerts,
         admin_config,
         admin_registry,
         admin_users,
         admin_walls,
+        alert_settings,
         alerts_page,
         api,
         api_admin,
@@ -108,7 +110,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
     for module in (api, api_admin, api_alerts, api_events, wall, login, dashboard, exports, fleet_page,
                    alerts_page, admin_registry, admin_walls, admin_config, admin_users, admin_alerts,
-                   notes_page, public_page, opendata):
+                   notes_page, public_page, opendata, alert_settings, admin_alert_webhooks):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)

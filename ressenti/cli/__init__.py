@@ -14,10 +14,12 @@ def main() -> None:
     """ressenti: smiley feedback kiosks and their collector."""
 
 
-from ressenti.cli import collector, demo, kiosk  # noqa: E402  (after main, which they extend)
+from ressenti.cli import alerts_delivery, collector, demo, kiosk  # noqa: E402  (after main, which they extend)
 
 main.add_command(demo.demo)
 main.add_command(collector.collector)
+for command in (alerts_delivery.alerts_deliver, alerts_delivery.alerts_failures, alerts_delivery.alert_webhook):
+    collector.collector.add_command(command)
 main.add_command(kiosk.kiosk)
 
 __all__ = ["main"]
