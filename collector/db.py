@@ -259,10 +259,28 @@ def _m10_typed_wall_subjects(db: Database) -> None:
         db.conn.execute("UPDATE tokens SET subject = ? WHERE id = ?", (typed, token_id))
 
 
+def _m11_report_subscriptions_and_runs(db: Database) -> None:
+    """Issue 13: who receives which scheduled report, and which period's report went to whom.
+
+    A `report_runs` row is written once the SMTP server has accepted the message, so a
+    period's report is sent once even across restarts (collector/reports_pdf/schedule.py).
+    Idempotent (IF NOT EXISTS), so it may run after other engineers' steps in any order.
+    """
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS report_subscriptions (id INTEGER PRIMARY KEY, email TEXT NOT NULL,"
+        " scope TEXT NOT NULL, every TEXT NOT NULL, lang TEXT NOT NULL DEFAULT 'fr', created TEXT NOT NULL,"
+        " UNIQUE (email, scope, every))")
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS report_runs (subscription_id INTEGER NOT NULL"
+        " REFERENCES report_subscriptions(id) ON DELETE CASCADE, period TEXT NOT NULL, sent_at TEXT NOT NULL,"
+        " message_id TEXT NOT NULL, PRIMARY KEY (subscription_id, period))")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
-                                                _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects]
+                                                _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
+                                                _m11_report_subscriptions_and_runs]
 
 
 def migrate(db: Database) -> int:
