@@ -88,13 +88,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         fleet_page,
         i18n,
         login,
+        reports_page,
         wall,
     )
     csrf = CSRFProtect(app)
     for module in (api, api_admin, api_events):
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
     for module in (api, api_admin, api_events, wall, login, dashboard, exports, fleet_page,
-                   admin_registry, admin_walls, admin_config, admin_users):
+                   admin_registry, admin_walls, admin_config, admin_users, reports_page):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)
