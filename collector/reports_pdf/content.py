@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from sqlite_utils import Database
 
 from collector.bands import shares_comparable
@@ -178,6 +180,17 @@ def _alerts(db: Database, sites: list[Site], period: Period, lang: str) -> list[
     return out
 
 
+# Without its comment lines: WeasyPrint's SVG style parser reads a comment as a broken rule.
+CHART_CSS = " ".join(line for line in (Path(__file__).resolve().parent.parent / "templates" / "reports" / "chart.css")
+                     .read_text().splitlines() if not line.startswith("/*"))
+
+
+def for_print(chart: Markup) -> Markup:
+    """A dashboard chart with its print styles inside: WeasyPrint applies no page CSS within an SVG."""
+    head, sep, rest = str(chart).partition(">")
+    return Markup(f"{head}{sep}<style>{CHART_CSS}</style>{rest}")
+
+
 def build_content(db: Database, scope: Scope, period: Period, *, lang: str = "fr",
                   min_cell: int = DEFAULT_MIN_CELL, counts: str = "filtered") -> Content:
     report = build_report(db, scope.sites, period.start, period.end, counts=counts, min_cell=min_cell,
@@ -193,8 +206,10 @@ def build_content(db: Database, scope: Scope, period: Period, *, lang: str = "fr
     return Content(
         scope=scope, period=period, previous=previous, min_cell=min_cell, report=report, before=before,
         items=items,
-        bars=stacked_bars(report, items, series, t(f"Réponses par {unit_name}", f"Answers per {unit_name}")),
-        line=satisfaction_line(report, items, t(f"Satisfaction par {unit_name}", f"Satisfaction per {unit_name}")),
+        bars=for_print(stacked_bars(report, items, series,
+                                    t(f"Réponses par {unit_name}", f"Answers per {unit_name}"))),
+        line=for_print(satisfaction_line(report, items,
+                                         t(f"Satisfaction par {unit_name}", f"Satisfaction per {unit_name}"))),
         hours=_hours(report), reasons=followups(db, report), channels=channels(report),
         sites=ranking(report, before_by_site) if scope.kind == "org" else [],
         kiosks=_kiosks(db, scope.sites), alerts=_alerts(db, scope.sites, period, lang))
