@@ -96,8 +96,8 @@ def test_the_month_report_is_sent_once_from_the_set_time_even_across_restarts(db
 
 
 def test_weekly_reports_are_due_on_monday():
-    from collector.reports_pdf.content import Scope
     from collector.registry import Site
+    from collector.reports_pdf.content import Scope
     scope = Scope("site", "mairie", "Mairie", [Site("mairie", "ville", "Mairie", "Europe/Paris", 4)])
     monday = datetime(2026, 10, 19, 6, 0, tzinfo=UTC)  # 08:00 in Paris
     assert due_period(scope, "week", monday, time(7, 0)).key == "2026-W42"
@@ -159,7 +159,8 @@ def test_cli_report_on_demand(db_path, tmp_path):
     for extra, message in ((["--site", "mairie", "--date", "2099-01-01"], "has not started yet"),
                            (["--site", "mairie", "--date", "12/10/2026"], "is not a date"),
                            (["--site", "nope"], "site 'nope' is unknown"),
-                           (["--org", "ville", "--poster", "a4", "--base-url", "https://x.fr"], "a poster is for one site"),
+                           (["--org", "ville", "--poster", "a4", "--base-url", "https://x.fr"],
+                            "a poster is for one site"),
                            (["--site", "mairie", "--poster", "a3"], "RESSENTI_BASE_URL")):
         result = runner.invoke(main, [*args, *extra], env={"RESSENTI_BASE_URL": ""})
         assert result.exit_code == 1 and message in result.output, (extra, result.output)
