@@ -185,3 +185,32 @@ def test_unknown_subscription_scope_is_logged_and_skipped(db_path, smtp, caplog)
     assert "site 'gone' is unknown" in caplog.text
     with pytest.raises(ReportError):
         subscribe(db, "x@y.fr", resolve_scope(db, site="mairie"), "year")
+
+
+def test_reports_send_without_subscribers_needs_no_smtp_settings(tmp_path, monkeypatch):
+    for name in ("RESSENTI_SMTP_HOST", "RESSENTI_SMTP_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    connect(tmp_path / "empty.db").close()
+    result = CliRunner().invoke(main, ["collector", "reports-send", "--db", str(tmp_path / "empty.db")])
+    assert result.exit_code == 0 and "no report subscribers" in result.output
+
+
+def test_the_timer_and_service_verify(tmp_path):
+    """systemd-analyze verify, with ExecStart pointed at this checkout's ressenti (the deploy path is not here)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    units = Path(__file__).resolve().parent.parent / "systemd"
+    ressenti = Path(sys.executable).with_name("ressenti")
+    service = (units / "ressenti-collector-reports.service").read_text()
+    assert "ExecStart=/opt/ressenti/venv/bin/ressenti collector reports-send" in service
+    (tmp_path / "ressenti-collector-reports.service").write_text(
+        service.replace("/opt/ressenti/venv/bin/ressenti", str(ressenti)))
+    shutil.copy(units / "ressenti-collector-reports.timer", tmp_path)
+    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "ressenti-collector-reports.service"),
+                             str(tmp_path / "ressenti-collector-reports.timer")], capture_output=True, text=True)
+    assert result.returncode == 0 and "ressenti" not in result.stdout + result.stderr, result.stderr

@@ -86,7 +86,7 @@ def reports_send(db_path: str, send_at: str, min_cell: int | None, base_url: str
     """Render and e-mail the reports due to their subscribers, each period's once (SMTP: RESSENTI_SMTP_*)."""
     from collector.db import connect
     from collector.publication import DEFAULT_MIN_CELL
-    from collector.reports_pdf.schedule import send_due
+    from collector.reports_pdf.schedule import send_due, subscriptions
     from collector.reports_pdf.smtp import smtp_sender, smtp_settings
     from ressenti.errors import BadConfig
 
@@ -95,13 +95,17 @@ def reports_send(db_path: str, send_at: str, min_cell: int | None, base_url: str
         at = time.fromisoformat(send_at)
     except ValueError:
         raise click.BadParameter(f"{send_at!r} is not a time like 07:00", param_hint="--at") from None
+    if not Path(db_path).exists():
+        raise click.ClickException(f"no database at {db_path}")
+    db = connect(db_path)
+    if not subscriptions(db):
+        click.echo("no report subscribers (ressenti collector report-subscribe)")
+        return  # an enabled timer without SMTP settings yet is not a failure
     try:
         settings = smtp_settings(os.environ)
     except BadConfig as exc:
         raise _fail(exc) from None
-    if not Path(db_path).exists():
-        raise click.ClickException(f"no database at {db_path}")
-    result = send_due(connect(db_path), smtp_sender(settings), sender=str(settings["from"]), send_at=at,
+    result = send_due(db, smtp_sender(settings), sender=str(settings["from"]), send_at=at,
                       min_cell=min_cell or DEFAULT_MIN_CELL, base_url=base_url)
     click.echo(f"{len(result['sent'])} reports sent, {len(result['failed'])} failed")
     if result["failed"]:
