@@ -195,3 +195,38 @@ def test_the_dashboard_chart_withholds_the_period_average_under_the_minimum(db):
         with rendering("fr"):
             line = str(satisfaction_line(report, buckets(report)[1], "t"))
         assert ("moyenne de la période" in line) is shown
+
+
+def test_weasyprint_fetches_nothing_but_data_uris(tmp_path):
+    """A template slip (or a future field printed unescaped) cannot make the renderer read a URL or a file."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from collector.reports_pdf import render
+
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the report")
+    try:
+        port = server.server_address[1]
+        pdf = tmp_path / "fetch.pdf"
+        pdf.write_bytes(render._pdf(
+            f'<html><head><link rel="stylesheet" href="http://127.0.0.1:{port}/style.css"></head><body>'
+            f'<img src="http://127.0.0.1:{port}/pixel.png"><a rel="attachment" href="file://{secret}">x</a>'
+            f'<img src="file://{secret}"></body></html>'))
+    finally:
+        server.shutdown()
+    assert hits == []
+    assert attachments(pdf) == []
