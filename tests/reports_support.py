@@ -48,9 +48,11 @@ def pdf_page_size(pdf: Path) -> str:
     return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Page size:"))
 
 
-def pdf_text(pdf: Path, page: int | None = None) -> str:
+def pdf_text(pdf: Path, page: int | None = None, *, layout: bool = False) -> str:
+    """The PDF's text (`layout`: table rows kept on one line each)."""
     pages = ["-f", str(page), "-l", str(page)] if page else []
-    text = subprocess.run(["pdftotext", *pages, str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    command = ["pdftotext", *pages, *(["-layout"] if layout else []), str(pdf), "-"]
+    text = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return text.replace("\u202f", " ").replace("\xa0", " ")
 
 

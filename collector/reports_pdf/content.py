@@ -23,10 +23,11 @@ from collector.registry import Site, get_site, list_sites
 from collector.report_cells import cells_for
 from collector.reports import Report, Tally, build_report
 from collector.reports_pdf.period import Period, ReportError, period_of
+from collector.uptime import availability
 from collector.web.charts import Bucket, Series, buckets, satisfaction_line, stacked_bars
-from collector.web.dashboard import Row, channels, followups, ranking
+from collector.web.dashboard import channels, followups, ranking  # main: from collector/web/breakdowns.py
 from collector.web.i18n import t
-from ressenti.protocol import is_slug
+from ressenti.protocol import is_slug, utc_now
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class KioskRow:
     name: str | None
     online: bool
     last_seen: str | None
+    share: float | None = None  # online share of the period's opening hours (collector/uptime.py)
+    since: datetime | None = None  # the online history starts after the period's start
 
 
 @dataclass
@@ -102,9 +105,9 @@ class Content:
     bars: Any
     line: Any
     hours: list[HourRow]
-    reasons: list[Row]
-    channels: list[Row]
-    sites: list[Row]
+    reasons: list[Any]  # the dashboard's rows: label, tally (None when withheld), share, extra
+    channels: list[Any]
+    sites: list[Any]
     kiosks: list[KioskRow]
     alerts: list[AlertRow] | None  # None: this collector has no alerts tables
 
@@ -155,10 +158,16 @@ def _hours(report: Report) -> list[HourRow]:
             for hour, tally in sorted(per_hour.items()) if tally.total]
 
 
-def _kiosks(db: Database, sites: list[Site]) -> list[KioskRow]:
-    ids = {s.id for s in sites}
-    return [KioskRow(k["kiosk"], k["site"], k["name"], k["online"], k["last_seen"])
-            for k in fleet(db, with_gaps=False) if k["site"] in ids and not k["retired"]]
+def _kiosks(db: Database, sites: list[Site], period: Period) -> list[KioskRow]:
+    by_id = {s.id: s for s in sites}
+    rows = []
+    for k in fleet(db, with_gaps=False):
+        if k["site"] not in by_id or k["retired"]:
+            continue
+        known = availability(db, by_id[k["site"]], k["kiosk"], period.start, period.end, utc_now())
+        rows.append(KioskRow(k["kiosk"], k["site"], k["name"], k["online"], k["last_seen"], known.share,
+                             known.since))
+    return rows
 
 
 def _alerts(db: Database, sites: list[Site], period: Period, lang: str) -> list[AlertRow] | None:
@@ -212,7 +221,7 @@ def build_content(db: Database, scope: Scope, period: Period, *, lang: str = "fr
                                          t(f"Satisfaction par {unit_name}", f"Satisfaction per {unit_name}"))),
         hours=_hours(report), reasons=followups(db, report), channels=channels(report),
         sites=ranking(report, before_by_site) if scope.kind == "org" else [],
-        kiosks=_kiosks(db, scope.sites), alerts=_alerts(db, scope.sites, period, lang))
+        kiosks=_kiosks(db, scope.sites, period), alerts=_alerts(db, scope.sites, period, lang))
 
 
 def content_for(db: Database, scope: Scope, kind: str, day: date, now: datetime, **kwargs: Any) -> Content:

@@ -16,13 +16,14 @@ from collector.reports_pdf.period import Period
 from collector.reports_pdf.render import PosterNote
 
 
-def notes_available() -> bool:
-    return importlib.util.find_spec("collector.notes") is not None
+def notes_available(db: Database) -> bool:
+    """collector/notes.py and its table (`published_notes`, its migration) are both there."""
+    return importlib.util.find_spec("collector.notes") is not None and db["published_notes"].exists()
 
 
 def poster_notes(db: Database, site_id: str, site_org: str, period: Period, lang: str) -> list[PosterNote]:
     """The notes written for the site (or its organisation) over the period, in `lang`; [] without them."""
-    if not notes_available():
+    if not notes_available(db):
         return []
     notes = importlib.import_module("collector.notes")
     found = notes.notes_for(db, [f"site:{site_id}", f"org:{site_org}"], period.start, period.full_end)
