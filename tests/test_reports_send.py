@@ -214,3 +214,23 @@ def test_the_timer_and_service_verify(tmp_path):
     result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "ressenti-collector-reports.service"),
                              str(tmp_path / "ressenti-collector-reports.timer")], capture_output=True, text=True)
     assert result.returncode == 0 and "ressenti" not in result.stdout + result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("env, message", [
+    ({}, "set RESSENTI_SMTP_HOST"),
+    ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": "not-an-address"}, "RESSENTI_SMTP_FROM"),
+    ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER, "RESSENTI_SMTP_SECURITY": "ssl3"},
+     "must be starttls, tls or none"),
+    ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER, "RESSENTI_SMTP_PORT": "smtp"},
+     "must be a port number"),
+    ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER, "RESSENTI_SMTP_SECURITY": "none",
+      "RESSENTI_SMTP_USER": "rapports"}, "would send the password in clear"),
+    ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER, "RESSENTI_SMTP_USER": "rapports",
+      "RESSENTI_SMTP_PASSWORD_FILE": "/nonexistent/smtp-password"}, "cannot be read"),
+])
+def test_smtp_settings_refuse_what_would_not_work_or_leak(env, message):
+    from ressenti.errors import BadConfig
+    with pytest.raises(BadConfig, match=message):
+        smtp_settings(env)
+    assert smtp_settings({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER})["security"] == \
+        "starttls"  # the default: never clear text unless asked

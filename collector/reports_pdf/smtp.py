@@ -34,7 +34,10 @@ def smtp_settings(env: Mapping[str, str]) -> dict[str, object]:
     user = env.get("RESSENTI_SMTP_USER", "").strip() or None
     password = None
     if env.get("RESSENTI_SMTP_PASSWORD_FILE"):
-        password = Path(env["RESSENTI_SMTP_PASSWORD_FILE"]).read_text().strip()
+        try:
+            password = Path(env["RESSENTI_SMTP_PASSWORD_FILE"]).read_text().strip()
+        except OSError as exc:
+            raise BadConfig(f"RESSENTI_SMTP_PASSWORD_FILE cannot be read: {exc.strerror}") from None
     if user and security == "none":
         raise BadConfig("RESSENTI_SMTP_SECURITY=none would send the password in clear: use starttls or tls")
     return {"host": host, "port": port, "security": security, "user": user, "password": password, "from": sender}
