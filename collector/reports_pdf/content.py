@@ -102,6 +102,7 @@ class Content:
     report: Report
     before: Tally
     items: list[Bucket]
+    legend: list[tuple[str, str, str]]  # the bars' series, bottom first: key, label, colour
     bars: Any
     line: Any
     hours: list[HourRow]
@@ -214,7 +215,7 @@ def build_content(db: Database, scope: Scope, period: Period, *, lang: str = "fr
     series = Series.of(report)
     return Content(
         scope=scope, period=period, previous=previous, min_cell=min_cell, report=report, before=before,
-        items=items,
+        items=items, legend=series.keys,
         bars=for_print(stacked_bars(report, items, series,
                                     t(f"Réponses par {unit_name}", f"Answers per {unit_name}"))),
         line=for_print(satisfaction_line(report, items,
