@@ -387,12 +387,34 @@ def _m14_alert_delivery(db: Database) -> None:
         db.conn.execute(sql)
 
 
+def _m15_reports_schedule_and_kiosk_uptime(db: Database) -> None:
+    """Issue 13: who receives which scheduled report, which period's report went to whom, kiosk uptime.
+
+    A `report_runs` row is written once the SMTP server has accepted the message, so a
+    period's report is sent once even across restarts (collector/reports_pdf/schedule.py).
+    `kiosk_uptime` starts empty: availability is known from the upgrade on.
+    Idempotent (IF NOT EXISTS), so it may run after other engineers' steps in any order.
+    """
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS report_subscriptions (id INTEGER PRIMARY KEY, email TEXT NOT NULL,"
+        " scope TEXT NOT NULL, every TEXT NOT NULL, lang TEXT NOT NULL DEFAULT 'fr', created TEXT NOT NULL,"
+        " UNIQUE (email, scope, every))")
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS report_runs (subscription_id INTEGER NOT NULL"
+        " REFERENCES report_subscriptions(id) ON DELETE CASCADE, period TEXT NOT NULL, sent_at TEXT NOT NULL,"
+        " message_id TEXT NOT NULL, PRIMARY KEY (subscription_id, period))")
+    # One row per continuous online stretch of a kiosk (collector/uptime.py), for the reports' availability.
+    db.conn.execute("CREATE TABLE IF NOT EXISTS kiosk_uptime (id INTEGER PRIMARY KEY, kiosk TEXT NOT NULL,"
+                    " site TEXT NOT NULL, since TEXT NOT NULL, last_seen TEXT NOT NULL)")
+    db.conn.execute("CREATE INDEX IF NOT EXISTS kiosk_uptime_by_kiosk ON kiosk_uptime (kiosk, since)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
                                                 _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts,
-                                                _m14_alert_delivery]
+                                                _m14_alert_delivery, _m15_reports_schedule_and_kiosk_uptime]
 
 
 def migrate(db: Database) -> int:

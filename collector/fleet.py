@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlite_utils import Database
 
 from collector.audit import seq_gaps
 from collector.registry import get_producer
+from collector.uptime import STALE_AFTER, note_online
 from ressenti.protocol import format_ts, parse_json, utc_now
 
 log = logging.getLogger(__name__)
@@ -18,9 +19,9 @@ log = logging.getLogger(__name__)
 FAULTS_SHOWN = 5  # a status says at most this many faults on the fleet page
 FAULT_CHARS = 300
 
-# A kiosk heartbeats every 60 s; silent for longer than this counts as offline
-# even if its Last Will has not (yet) been published by the broker.
-STALE_AFTER = timedelta(minutes=3)
+# A kiosk heartbeats every 60 s; silent for longer than STALE_AFTER (3 min, kept in
+# collector/uptime.py with the online history) counts as offline even if its Last
+# Will has not (yet) been published by the broker.
 
 
 # Status numbers past this are kept as unknown: SQLite cannot store integers past 2^63.
@@ -65,6 +66,8 @@ def record_status(db: Database, kiosk: str, site: str, payload: bytes, received_
             "disk_free_mb": _num(body, "disk_free_mb", int),
         }
     db["kiosk_status"].upsert(row, pk="kiosk", alter=False)
+    if body["state"] == "online":
+        note_online(db, kiosk, site, received_at)  # the history behind the reports' availability
     return True
 
 

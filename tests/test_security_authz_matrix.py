@@ -111,6 +111,13 @@ CASES = [
          session_rule("admin", 200)),
     Case("/dashboard/export.xlsx", "GET", "/dashboard/export.xlsx?scope=site:mairie",
          session_rule("viewer", 200, scoped=True)),
+    # Printable PDFs (issue 13): scoped like the dashboard.
+    Case("/dashboard/report.pdf", "GET", "/dashboard/report.pdf?scope=site:mairie",
+         session_rule("viewer", 200, scoped=True)),
+    Case("/dashboard/report.pdf", "GET", "/dashboard/report.pdf?scope=org:ville",
+         session_rule("viewer", 200, scoped=True, manager=403)),
+    Case("/dashboard/poster.pdf", "GET", "/dashboard/poster.pdf?scope=site:mairie&size=a3",
+         session_rule("viewer", 200, scoped=True)),
     Case("/fleet", "GET", "/fleet", session_rule("manager", 200)),
     # "Vous nous avez dit / Nous avons fait" notes (issue 13): managers, within their scope.
     Case("/notes", "GET", "/notes", session_rule("manager", 200)),
@@ -212,7 +219,8 @@ CASES = [
 def world(tmp_path_factory):
     """One app and database for the whole table; a logged-in client per user, a header per token."""
     path = tmp_path_factory.mktemp("matrix") / "web.db"
-    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "matrix", "START_LIVE": False})
+    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "matrix", "START_LIVE": False,
+                      "BASE_URL": "https://ressenti.example.fr"})
     db = connect(path)
     add_site(db, "mairie", "Mairie", org="ville")
     add_site(db, "autre", "Autre commune", org="ailleurs")

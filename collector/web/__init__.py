@@ -103,6 +103,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         notes_page,
         opendata,
         public_page,
+        reports_page,
         wall,
     )
     csrf = CSRFProtect(app)
@@ -110,7 +111,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
     for module in (api, api_admin, api_alerts, api_events, wall, login, dashboard, exports, fleet_page,
                    alerts_page, admin_registry, admin_walls, admin_config, admin_users, admin_alerts,
-                   notes_page, public_page, opendata, alert_settings, admin_alert_webhooks):
+                   notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)

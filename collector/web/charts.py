@@ -212,7 +212,8 @@ def satisfaction_line(report: Report, items: list[Bucket], title: str,
         y = TOP + plot_h * (1 - value)
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
                      f'<text x="{LEFT - 8}" y="{y + 5:.1f}" class="axis" text-anchor="end">{pct(value)}</text>')
-    overall = report.main.satisfaction
+    # The period's average is a figure like any other: withheld under the minimum count.
+    overall = report.main.satisfaction if report.enough(report.main) else None
     if overall is not None:
         y = TOP + plot_h * (1 - overall)
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="mean"/>'

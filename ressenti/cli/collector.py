@@ -531,3 +531,9 @@ def user_disable(db_path: str, login: str, enable: bool) -> None:
     db, user = _existing_user(db_path, login)
     set_disabled(db, user.id, not enable)
     click.echo(f"user {login} {'enabled' if enable else 'disabled'}")
+
+
+from ressenti.cli import reports as _reports  # noqa: E402  (after the group, which it extends)
+
+for _command in _reports.COMMANDS:
+    collector.add_command(_command)
