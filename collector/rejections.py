@@ -10,7 +10,7 @@ the disk or slow the ingest (issue 17):
   `last_seen` say how many and when;
 - `RefusalLimiter` lets a producer whose messages keep being refused cost no
   more than a few decodes a second; the rest are counted as `rate_limited`;
-- `purge_rejected` (retention) deletes old rows.
+- `collector.retention.purge_rejected` deletes old rows.
 
 Event-level rejections (`seq` set) stay one row per seq: the ack watermark
 passes over them.
@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from sqlite_utils import Database
 
-from ressenti.protocol import format_ts, utc_now
+from ressenti.protocol import format_ts
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +79,6 @@ def record_rejection(db: Database, *, reason: str, raw: bytes, topic: str, recei
         (seen, seen, kiosk, epoch, seq, topic[:200], reason[:500], reason_class.value, raw[:RAW_PREFIX_BYTES],
          len(raw), hashlib.sha256(raw).hexdigest(), key))
     return True
-
-
-def purge_rejected(db: Database, older_than_days: int, *, batch_size: int = 10_000) -> int:
-    """Delete rejected rows last seen more than `older_than_days` ago; return how many."""
-    if older_than_days < 1:
-        raise ValueError("keep rejected input at least one day")
-    cutoff = format_ts(utc_now() - timedelta(days=older_than_days))
-    total = 0
-    while True:  # small transactions, so ingest is never blocked for long
-        deleted = db.conn.execute(
-            "DELETE FROM rejected WHERE rowid IN (SELECT rowid FROM rejected WHERE last_seen < ? LIMIT ?)",
-            (cutoff, batch_size)).rowcount
-        total += deleted
-        if deleted < batch_size:
-            return total
 
 
 class RefusalLimiter:
