@@ -58,3 +58,11 @@ def shares_comparable(*scale_lists: Iterable[int]) -> bool:
     """
     kinds = {has_neutral(scale) for scales in scale_lists for scale in scales}
     return len(kinds) <= 1
+
+
+def trend_comparable(now: Iterable[int], before: Iterable[int]) -> bool:
+    """Can a satisfied share be set against the same scope's earlier one? Yes when both periods were
+    answered on the same scales (the same mix, as an organisation of 3- and 4-face sites), or when
+    all their shares compare; not across a site's change from 4 faces to 3 or 5 (docs/figures.md)."""
+    now, before = set(now), set(before)
+    return now == before or shares_comparable(now, before)

@@ -479,7 +479,7 @@ def test_the_admin_page_makes_typed_walls_and_refuses_a_forged_organisation(app,
     db.close()
     login(client, "alex")
     made = post_form(client, "/admin/walls", "/admin/walls", {"label": "Hall", "org": "ville"})
-    assert made.status_code == 201 and "org:ville" in made.get_data(as_text=True)
+    assert made.status_code == 201 and "(Organisation ville)" in made.get_data(as_text=True)
     forged = post_form(client, "/admin/walls", "/admin/walls", {"label": "Hall", "org": "nobody"})
     assert forged.status_code == 302
     db = connect(app.config["DATABASE"])

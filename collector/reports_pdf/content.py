@@ -16,7 +16,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlite_utils import Database
 
-from collector.bands import shares_comparable
+from collector.bands import trend_comparable
 from collector.fleet import fleet
 from collector.publication import DEFAULT_MIN_CELL
 from collector.registry import Site, get_site, list_sites
@@ -124,7 +124,7 @@ class Content:
     def satisfaction_delta(self) -> float | None:
         """Change of the satisfied share, only where both periods compare (docs/figures.md)."""
         main, before = self.report.main, self.before
-        if not (self.enough and self.before_enough) or not shares_comparable(main.scales, before.scales):
+        if not (self.enough and self.before_enough) or not trend_comparable(main.scales, before.scales):
             return None
         return (main.satisfaction or 0) - (before.satisfaction or 0)
 

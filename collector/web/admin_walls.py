@@ -22,7 +22,7 @@ def _page(new_url: str | None = None, status: int = 200):  # type: ignore[no-unt
     sites = list_sites(db)
     orgs = sorted({s.org for s in sites})
     return render_template("admin/walls.html", admin_nav=True, walls=walls, sites=sites, orgs=orgs,
-                           org_names=org_names(db),
+                           org_names=org_names(db), site_names={s.id: s.name for s in sites},
                            new_url=new_url), status
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from collector.bands import shares_comparable
+from collector.bands import shares_comparable, trend_comparable
 from collector.followups import oldest_kept_event
 from collector.periods import Span
 from collector.registry import Site
@@ -88,7 +88,7 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
     series = Series.of(report)
     rows = ranking(report, before_report.by_site) if len(sel.sites) > 1 else []
     trend = None
-    before_comparable = shares_comparable(report.main.scales, before.scales)
+    before_comparable = trend_comparable(report.main.scales, before.scales)
     if (report.main.satisfaction is not None and before.satisfaction is not None and report.enough(before)
             and before_comparable):
         trend = report.main.satisfaction - before.satisfaction
