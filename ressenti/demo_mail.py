@@ -42,7 +42,7 @@ class DemoMail:
         from aiosmtpd.controller import Controller  # the demo extra
         from aiosmtpd.handlers import Mailbox
 
-        controller = Controller(Mailbox(str(self.mailbox)), hostname="127.0.0.1", port=free_port())
+        controller = Controller(Mailbox(self.mailbox), hostname="127.0.0.1", port=free_port())
         controller.start()
         self._controller = controller
         db = connect(self.db_path)
