@@ -24,6 +24,7 @@ from collector.alerts.delivery_settings import from_env
 from collector.alerts.evaluate import evaluate
 from collector.alerts.store import list_rules
 from collector.alerts.subscriptions import set_email
+from collector.alerts.webhook import add_webhook
 from collector.db import connect
 from collector.fleet import record_status
 from collector.registry import add_kiosk, add_site
@@ -235,8 +236,11 @@ def failing_server(tmp_path):
     set_email(db, quick_user(db, "manon", "manager", ("org:ville",)), "manon@ville.example.fr")
     set_email(db, quick_user(db, "olga", "manager", ("org:autre",)), "olga@autre.example.fr")
     quick_user(db, "victor", "viewer", ("org:ville",))
+    # A webhook whose URL carries its token, as Slack's and Teams' do; nothing listens there either.
+    add_webhook(db, f"http://127.0.0.1:{free_port()}/hooks/T0KEN-s3cret-in-the-path", "org:ville",
+                now=utc_now())
     down = SmtpServer(tmp_path, port=free_port())
-    assert run_delivery_once(db, from_env(down.env(RESSENTI_ALERTS_HOLD_S="0"))).failed == 2
+    assert run_delivery_once(db, from_env(down.env(RESSENTI_ALERTS_HOLD_S="0"))).failed == 3
     db.close()
     app = create_app({"DATABASE": str(path), "SECRET_KEY": "alerts-tests", "SESSION_COOKIE_SECURE": False,
                       "START_LIVE": False})
@@ -249,8 +253,9 @@ def failing_server(tmp_path):
 def test_a_manager_sees_the_undelivered_messages_of_their_sites_only(browser, failing_server, artifacts):
     page = _login(browser, failing_server, "manon")
     block = page.get_by_test_id("delivery-failures")
-    assert block.get_by_role("heading").inner_text() == "Messages non remis (1)"
-    (row,) = block.locator("tbody tr").all()
+    assert block.get_by_role("heading").inner_text() == "Messages non remis (2)"
+    assert "webhook · 127.0.0.1" in block.inner_text() and "T0KEN" not in page.content(), "a webhook by its host"
+    (row,) = block.locator("tbody tr").filter(has_text="e-mail").all()
     text = row.inner_text()
     assert "e-mail · manon" in text and "Mairie" in text and "en cours, réessayé" in text
     assert "Connection refused" in text or "refused" in text.lower(), text
@@ -258,7 +263,7 @@ def test_a_manager_sees_the_undelivered_messages_of_their_sites_only(browser, fa
     page.screenshot(path=str(artifacts / "alerts-delivery-failures-1280.png"), full_page=True)
     assert axe_violations(page) == []
     page.goto(f"{failing_server.url}/alerts?lang=en")
-    assert "Undelivered messages (1)" in page.get_by_test_id("delivery-failures").inner_text()
+    assert "Undelivered messages (2)" in page.get_by_test_id("delivery-failures").inner_text()
     page.context.close()
     viewer = _login(browser, failing_server, "victor")
     assert viewer.get_by_test_id("delivery-failures").count() == 0, "viewers do not see delivery"
