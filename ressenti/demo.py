@@ -4,7 +4,8 @@ The simulated kiosks run the real firmware (core, outbox, link; the
 gpiozero button box on mock pins, or the touch screen's commit path with
 its follow-up question); a web form posts over the HTTP API. What they
 simulate (sites, opening hours, volumes) is in `ressenti/demo_world.py`,
-the past weeks in `demo_history.py`, the live visitors in `demo_visitors.py`.
+the past weeks in `demo_history.py`, the live visitors in `demo_visitors.py`,
+the alerts service and its local mailbox in `demo_mail.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import random
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,8 +32,19 @@ from collector.walls import create_wall
 from kiosk.pinmap import load_pinmap
 from ressenti.demo_history import seed_history
 from ressenti.demo_lock import DataDirLock
+from ressenti.demo_mail import DemoMail
 from ressenti.demo_visitors import Simulated, WebForm, start_simulated, visitor_loop, web_loop
-from ressenti.demo_world import DEMO_ORG, WEB_SOURCE, DemoSite, Front, Placement, placements, touch_settings
+from ressenti.demo_world import (
+    DEMO_ORG,
+    UNHAPPY_SITE,
+    UNHAPPY_SPELL_S,
+    WEB_SOURCE,
+    DemoSite,
+    Front,
+    Placement,
+    placements,
+    touch_settings,
+)
 from ressenti.errors import RessentiError
 from ressenti.mqtt import BrokerAddress, make_client, parse_broker_url
 
@@ -111,12 +124,13 @@ def demo_login(db: Database) -> tuple[str, str]:
 
 @dataclass
 class DemoAccess:
-    """What `ressenti demo` prints: the wall display's link and a dashboard login."""
+    """What `ressenti demo` prints: the wall display's link, a dashboard login and the alert e-mails' folder."""
 
     wall_url: str
     dashboard_url: str
     login: str
     password: str
+    mailbox: Path
 
 
 def is_loopback(host: str) -> bool:
@@ -137,7 +151,7 @@ class Demo:
     def __init__(self, *, port: int = 8080, kiosks: int = 6, broker_url: str | None = None,
                  data_dir: Path = Path("demo-data"), host: str = "127.0.0.1",
                  mean_gap_s: float = 4.0, seed: int | None = None, history_days: int = 28,
-                 allow_network: bool = False) -> None:
+                 allow_network: bool = False, alerts_every_s: float = 15.0) -> None:
         # Issue 17: an open /wall and non-Secure cookies are for loopback only. Elsewhere the
         # demo starts only when asked to, with walls by token and the production cookie settings.
         self.local = is_loopback(host)
@@ -157,6 +171,8 @@ class Demo:
         self.collector: Collector | None = None
         self.kiosks: list[Simulated] = []
         self.web_form: WebForm | None = None
+        self.alerts_every_s = alerts_every_s
+        self.mail: DemoMail | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.lock = DataDirLock(self.data_dir)
@@ -206,8 +222,13 @@ class Demo:
         self.collector = collector  # only a started collector is stopped
         push_touch_settings(db_path, broker, [p for p in kiosks if p.front is Front.TOUCH])
         load_pinmap()  # fail early on a broken pin map
+        self.mail = DemoMail(self.data_dir, db_path, login, self.alerts_every_s)
+        self.mail.start(f"{collector.web.url}")
+        unhappy_until = time.monotonic() + UNHAPPY_SPELL_S
         for placement in kiosks:
             simulated = start_simulated(placement, broker, self.data_dir)
+            if placement.site.id == UNHAPPY_SITE:
+                simulated.unhappy_until = unhappy_until
             self.kiosks.append(simulated)
             self._thread(visitor_loop, f"visitors-{placement.kiosk}", simulated)
         url = _url_from_here(self.host, collector.web.port)
@@ -217,7 +238,7 @@ class Demo:
             self.web_form = WebForm(source_id, site, url, web_token)
             self._thread(web_loop, f"web-form-{source_id}", self.web_form)
         return DemoAccess(f"{collector.web.url}/wall/{wall_secret}", f"{collector.web.url}/dashboard",
-                          login, password)
+                          login, password, self.mail.mailbox / "new")
 
     def _thread(self, loop, name: str, simulated) -> None:  # type: ignore[no-untyped-def]
         thread = threading.Thread(target=loop, name=name, daemon=True,
@@ -231,6 +252,8 @@ class Demo:
             thread.join(5)
         for sim in self.kiosks:
             sim.stop()
+        if self.mail:
+            self.mail.stop()
         if self.collector:
             self.collector.stop()
         if self.embedded:

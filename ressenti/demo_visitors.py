@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 class Simulated(Protocol):
     site: DemoSite
+    unhappy_until: float  # time.monotonic() until which visitors are unhappy (demo_world.UNHAPPY_SITE)
 
     def visit(self, rng: random.Random, stop: threading.Event) -> None: ...
 
@@ -60,6 +62,7 @@ class SimulatedKiosk:
     link: Link
     box: ButtonBox
     pins: MockFactory
+    unhappy_until: float = 0.0
 
     def press_position(self, position: int) -> int:
         slot = self.box.pinmap.slots[position - 1]
@@ -69,7 +72,7 @@ class SimulatedKiosk:
         return rating_for_position(position, self.kiosk.settings.scale)
 
     def visit(self, rng: random.Random, stop: threading.Event) -> None:
-        rating = rating_of(self.site, _hour_now(self.site), rng)
+        rating = rating_of(self.site, _hour_now(self.site), rng, time.monotonic() < self.unhappy_until)
         position = self.kiosk.settings.scale + 1 - rating
         presses = rng.randint(3, 6) if rng.random() < 0.04 else 1  # now and then a child's burst
         for _ in range(presses):
@@ -91,11 +94,12 @@ class SimulatedTouchKiosk:
     kiosk: Kiosk
     link: Link
     presser: Presser
+    unhappy_until: float = 0.0
 
     def visit(self, rng: random.Random, stop: threading.Event) -> None:
         settings = self.kiosk.settings
         hour = _hour_now(self.site)
-        rating = rating_of(self.site, hour, rng)
+        rating = rating_of(self.site, hour, rng, time.monotonic() < self.unhappy_until)
         tapped_at = self.kiosk.monotonic()
         followup = followup_or_none(settings.followup, settings.scale)
         answer = None

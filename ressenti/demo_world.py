@@ -53,6 +53,10 @@ DEMO_SITES = (
              mood=(0.62, 0.25, 0.13)),
 )
 WEB_SOURCE = ("france-services-nord-web", "france-services-nord")  # (source id, site)
+# An unhappy morning, so that a newcomer sees an alert raised and e-mailed (docs/alerts.md): for
+# the first minutes of a demo run, this site's visitors mostly leave a bottom face.
+UNHAPPY_SITE = "mairie-centre"
+UNHAPPY_SPELL_S = 600.0
 DAY_FACTOR = {"mon": 1.25, "tue": 1.0, "wed": 0.9, "thu": 1.0, "fri": 0.85, "sat": 0.7, "sun": 0.0}
 
 
@@ -125,9 +129,10 @@ def mood_at(site: DemoSite, hour: float) -> list[float]:
             for i, p in enumerate(site.mood)]
 
 
-def rating_of(site: DemoSite, hour: float, rng: random.Random) -> int:
-    """A rating (1 = worst, scale = best) drawn from the mood at that hour."""
-    position = rng.choices(range(1, site.scale + 1), mood_at(site, hour))[0]
+def rating_of(site: DemoSite, hour: float, rng: random.Random, unhappy: bool = False) -> int:
+    """A rating (1 = worst, scale = best) drawn from the mood at that hour; `unhappy`: the mood upside down."""
+    mood = list(reversed(site.mood)) if unhappy else mood_at(site, hour)
+    position = rng.choices(range(1, site.scale + 1), mood)[0]
     return site.scale + 1 - position
 
 

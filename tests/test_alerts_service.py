@@ -9,10 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from alerts_support import SmtpServer
 from click.testing import CliRunner
-from web_support import Press, store_presses
+from web_support import Press, quick_user, store_presses
 
 from collector.alerts.service import AlertService
+from collector.alerts.subscriptions import set_email
 from collector.db import connect
 from collector.registry import add_kiosk, add_site
 from ressenti.cli import main as cli
@@ -34,11 +36,13 @@ def db_path(tmp_path):
     return path
 
 
-def test_once_runs_one_pass_and_a_second_changes_nothing(db_path):
+def test_once_runs_one_pass_and_a_second_changes_nothing(db_path, monkeypatch):
+    monkeypatch.delenv("RESSENTI_SMTP_HOST", raising=False)
     runner = CliRunner()
     first = runner.invoke(cli, ["collector", "alerts", "--db", str(db_path), "--once"])
     assert first.exit_code == 0, first.output
     assert "1 raised, 0 updated, 0 resolved" in first.output
+    assert "delivery off: RESSENTI_SMTP_HOST is not set" in first.output
     second = runner.invoke(cli, ["collector", "alerts", "--db", str(db_path), "--once"])
     assert "0 raised, 0 updated, 0 resolved" in second.output
     db = connect(db_path)
@@ -82,3 +86,59 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     unit.write_text(UNIT.read_text().replace("/opt/ressenti/venv/bin/ressenti", str(REPO / ".venv/bin/ressenti")))
     result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and UNIT.name not in result.stderr, result.stderr
+
+
+def test_one_service_from_press_to_e_mail(db_path, tmp_path, monkeypatch):
+    """`ressenti collector alerts` evaluates, then delivers in the same pass: no second service to run."""
+    db = connect(db_path)
+    set_email(db, quick_user(db, "manon", "manager", ("site:mairie",)), "manon@ville.example.fr")
+    db.close()
+    smtp = SmtpServer(tmp_path).start()
+    try:
+        for name, value in smtp.env(RESSENTI_ALERTS_HOLD_S="0").items():
+            monkeypatch.setenv(name, value)
+        result = CliRunner().invoke(cli, ["collector", "alerts", "--db", str(db_path), "--once"])
+        assert result.exit_code == 0, result.output
+        assert "1 raised, 0 updated, 0 resolved" in result.output and "1 messages sent, 0 failed" in result.output
+        (message,) = smtp.mailbox.to("manon@ville.example.fr")
+        assert message["Subject"].startswith("[ressenti] Alerte levée / Alert raised — Mairie")
+    finally:
+        smtp.stop()
+
+
+def test_the_loop_delivers_what_each_pass_raised(db_path, tmp_path):
+    from collector.alerts.delivery_settings import from_env
+
+    db = connect(db_path)
+    set_email(db, quick_user(db, "manon", "manager", ("site:mairie",)), "manon@ville.example.fr")
+    db.close()
+    smtp = SmtpServer(tmp_path).start()
+    delivered = threading.Event()
+    service = AlertService(db_path, every_s=0.05, delivery=from_env(smtp.env(RESSENTI_ALERTS_HOLD_S="0")),
+                           on_pass=lambda _r: smtp.mailbox.accepted and delivered.set())
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    try:
+        assert delivered.wait(20), "the service's loop raised the alert but did not deliver it"
+    finally:
+        service.stop()
+        thread.join(5)
+        smtp.stop()
+    assert [m["To"] for m in smtp.mailbox.to("manon@ville.example.fr")] == ["manon@ville.example.fr"]
+
+
+def test_a_wrong_smtp_setting_stops_the_service_before_any_pass(db_path, monkeypatch):
+    monkeypatch.setenv("RESSENTI_SMTP_HOST", "smtp.ville.fr")
+    monkeypatch.delenv("RESSENTI_SMTP_FROM", raising=False)
+    result = CliRunner().invoke(cli, ["collector", "alerts", "--db", str(db_path), "--once"])
+    assert result.exit_code == 1 and "RESSENTI_SMTP_FROM is not set" in result.output
+    assert list(connect(db_path).query("SELECT id FROM alert_changes")) == []
+
+
+def test_the_unit_lets_delivery_reach_the_smtp_server_with_its_settings():
+    unit = UNIT.read_text()
+    assert "PrivateNetwork=yes" not in unit
+    assert "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" in unit
+    assert "EnvironmentFile=-/etc/ressenti/mail.env" in unit
+    assert "LoadCredential=smtp-password:/etc/ressenti/smtp-password" in unit
+    assert "Environment=RESSENTI_SMTP_PASSWORD_FILE=%d/smtp-password" in unit

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from alerts_support import SmtpServer, free_port
 from web_support import (
     PASSWORD,
     Press,
@@ -18,8 +19,12 @@ from web_support import (
     store_presses,
 )
 
+from collector.alerts.delivery import run_delivery_once
+from collector.alerts.delivery_settings import from_env
 from collector.alerts.evaluate import evaluate
 from collector.alerts.store import list_rules
+from collector.alerts.subscriptions import set_email
+from collector.alerts.webhook import add_webhook
 from collector.db import connect
 from collector.fleet import record_status
 from collector.registry import add_kiosk, add_site
@@ -217,3 +222,49 @@ def test_ids_past_64_bits_are_unknown_not_a_server_error(client, admin_headers, 
     assert post_form(client, "/alerts", f"/alerts/{huge}/comments", {"text": "x"}).status_code == 404
     assert post_form(client, "/admin/alerts", f"/admin/alerts/{huge}/enabled", {}).status_code == 404
     assert post_form(client, "/admin/alerts", f"/admin/alerts/{huge}/delete", {}).status_code == 404
+
+
+# -- delivery failures on the alerts page ---------------------------------------------
+
+
+@pytest.fixture
+def failing_server(tmp_path):
+    """The alerts of seed_alerts, whose e-mails found the SMTP server down (nothing listens on its port)."""
+    path = tmp_path / "collector.db"
+    db = connect(path)
+    seed_alerts(db)
+    set_email(db, quick_user(db, "manon", "manager", ("org:ville",)), "manon@ville.example.fr")
+    set_email(db, quick_user(db, "olga", "manager", ("org:autre",)), "olga@autre.example.fr")
+    quick_user(db, "victor", "viewer", ("org:ville",))
+    # A webhook whose URL carries its token, as Slack's and Teams' do; nothing listens there either.
+    add_webhook(db, f"http://127.0.0.1:{free_port()}/hooks/T0KEN-s3cret-in-the-path", "org:ville",
+                now=utc_now())
+    down = SmtpServer(tmp_path, port=free_port())
+    assert run_delivery_once(db, from_env(down.env(RESSENTI_ALERTS_HOLD_S="0"))).failed == 3
+    db.close()
+    app = create_app({"DATABASE": str(path), "SECRET_KEY": "alerts-tests", "SESSION_COOKIE_SECURE": False,
+                      "START_LIVE": False})
+    web = WebServer(app, "127.0.0.1", 0)
+    web.start()
+    yield web
+    web.stop()
+
+
+def test_a_manager_sees_the_undelivered_messages_of_their_sites_only(browser, failing_server, artifacts):
+    page = _login(browser, failing_server, "manon")
+    block = page.get_by_test_id("delivery-failures")
+    assert block.get_by_role("heading").inner_text() == "Messages non remis (2)"
+    assert "webhook · 127.0.0.1" in block.inner_text() and "T0KEN" not in page.content(), "a webhook by its host"
+    (row,) = block.locator("tbody tr").filter(has_text="e-mail").all()
+    text = row.inner_text()
+    assert "e-mail · manon" in text and "Mairie" in text and "en cours, réessayé" in text
+    assert "Connection refused" in text or "refused" in text.lower(), text
+    assert "olga" not in block.inner_text() and "Autre commune" not in block.inner_text()
+    page.screenshot(path=str(artifacts / "alerts-delivery-failures-1280.png"), full_page=True)
+    assert axe_violations(page) == []
+    page.goto(f"{failing_server.url}/alerts?lang=en")
+    assert "Undelivered messages (2)" in page.get_by_test_id("delivery-failures").inner_text()
+    page.context.close()
+    viewer = _login(browser, failing_server, "victor")
+    assert viewer.get_by_test_id("delivery-failures").count() == 0, "viewers do not see delivery"
+    viewer.context.close()

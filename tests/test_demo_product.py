@@ -92,3 +92,33 @@ def test_a_data_folder_from_an_earlier_demo_is_pointed_out(tmp_path, caplog):
     again.start()
     again.stop()
     assert f"{folder} was made by an earlier demo" in caplog.text and f"rm -r {folder}" in caplog.text
+
+
+def test_an_unhappy_morning_raises_an_alert_that_lands_in_the_mailbox(tmp_path, wait):
+    """Issue 12 in the demo: the evaluation and the delivery run in the demo process, to a local SMTP server."""
+    import email
+    import email.policy
+
+    app = Demo(port=0, kiosks=3, data_dir=tmp_path / "demo", history_days=0, seed=7, mean_gap_s=0.3,
+               alerts_every_s=2)
+    access = app.start()
+    try:
+        assert access.mailbox == tmp_path / "demo" / "mailbox" / "new"
+        db = connect(tmp_path / "demo" / "collector.db")
+        wait(lambda: db.execute("SELECT COUNT(*) FROM alerts WHERE kind = 'unhappy_share' AND site = 'mairie-centre'"
+                                ).fetchone()[0] == 1, timeout=120, what="an unhappy-share alert at the Mairie")
+        assert app.mail is not None
+        mail = app.mail
+
+        def mairie_messages() -> list[email.message.EmailMessage]:
+            read = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in mail.messages()]
+            return [m for m in read if "Mairie — accueil central" in m["Subject"]]
+
+        wait(lambda: mairie_messages(), timeout=30, what="its e-mail in the mailbox")
+        message = mairie_messages()[0]
+        assert message["To"] == "demo-admin@ville-de-demo.invalid"
+        assert message["Subject"].startswith("[ressenti] Alerte levée / Alert raised — Mairie — accueil central")
+        body = message.get_body(("plain",)).get_content()
+        assert "visages du bas" in body and f"{access.dashboard_url.removesuffix('/dashboard')}/" in body
+    finally:
+        app.stop()

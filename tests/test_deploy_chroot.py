@@ -266,6 +266,8 @@ UNITS = {
     "kiosk-b": {"ressenti-kiosk.service": "multi-user.target"},
     "collector": {"ressenti-collector-ingest.service": "multi-user.target",
                   "ressenti-collector-web.service": "multi-user.target",
+                  "ressenti-collector-alerts.service": "multi-user.target",
+                  "ressenti-collector-reports.timer": "timers.target",
                   "ressenti-collector-backup.timer": "timers.target",
                   "ressenti-collector-maintenance.timer": "timers.target",
                   "mosquitto.service": "multi-user.target", "nginx.service": "multi-user.target"},
@@ -338,6 +340,23 @@ def test_collector_environment_is_private_and_complete(deployment: Deployment) -
     assert (env["RESSENTI_SESSION_COOKIE_SECURE"], env["RESSENTI_PROXY_HOPS"]) == ("true", "1")
     gunicorn = (root / "etc/ressenti/gunicorn.conf.py").read_text()
     assert "from collector.web.gunicorn_conf import *" in gunicorn and "threads = 32" in gunicorn
+    # Alert e-mails and reports: the public address, SMTP settings and a root-only password file.
+    assert env["RESSENTI_BASE_URL"] == "https://localhost"
+    assert owner(root, "/etc/ressenti/mail.env") == ("root", "root", "0600")
+    assert owner(root, "/etc/ressenti/smtp-password") == ("root", "root", "0600")
+    for unit in ("ressenti-collector-alerts.service", "ressenti-collector-reports.service"):
+        text = (root / f"etc/systemd/system/{unit}").read_text()
+        assert "EnvironmentFile=-/etc/ressenti/mail.env" in text
+        assert "LoadCredential=smtp-password:/etc/ressenti/smtp-password" in text
+
+
+def test_collector_has_what_weasyprint_needs_to_render_a_report(deployment: Deployment) -> None:
+    root = deployment.collector
+    result = run_in(root, "/opt/ressenti/venv/bin/python", "-c",
+                    "import weasyprint; print(len(weasyprint.HTML(string='<p>Rapport</p>').write_pdf()))",
+                    user="ressenti", check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout.strip()) > 500
 
 
 def test_secrets_stay_on_the_controller_and_out_of_the_repository(deployment: Deployment) -> None:

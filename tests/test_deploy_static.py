@@ -173,3 +173,75 @@ def test_touch_kiosk_cmdline_gets_consoleblank_0_once(tmp_path: Path, case: str)
     assert cmdline.read_text() == after
     assert changed == [int(before != after), 0]
     assert (tmp_path / "cmdline.txt").read_text() == "a stub the first file wins over\n"
+
+
+# -- the alerts' and reports' mail settings, rendered by Ansible -------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered_inventory(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from deploy_support import render
+
+    base = tmp_path_factory.mktemp("deploy-mail")
+    inventory = render.inventory(base, {"box-1": {"ressenti_kiosk_id": "mairie-1", "ressenti_kiosk_site": "mairie",
+                                                  "ressenti_kiosk_frontend": "buttons"}},
+                                 {"ressenti_broker_hostname": "ressenti.ville.fr",
+                                  "ressenti_sites": [{"id": "mairie", "name": "Mairie"}]})
+    render.make_secrets(base, inventory)
+    return base, inventory
+
+
+def test_the_role_renders_the_smtp_settings_and_the_public_address(rendered_inventory: tuple[Path, Path]) -> None:
+    from deploy_support import render
+
+    base, inventory = rendered_inventory
+    assert (base / "secrets/collector/smtp.password").read_text() == "", "made empty, for the organisation's"
+    files = render.render_collector(base, inventory, {
+        "ressenti_collector_smtp_host": "smtp.ville.fr", "ressenti_collector_smtp_user": "ressenti",
+        "ressenti_collector_smtp_from": "alertes-ressenti@ville.fr"}, name="mail")
+    mail = render.env_file(files.out / "mail.env")
+    assert mail == {"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_SECURITY": "starttls",
+                    "RESSENTI_SMTP_USER": "ressenti", "RESSENTI_SMTP_FROM": "alertes-ressenti@ville.fr"}
+    assert "PASSWORD" not in files.read("mail.env").replace("RESSENTI_SMTP_PASSWORD_FILE", "")
+    env = render.env_file(files.out / "collector.env")
+    assert env["RESSENTI_BASE_URL"] == "https://ressenti.ville.fr"
+    # What the services will parse: the app's own settings parser accepts it (the password comes from the file).
+    from collector.alerts.delivery_settings import from_env
+
+    password = base / "password"
+    password.write_text("s3cret\n")
+    settings = from_env({**mail, "RESSENTI_BASE_URL": env["RESSENTI_BASE_URL"],
+                         "RESSENTI_SMTP_PASSWORD_FILE": str(password)})
+    assert (settings.smtp_port, settings.smtp_password) == (587, "s3cret")
+    nothing = render.render_collector(base, inventory, name="no-mail")
+    assert render.env_file(nothing.out / "mail.env") == {}, "no SMTP host: nothing is e-mailed"
+
+
+@pytest.mark.parametrize(("settings", "refused"), [
+    ({"ressenti_collector_smtp_host": "smtp.ville.fr"}, "ressenti_collector_smtp_from"),
+    ({"ressenti_collector_smtp_host": "smtp.ville.fr", "ressenti_collector_smtp_from": "alertes@ville.fr",
+      "ressenti_collector_smtp_security": "none", "ressenti_collector_smtp_user": "ressenti"}, "in clear"),
+    ({"ressenti_collector_smtp_host": "smtp.ville.fr", "ressenti_collector_smtp_from": "alertes@ville.fr"}, None),
+], ids=["no from", "password in clear", "good"])
+def test_the_role_refuses_smtp_settings_that_would_not_work(rendered_inventory: tuple[Path, Path],
+                                                            settings: dict, refused: str | None) -> None:
+    from deploy_support import render
+
+    base, inventory = rendered_inventory
+    result = render.run_collector_checks(base, inventory, settings)
+    if refused is None:
+        assert result.returncode == 0, result.stdout[-3000:]
+    else:
+        assert result.returncode != 0 and refused in result.stdout, result.stdout[-3000:]
+
+
+def test_the_role_enables_and_starts_the_alerts_service_and_the_reports_timer() -> None:
+    import yaml
+
+    tasks = yaml.safe_load((DEPLOY / "roles/ressenti_collector/tasks/services.yml").read_text())
+    by_name = {t["name"]: t for t in tasks}
+    for name in ("Enable the services and timers at boot", "Start the services and timers"):
+        assert {"ressenti-collector-alerts.service", "ressenti-collector-reports.timer"} <= set(by_name[name]["loop"])
+    packages = yaml.safe_load((DEPLOY / "roles/ressenti_collector/defaults/main.yml").read_text())
+    assert {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core"} <= set(
+        packages["ressenti_collector_packages"])

@@ -14,11 +14,12 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from reports_support import seed_known
 
+from collector.alerts.delivery_settings import smtp_from_env
 from collector.db import MIGRATIONS, connect
 from collector.reports_pdf.content import resolve_scope
 from collector.reports_pdf.period import ReportError
 from collector.reports_pdf.schedule import due_period, send_due, subscribe
-from collector.reports_pdf.smtp import smtp_sender, smtp_settings
+from collector.reports_pdf.smtp import smtp_sender
 from ressenti.cli import main
 
 SENDER = "rapports@ville-de-pont.fr"
@@ -71,7 +72,7 @@ def _attachments(msg: email.message.Message) -> dict[str, bytes]:
 
 
 def test_the_month_report_is_sent_once_from_the_set_time_even_across_restarts(db_path, smtp):
-    send = smtp_sender(smtp_settings(smtp.env))
+    send = smtp_sender(smtp_from_env(smtp.env))
     db = connect(db_path)
     assert send_due(db, send, sender=SENDER, now=BEFORE_SEVEN) == {"sent": [], "failed": []}
     result = send_due(db, send, sender=SENDER, now=AFTER_SEVEN, base_url="https://ressenti.ville-de-pont.fr")
@@ -116,7 +117,7 @@ def test_a_refusing_server_is_retried_at_the_next_run(db_path, smtp):
     result = send_due(db, down, sender=SENDER, now=AFTER_SEVEN)
     assert result["sent"] == [] and len(result["failed"]) == 2 and len(refusals) == 2
     assert db.execute("SELECT COUNT(*) FROM report_runs").fetchone()[0] == 0
-    assert len(send_due(db, smtp_sender(smtp_settings(smtp.env)), sender=SENDER, now=AFTER_SEVEN)["sent"]) == 2
+    assert len(send_due(db, smtp_sender(smtp_from_env(smtp.env)), sender=SENDER, now=AFTER_SEVEN)["sent"]) == 2
     assert len(smtp.messages) == 2
 
 
@@ -180,7 +181,7 @@ def test_unknown_subscription_scope_is_logged_and_skipped(db_path, smtp, caplog)
     db = connect(db_path)
     db.conn.execute("INSERT INTO report_subscriptions (email, scope, every, lang, created)"
                     " VALUES ('x@ville-de-pont.fr', 'site:gone', 'month', 'fr', '2026-01-01T00:00:00Z')")
-    result = send_due(db, smtp_sender(smtp_settings(smtp.env)), sender=SENDER, now=AFTER_SEVEN)
+    result = send_due(db, smtp_sender(smtp_from_env(smtp.env)), sender=SENDER, now=AFTER_SEVEN)
     assert len(result["sent"]) == 2 and result["failed"] == [(3, "site 'gone' is unknown")]
     assert "site 'gone' is unknown" in caplog.text
     with pytest.raises(ReportError):
@@ -217,20 +218,37 @@ def test_the_timer_and_service_verify(tmp_path):
 
 
 @pytest.mark.parametrize("env, message", [
-    ({}, "set RESSENTI_SMTP_HOST"),
-    ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": "not-an-address"}, "RESSENTI_SMTP_FROM"),
+    ({}, "RESSENTI_SMTP_HOST is not set"),
+    ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": "not-an-address"},
+     "RESSENTI_SMTP_FROM='not-an-address' is not an e-mail address"),
     ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER, "RESSENTI_SMTP_SECURITY": "ssl3"},
      "must be starttls, tls or none"),
     ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER, "RESSENTI_SMTP_PORT": "smtp"},
-     "must be a port number"),
+     "RESSENTI_SMTP_PORT='smtp' must be a whole number from 1 to 65535"),
     ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER, "RESSENTI_SMTP_SECURITY": "none",
-      "RESSENTI_SMTP_USER": "rapports"}, "would send the password in clear"),
+      "RESSENTI_SMTP_USER": "rapports"}, "would send the password to smtp.ville.fr in clear"),
     ({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER, "RESSENTI_SMTP_USER": "rapports",
       "RESSENTI_SMTP_PASSWORD_FILE": "/nonexistent/smtp-password"}, "cannot be read"),
 ])
 def test_smtp_settings_refuse_what_would_not_work_or_leak(env, message):
     from ressenti.errors import BadConfig
     with pytest.raises(BadConfig, match=message):
-        smtp_settings(env)
-    assert smtp_settings({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER})["security"] == \
+        smtp_from_env(env)
+    assert smtp_from_env({"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER}).smtp_security == \
         "starttls"  # the default: never clear text unless asked
+
+
+@pytest.mark.parametrize("bad", [{"RESSENTI_SMTP_PORT": "smtp"}, {"RESSENTI_SMTP_SECURITY": "ssl3"},
+                                 {"RESSENTI_SMTP_FROM": "not-an-address"}])
+def test_reports_and_alerts_refuse_the_same_smtp_setting_with_the_same_words(db_path, monkeypatch, bad):
+    """One mailer: reports-send and alerts-deliver read RESSENTI_SMTP_* through one parser."""
+    env = {"RESSENTI_SMTP_HOST": "smtp.ville.fr", "RESSENTI_SMTP_FROM": SENDER,
+           "RESSENTI_BASE_URL": "https://ressenti.ville-de-pont.fr", **bad}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    reports = runner.invoke(main, ["collector", "reports-send", "--db", str(db_path)])
+    alerts = runner.invoke(main, ["collector", "alerts-deliver", "--db", str(db_path), "--once"])
+    assert reports.exit_code == alerts.exit_code == 1
+    assert reports.output.strip().startswith("Error: RESSENTI_SMTP_")
+    assert reports.output == alerts.output

@@ -1,5 +1,8 @@
 """Delivery settings from the environment (RESSENTI_SMTP_*, RESSENTI_BASE_URL, RESSENTI_ALERTS_*), checked at start-up.
 
+`smtp_from_env` is the one RESSENTI_SMTP_* parser of the collector: the alerts'
+`from_env` and the scheduled reports (`reports-send`) both start from it.
+
 A missing or wrong setting is a `BadConfig` naming the variable and what to put in
 it, raised before the first alert (issue 12). The SMTP password is read from a file
 (RESSENTI_SMTP_PASSWORD_FILE, a systemd credential or a root-only file) or from
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from enum import StrEnum
@@ -32,22 +35,28 @@ class Security(StrEnum):
 DEFAULT_PORTS = {Security.STARTTLS: 587, Security.TLS: 465, Security.NONE: 25}
 
 
-@dataclass(frozen=True)
-class DeliverySettings:
+@dataclass(frozen=True, kw_only=True)
+class SmtpSettings:
+    """What `mailer.SmtpTransport` needs: the organisation's SMTP server and the From address."""
+
     smtp_host: str
     smtp_port: int
     smtp_security: Security
     smtp_from: str
-    base_url: str
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_ca_file: str | None = None  # a private CA for the organisation's server; default: the system's
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliverySettings(SmtpSettings):
+    base_url: str
     debounce_s: int = 300  # one message per rule and recipient per window, as the state's survey tool
     # A change waits this long for its companions (a raise and its resolve inside it: one message). 0 by
     # default: the evaluator's passes are a minute apart anyway, and the p99 target is 60 s (docs/alerts-delivery.md).
     hold_s: int = 0
     daily_cap: int = 20  # messages per recipient and local day, then one notice
-    timeout_s: float = 10.0
     time_zone: str = "Europe/Paris"
     poll_s: float = 5.0
 
@@ -91,7 +100,7 @@ def _password(env: Mapping[str, str]) -> str | None:
     return env.get("RESSENTI_SMTP_PASSWORD") or None
 
 
-def from_env(env: Mapping[str, str] | None = None) -> DeliverySettings:
+def smtp_from_env(env: Mapping[str, str] | None = None) -> SmtpSettings:
     env = os.environ if env is None else env
     host = _required(env, "RESSENTI_SMTP_HOST", "the organisation's SMTP server, e.g. smtp.ville.fr")
     raw_security = env.get("RESSENTI_SMTP_SECURITY", "starttls").strip().lower()
@@ -106,30 +115,36 @@ def from_env(env: Mapping[str, str] | None = None) -> DeliverySettings:
             raise ValueError
     except (HeaderParseError, ValueError, IndexError):
         raise BadConfig(f"RESSENTI_SMTP_FROM={sender!r} is not an e-mail address") from None
-    base_url = _required(env, "RESSENTI_BASE_URL", "the dashboard's public address, e.g. https://ressenti.ville.fr")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise BadConfig(f"RESSENTI_BASE_URL={base_url!r} must be an http(s) address like https://ressenti.ville.fr")
     user = env.get("RESSENTI_SMTP_USER", "").strip() or None
     password = _password(env)
+    if user and security is Security.NONE and host not in LOCAL_HOSTS:
+        raise BadConfig(f"RESSENTI_SMTP_SECURITY=none would send the password to {host} in clear: use starttls or tls")
     if user and not password:
         raise BadConfig("RESSENTI_SMTP_USER is set but no password: set RESSENTI_SMTP_PASSWORD_FILE")
     if password and not user:
         raise BadConfig("an SMTP password is set but no RESSENTI_SMTP_USER")
-    if user and security is Security.NONE and host not in LOCAL_HOSTS:
-        raise BadConfig(f"RESSENTI_SMTP_SECURITY=none would send the password to {host} in clear: use starttls or tls")
     ca_file = env.get("RESSENTI_SMTP_CA_FILE", "").strip() or None
     if ca_file and not Path(ca_file).is_file():
         raise BadConfig(f"RESSENTI_SMTP_CA_FILE={ca_file!r} is not a file")
+    return SmtpSettings(smtp_host=host, smtp_port=port, smtp_security=security, smtp_from=sender,
+                        smtp_user=user, smtp_password=password, smtp_ca_file=ca_file,
+                        timeout_s=_int(env, "RESSENTI_SMTP_TIMEOUT_S", 10, 1, 300))
+
+
+def from_env(env: Mapping[str, str] | None = None) -> DeliverySettings:
+    env = os.environ if env is None else env
+    smtp = smtp_from_env(env)
+    base_url = _required(env, "RESSENTI_BASE_URL", "the dashboard's public address, e.g. https://ressenti.ville.fr")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise BadConfig(f"RESSENTI_BASE_URL={base_url!r} must be an http(s) address like https://ressenti.ville.fr")
     zone = env.get("RESSENTI_TIME_ZONE", "Europe/Paris").strip() or "Europe/Paris"
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise BadConfig(f"RESSENTI_TIME_ZONE={zone!r} is not a time zone such as Europe/Paris") from None
     return DeliverySettings(
-        smtp_host=host, smtp_port=port, smtp_security=security, smtp_from=sender, base_url=base_url,
-        smtp_user=user, smtp_password=password, smtp_ca_file=ca_file,
+        **{f.name: getattr(smtp, f.name) for f in fields(SmtpSettings)}, base_url=base_url,
         debounce_s=_int(env, "RESSENTI_ALERTS_DEBOUNCE_S", 300, 0, 86400),
         hold_s=_int(env, "RESSENTI_ALERTS_HOLD_S", 0, 0, 3600),
-        daily_cap=_int(env, "RESSENTI_ALERTS_DAILY_CAP", 20, 1, 10000),
-        timeout_s=_int(env, "RESSENTI_SMTP_TIMEOUT_S", 10, 1, 300), time_zone=zone)
+        daily_cap=_int(env, "RESSENTI_ALERTS_DAILY_CAP", 20, 1, 10000), time_zone=zone)

@@ -18,7 +18,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from collector.alerts.delivery_settings import DeliverySettings, Security
+from collector.alerts.delivery_settings import DeliverySettings, Security, SmtpSettings
 from collector.alerts.subscriptions import KINDS
 from ressenti.protocol import parse_ts
 
@@ -103,9 +103,9 @@ def compose(context: dict[str, Any], settings: DeliverySettings, to: str, messag
 
 
 class SmtpTransport:
-    """One SMTP session for the messages of a delivery run, opened at the first message."""
+    """One SMTP session for the messages of a delivery run (or of a reports run), opened at the first message."""
 
-    def __init__(self, settings: DeliverySettings) -> None:
+    def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
 

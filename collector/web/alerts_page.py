@@ -1,15 +1,18 @@
 """The alerts page: open and past alerts of the user's sites, acknowledgement and a comment thread per alert.
 
-Viewers read; managers and admins acknowledge and comment. An alert of a site
-the user's scope does not show is answered 404, as if it did not exist.
+Viewers read; managers and admins acknowledge and comment, and see the messages about
+their sites that delivery could not send yet (issue 12: failures are visible). An alert
+of a site the user's scope does not show is answered 404, as if it did not exist.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from collector.alerts.delivery import delivery_failures
 from collector.alerts.rules import KIND_LABELS, AlertRuleError, Kind
 from collector.alerts.store import acknowledge, add_comment, alerts_of_sites, comments, get_alert
 from collector.users import Role
@@ -40,9 +43,26 @@ def alerts():  # type: ignore[no-untyped-def]
     current = alerts_of_sites(db, set(sites), state="open")
     past = alerts_of_sites(db, set(sites), state="resolved", limit=100)
     thread = comments(db, [a["id"] for a in current + past])
+    may_act = user.at_least(Role.MANAGER)
+    failures = [_failure_row(f, sites) for f in delivery_failures(db, site_ids=set(sites), limit=FAILURES_SHOWN)] \
+        if may_act else []
     return render_template("alerts/alerts.html", current=current, past=past, sites=sites, comments=thread,
                            labels={k.value: v for k, v in KIND_LABELS.items()}, Kind=Kind,
-                           may_act=user.at_least(Role.MANAGER))
+                           may_act=may_act, failures=failures)
+
+
+FAILURES_SHOWN = 20
+
+
+def _failure_row(failure: dict[str, Any], sites: dict[str, Any]) -> dict[str, Any]:
+    """What the page says of an undelivered message: only the user's sites, and a webhook by its label or host
+    (its URL may carry a token, as Slack's and Teams' do)."""
+    if failure["channel"] == "email":
+        recipient = failure["login"] or "?"
+    else:
+        recipient = failure["webhook_label"] or urlsplit(failure["webhook_url"] or "").hostname or "webhook"
+    return {**failure, "recipient": recipient,
+            "site_names": [sites[s].name for s in failure["sites"] if s in sites]}
 
 
 @bp.post("/<int:alert_id>/ack")

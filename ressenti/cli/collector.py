@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import time
@@ -117,26 +118,41 @@ def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str,
 @db_option
 @click.option("--every", "every_s", default=60, show_default=True, type=click.IntRange(1, 3600),
               help="Seconds between two evaluation passes.")
-@click.option("--once", is_flag=True, help="One evaluation pass, print what changed, exit.")
+@click.option("--once", is_flag=True, help="One evaluation pass and its delivery, print what changed, exit.")
 @verbose_option
 def collector_alerts(db_path: str, every_s: int, once: bool, verbose: bool) -> None:
-    """Evaluate the alert rules: open, update and resolve alerts (docs/alerts.md)."""
+    """Evaluate the alert rules, then deliver the changes by e-mail and webhook (docs/alerts.md)."""
     logging_setup(verbose)
+    from collector.alerts.delivery_settings import from_env
     from collector.alerts.service import AlertService
+    from ressenti.errors import BadConfig
     from ressenti.systemd import sd_notify
 
+    # Delivery is on once RESSENTI_SMTP_HOST is set; then every setting is checked here, before any pass.
+    delivery = None
+    off = "delivery off: RESSENTI_SMTP_HOST is not set (docs/alerts-delivery.md)"
+    if os.environ.get("RESSENTI_SMTP_HOST", "").strip():
+        try:
+            delivery = from_env()
+        except BadConfig as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        logging.getLogger(__name__).warning("alerts: %s", off)
     if once:
-        result = AlertService(db_path).run_once()
+        service = AlertService(db_path, delivery=delivery)
+        result = service.run_once()
         click.echo(f"{result.raised} raised, {result.updated} updated, {result.resolved} resolved")
+        sent = service.last_delivery
+        click.echo(f"{sent.sent} messages sent, {sent.failed} failed" if sent else off)
         return
     def ping(_result: object) -> None:
         """WATCHDOG=1 after each pass that completed: passes failing in a row get the service restarted."""
         sd_notify("WATCHDOG=1")
 
-    service = AlertService(db_path, every_s, on_pass=ping)
+    service = AlertService(db_path, every_s, on_pass=ping, delivery=delivery)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: service.stop())
-    sd_notify("READY=1")
+    sd_notify("READY=1" if delivery else f"READY=1\nSTATUS={off}")
     service.run()
 
 

@@ -52,6 +52,10 @@ def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: st
     click.echo(f"  login / identifiant: {access.login}   password / mot de passe: {access.password}")
     click.echo(f"  (a new password at each start; more users: {program_name()} collector user add --db "
                f"{Path(data_dir) / 'collector.db'} LOGIN --role viewer)")
+    click.echo(f"Alert e-mails / e-mails d'alerte: {access.mailbox}/  (one file per message, from a local SMTP "
+               "server)")
+    click.echo(f"  the Mairie's visitors have a bad morning: an alert within minutes, on "
+               f"{access.dashboard_url.removesuffix('/dashboard')}/alerts")
     click.echo("Ctrl-C to stop.")
     try:
         wait_for_signal()

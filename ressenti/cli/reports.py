@@ -84,10 +84,11 @@ def report(db_path: str, site: str | None, org: str | None, period: str, day: st
 @verbose_option
 def reports_send(db_path: str, send_at: str, min_cell: int | None, base_url: str | None, verbose: bool) -> None:
     """Render and e-mail the reports due to their subscribers, each period's once (SMTP: RESSENTI_SMTP_*)."""
+    from collector.alerts.delivery_settings import smtp_from_env
     from collector.db import connect
     from collector.publication import DEFAULT_MIN_CELL
     from collector.reports_pdf.schedule import send_due, subscriptions
-    from collector.reports_pdf.smtp import smtp_sender, smtp_settings
+    from collector.reports_pdf.smtp import smtp_sender
     from ressenti.errors import BadConfig
 
     logging_setup(verbose)
@@ -102,10 +103,10 @@ def reports_send(db_path: str, send_at: str, min_cell: int | None, base_url: str
         click.echo("no report subscribers (ressenti collector report-subscribe)")
         return  # an enabled timer without SMTP settings yet is not a failure
     try:
-        settings = smtp_settings(os.environ)
+        settings = smtp_from_env(os.environ)
     except BadConfig as exc:
         raise _fail(exc) from None
-    result = send_due(db, smtp_sender(settings), sender=str(settings["from"]), send_at=at,
+    result = send_due(db, smtp_sender(settings), sender=settings.smtp_from, send_at=at,
                       min_cell=min_cell or DEFAULT_MIN_CELL, base_url=base_url)
     click.echo(f"{len(result['sent'])} reports sent, {len(result['failed'])} failed")
     if result["failed"]:

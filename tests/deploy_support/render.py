@@ -95,7 +95,8 @@ def render_broker(base: Path, inventory_path: Path, extra_vars: dict[str, object
 
 def render_collector(base: Path, inventory_path: Path, extra_vars: dict[str, object] | None = None,
                      name: str = "collector") -> Rendered:
-    """The collector role's configuration: nginx site, environment files, gunicorn settings, certificates."""
+    """The collector role's configuration: nginx site, environment files (mail.env too), gunicorn settings,
+    certificates."""
     out = base / name
     out.mkdir(parents=True, exist_ok=True)
     settings = {"ressenti_collector_config_dir": str(out), "ressenti_collector_nginx_conf_dir": str(out),
@@ -107,6 +108,7 @@ def render_collector(base: Path, inventory_path: Path, extra_vars: dict[str, obj
                   loop=[{"service": "ingest", "username": "{{ ressenti_collector_ingest_broker_username }}"},
                         {"service": "web", "username": "{{ ressenti_collector_web_broker_username }}"}]),
         _template("ressenti_collector", "gunicorn.conf.py.j2", str(out / "gunicorn.conf.py")),
+        _template("ressenti_collector", "mail.env.j2", str(out / "mail.env")),
         {"ansible.builtin.copy": {"src": "{{ item.src }}", "dest": str(out) + "/{{ item.dest }}", "mode": "0600"},
          "loop": [{"src": "{{ ressenti_collector_tls_cert_file }}", "dest": "ressenti.crt"},
                   {"src": "{{ ressenti_collector_tls_key_file }}", "dest": "ressenti.key"},
