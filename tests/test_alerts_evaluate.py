@@ -10,7 +10,7 @@ import pytest
 from web_support import Press, store_presses
 
 from collector.alerts.evaluate import evaluate
-from collector.alerts.store import create_rule
+from collector.alerts.store import create_rule, delete_rule
 from collector.db import connect
 from collector.fleet import record_status
 from collector.registry import add_kiosk, add_site
@@ -329,3 +329,53 @@ def test_a_site_rule_can_allow_later_answers(db):
     store_presses(db, "annexe-borne", "annexe", backlog, received_at=NOW - timedelta(minutes=20))
     evaluate(db, NOW)
     assert [a["site"] for a in alerts(db, "unusual_volume")] == ["annexe"]
+
+
+def _usual_weeks(db, first_seq: int = 1) -> int:
+    """Eight previous weeks, Monday to Saturday at 9:00: 8 of 10 satisfied each day (480 answers, 80 %)."""
+    presses = []
+    monday = (NOW.astimezone(PARIS) - timedelta(days=NOW.astimezone(PARIS).weekday())).date()
+    for week in range(8, 0, -1):
+        for d in range(6):
+            day = monday - timedelta(weeks=week) + timedelta(days=d)
+            presses += [Press(datetime(day.year, day.month, day.day, 9, i, tzinfo=PARIS), 4 if i < 8 else 1)
+                        for i in range(10)]
+    return store_presses(db, "mairie-borne-1", "mairie", presses, first_seq=first_seq)
+
+
+def _bad_week(n: int) -> list[Press]:
+    """This Monday and this Tuesday morning: `n` answers, 30 % satisfied."""
+    return [Press(datetime(2026, 11, 30, 9, 0, tzinfo=PARIS) + timedelta(minutes=5 * i), 4 if i % 10 < 3 else 1)
+            for i in range(n // 2)] + \
+        [Press(datetime(2026, 12, 1, 8, 40, tzinfo=PARIS) + timedelta(minutes=i), 4 if i % 10 < 3 else 1)
+         for i in range(n - n // 2)]
+
+
+def test_a_week_well_below_the_previous_weeks_fires_and_recovers(db):
+    seq = store_presses(db, "mairie-borne-1", "mairie", _bad_week(60), first_seq=_usual_weeks(db))
+    create_rule(db, "satisfaction_drop", "all", enabled=False)  # only the week kind is looked at
+    evaluate(db, NOW)
+    [alert] = alerts(db, "satisfaction_drop_week")
+    figures = json.loads(alert["figures"])
+    assert figures == {"week": "2026-11-30", "answers": 60, "satisfaction_pct": 30, "baseline_pct": 80,
+                       "baseline_answers": 480, "weeks": 8}
+    assert alert["summary_fr"].startswith("Mairie : 30 % de satisfaits cette semaine (60 réponses), contre 80 %")
+    assert alert["link"] == "/dashboard?scope=site:mairie&from=2026-11-30&to=2026-12-01"
+    assert evaluate(db, NOW).changes == 0
+    store_presses(db, "mairie-borne-1", "mairie", [Press(NOW + timedelta(minutes=i % 60), 4) for i in range(90)],
+                  first_seq=seq)  # a good afternoon: 108 of 150, 72 %, within 15 points
+    evaluate(db, NOW + timedelta(minutes=61))
+    assert alerts(db, "satisfaction_drop_week")[0]["state"] == "resolved"
+
+
+def test_no_week_drop_without_a_baseline_or_below_the_minimum_count(db):
+    seq = store_presses(db, "mairie-borne-1", "mairie", _bad_week(60))
+    evaluate(db, NOW)
+    assert alerts(db, "satisfaction_drop_week") == [], "no previous weeks to compare with"
+    _usual_weeks(db, first_seq=seq)
+    rule = create_rule(db, "satisfaction_drop_week", "site:mairie", {"min_count": 61})
+    evaluate(db, NOW)
+    assert alerts(db, "satisfaction_drop_week") == [], "60 answers this week, the rule asks for 61"
+    delete_rule(db, rule["id"])
+    evaluate(db, NOW)
+    assert len(alerts(db, "satisfaction_drop_week")) == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -56,9 +56,10 @@ def local_time(site: Site, moment: datetime) -> str:
     return moment.astimezone(site.zone).strftime("%H:%M")
 
 
-def dashboard_link(site: Site, now: datetime) -> str:
-    day = now.astimezone(site.zone).date().isoformat()
-    return f"/dashboard?scope=site:{site.id}&from={day}&to={day}"
+def dashboard_link(site: Site, now: datetime, first: date | None = None) -> str:
+    """The dashboard of the site from `first` (default: today, local) to today."""
+    day = now.astimezone(site.zone).date()
+    return f"/dashboard?scope=site:{site.id}&from={(first or day).isoformat()}&to={day.isoformat()}"
 
 
 def window_counts(db: Database, site_ids: list[str], since: datetime, now: datetime, *,

@@ -38,6 +38,7 @@ class Kind(StrEnum):
     SEQ_GAPS = "seq_gaps"
     CLOCK_UNSYNCED = "clock_unsynced"
     SATISFACTION_DROP = "satisfaction_drop"
+    SATISFACTION_DROP_WEEK = "satisfaction_drop_week"
 
 
 FLEET_KINDS = frozenset({Kind.KIOSK_OFFLINE, Kind.SEQ_GAPS, Kind.CLOCK_UNSYNCED})
@@ -101,6 +102,12 @@ PARAMS: dict[Kind, dict[str, Param]] = {
         "weeks": Param(8, 2, 52, "semaines de référence (même jour de la semaine)",
                        "weeks of baseline (same weekday)"),
     },
+    Kind.SATISFACTION_DROP_WEEK: {
+        "drop_pts": Param(15, 5, 100, "baisse de la satisfaction d'au moins (points)",
+                          "satisfaction lower by at least (points)"),
+        "min_count": Param(50, 5, 1_000_000, "réponses de la semaine, au moins", "answers of the week, at least"),
+        "weeks": Param(8, 2, 52, "semaines de référence (les précédentes)", "weeks of baseline (the previous ones)"),
+    },
 }
 
 KIND_LABELS: dict[Kind, tuple[str, str]] = {
@@ -111,6 +118,7 @@ KIND_LABELS: dict[Kind, tuple[str, str]] = {
     Kind.SEQ_GAPS: ("Réponses perdues ou manquantes", "Answers lost or missing"),
     Kind.CLOCK_UNSYNCED: ("Horloge de borne non synchronisée", "Kiosk clock not synchronised"),
     Kind.SATISFACTION_DROP: ("Satisfaction en baisse", "Satisfaction drop"),
+    Kind.SATISFACTION_DROP_WEEK: ("Semaine en baisse", "A week below the usual"),
 }
 
 
