@@ -44,8 +44,10 @@ def snapshot(db) -> tuple:
                  for t in ("alerts", "alert_changes", "alert_watch"))
 
 
-def status(db, when: datetime, state: str = "online", clock: str = "ntp", kiosk: str = "mairie-borne-1") -> None:
-    body = {"v": 1, "state": state, "ts": format_ts(when), "clock": clock, "queue": {"pending": 0, "dropped": 0}}
+def status(db, when: datetime, state: str = "online", clock: str = "ntp", kiosk: str = "mairie-borne-1",
+           dropped: int = 0) -> None:
+    body = {"v": 1, "state": state, "ts": format_ts(when), "clock": clock,
+            "queue": {"pending": 0, "dropped": dropped}}
     assert record_status(db, kiosk, "mairie", json.dumps(body).encode(), when)
 
 
@@ -238,6 +240,54 @@ def test_an_unsynced_clock_is_raised_after_the_hold(db):
     status(db, NOW + timedelta(minutes=51), clock="ntp")
     assert evaluate(db, NOW + timedelta(minutes=51)).resolved == 1
     assert changes(db) == [("clock_unsynced", "raised"), ("clock_unsynced", "resolved")]
+
+
+# -- outbox drops ------------------------------------------------------------------
+
+
+def test_outbox_drops_raise_on_growth_add_up_and_resolve_after_a_quiet_hold(db):
+    status(db, NOW, dropped=0)
+    assert evaluate(db, NOW).changes == 0, "the first value seen is the baseline"
+    status(db, NOW + timedelta(minutes=1), dropped=5)
+    assert evaluate(db, NOW + timedelta(minutes=1)).raised == 1
+    before = snapshot(db)
+    assert evaluate(db, NOW + timedelta(minutes=1)).changes == 0
+    assert evaluate(db, NOW + timedelta(minutes=2)).changes == 0, "no new drop: nothing to say yet"
+    assert snapshot(db) == before
+    status(db, NOW + timedelta(minutes=10), dropped=8)
+    assert evaluate(db, NOW + timedelta(minutes=10)).updated == 1
+    [alert] = alerts(db, "outbox_drops")
+    assert json.loads(alert["figures"]) == {
+        "new_drops": 8, "dropped": 8, "since": format_ts(NOW + timedelta(minutes=1)),
+        "last_drop_at": format_ts(NOW + timedelta(minutes=10))}
+    assert alert["kiosk"] == "mairie-borne-1"
+    assert "la borne « mairie-borne-1 » a effacé 8 réponse(s) faute de place" in alert["summary_fr"]
+    assert "depuis le 01/12 à 10:46" in alert["summary_fr"]
+    status(db, NOW + timedelta(minutes=68), dropped=8)  # heartbeats go on, the counter stays
+    assert evaluate(db, NOW + timedelta(minutes=69)).changes == 0, "quiet for 59 minutes: still open"
+    assert evaluate(db, NOW + timedelta(minutes=70)).resolved == 1
+    assert changes(db) == [("outbox_drops", "raised"), ("outbox_drops", "updated"), ("outbox_drops", "resolved")]
+    status(db, NOW + timedelta(minutes=80), dropped=8)
+    assert evaluate(db, NOW + timedelta(minutes=80)).changes == 0, "the same counter again is no new drop"
+
+
+def test_drops_before_the_first_status_are_a_baseline_and_a_new_epoch_counts_from_zero(db):
+    status(db, NOW, dropped=500)
+    assert evaluate(db, NOW).changes == 0
+    status(db, NOW + timedelta(minutes=5), dropped=3)  # a new SD card: its outbox counts again from 0
+    assert evaluate(db, NOW + timedelta(minutes=5)).raised == 1
+    assert json.loads(alerts(db, "outbox_drops")[0]["figures"])["new_drops"] == 3
+
+
+def test_a_malformed_dropped_counter_is_ignored(db):
+    status(db, NOW, dropped=1)
+    evaluate(db, NOW)
+    for bad in ("12", -4, 2 ** 70, None):
+        body = {"v": 1, "state": "online", "ts": format_ts(NOW), "clock": "ntp", "queue": {"dropped": bad}}
+        record_status(db, "mairie-borne-1", "mairie", json.dumps(body).encode(), NOW + timedelta(minutes=1))
+        assert evaluate(db, NOW + timedelta(minutes=1)).changes == 0
+    status(db, NOW + timedelta(minutes=2), dropped=2)
+    assert evaluate(db, NOW + timedelta(minutes=2)).raised == 1
 
 
 # -- satisfaction drop -------------------------------------------------------------

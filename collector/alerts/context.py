@@ -35,6 +35,8 @@ class Context:
     open: OpenAlerts
     # Conditions that cannot be judged now (a kiosk with no recent status): their alert stays as it is.
     unknown: set[tuple[str, str, str]] = field(default_factory=set)
+    # Counters to store with the pass's decisions: (kind, kiosk) -> (value, when it last grew).
+    counters: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
     _not_fresh: list[dict[str, Any]] | None = None
 
     def not_fresh(self, site_ids: set[str]) -> list[dict[str, Any]]:

@@ -37,11 +37,12 @@ class Kind(StrEnum):
     UNUSUAL_VOLUME = "unusual_volume"
     SEQ_GAPS = "seq_gaps"
     CLOCK_UNSYNCED = "clock_unsynced"
+    OUTBOX_DROPS = "outbox_drops"
     SATISFACTION_DROP = "satisfaction_drop"
     SATISFACTION_DROP_WEEK = "satisfaction_drop_week"
 
 
-FLEET_KINDS = frozenset({Kind.KIOSK_OFFLINE, Kind.SEQ_GAPS, Kind.CLOCK_UNSYNCED})
+FLEET_KINDS = frozenset({Kind.KIOSK_OFFLINE, Kind.SEQ_GAPS, Kind.CLOCK_UNSYNCED, Kind.OUTBOX_DROPS})
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ PARAMS: dict[Kind, dict[str, Param]] = {
         "after_min": Param(30, 1, 7 * 24 * 60, "horloge non synchronisée depuis (minutes)",
                            "clock unsynchronised for (minutes)"),
     },
+    Kind.OUTBOX_DROPS: {
+        "quiet_min": Param(60, 5, 7 * 24 * 60, "close après (minutes) sans nouvelle perte",
+                           "resolved after (minutes) without a new drop"),
+    },
     Kind.SATISFACTION_DROP: {
         "drop_pts": Param(20, 5, 100, "baisse de la satisfaction d'au moins (points)",
                           "satisfaction lower by at least (points)"),
@@ -117,6 +122,7 @@ KIND_LABELS: dict[Kind, tuple[str, str]] = {
     Kind.UNUSUAL_VOLUME: ("Nombre d'appuis inhabituel", "Unusual number of presses"),
     Kind.SEQ_GAPS: ("Réponses perdues ou manquantes", "Answers lost or missing"),
     Kind.CLOCK_UNSYNCED: ("Horloge de borne non synchronisée", "Kiosk clock not synchronised"),
+    Kind.OUTBOX_DROPS: ("Réponses effacées par une borne (mémoire pleine)", "Answers dropped by a kiosk (outbox full)"),
     Kind.SATISFACTION_DROP: ("Satisfaction en baisse", "Satisfaction drop"),
     Kind.SATISFACTION_DROP_WEEK: ("Semaine en baisse", "A week below the usual"),
 }

@@ -32,6 +32,7 @@ KINDS: dict[str, tuple[str, str]] = {
     Kind.KIOSK_OFFLINE: ("Borne hors ligne", "Kiosk offline"),
     Kind.SEQ_GAPS: ("Réponses perdues par une borne", "Answers lost by a kiosk"),
     Kind.CLOCK_UNSYNCED: ("Horloge d'une borne non synchronisée", "Kiosk clock not synchronised"),
+    Kind.OUTBOX_DROPS: ("Réponses effacées par une borne faute de place", "Answers dropped by a kiosk's full outbox"),
 }
 
 
