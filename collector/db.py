@@ -409,12 +409,20 @@ def _m15_reports_schedule_and_kiosk_uptime(db: Database) -> None:
     db.conn.execute("CREATE INDEX IF NOT EXISTS kiosk_uptime_by_kiosk ON kiosk_uptime (kiosk, since)")
 
 
+def _m16_alert_counters(db: Database) -> None:
+    """The last value the alert evaluator saw of a kiosk's cumulative counter (its outbox's `queue.dropped`),
+    and when it last grew: the `outbox_drops` kind raises on growth since the last pass (docs/alerts.md)."""
+    db.conn.execute("CREATE TABLE IF NOT EXISTS alert_counters (kind TEXT NOT NULL, kiosk TEXT NOT NULL,"
+                    " value INTEGER NOT NULL, grew_at TEXT, PRIMARY KEY (kind, kiosk)) WITHOUT ROWID")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
                                                 _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts,
-                                                _m14_alert_delivery, _m15_reports_schedule_and_kiosk_uptime]
+                                                _m14_alert_delivery, _m15_reports_schedule_and_kiosk_uptime,
+                                                _m16_alert_counters]
 
 
 def migrate(db: Database) -> int:

@@ -10,7 +10,7 @@ import pytest
 from web_support import Press, store_presses
 
 from collector.alerts.evaluate import evaluate
-from collector.alerts.store import create_rule
+from collector.alerts.store import create_rule, delete_rule
 from collector.db import connect
 from collector.fleet import record_status
 from collector.registry import add_kiosk, add_site
@@ -44,8 +44,10 @@ def snapshot(db) -> tuple:
                  for t in ("alerts", "alert_changes", "alert_watch"))
 
 
-def status(db, when: datetime, state: str = "online", clock: str = "ntp", kiosk: str = "mairie-borne-1") -> None:
-    body = {"v": 1, "state": state, "ts": format_ts(when), "clock": clock, "queue": {"pending": 0, "dropped": 0}}
+def status(db, when: datetime, state: str = "online", clock: str = "ntp", kiosk: str = "mairie-borne-1",
+           dropped: int = 0) -> None:
+    body = {"v": 1, "state": state, "ts": format_ts(when), "clock": clock,
+            "queue": {"pending": 0, "dropped": dropped}}
     assert record_status(db, kiosk, "mairie", json.dumps(body).encode(), when)
 
 
@@ -240,6 +242,54 @@ def test_an_unsynced_clock_is_raised_after_the_hold(db):
     assert changes(db) == [("clock_unsynced", "raised"), ("clock_unsynced", "resolved")]
 
 
+# -- outbox drops ------------------------------------------------------------------
+
+
+def test_outbox_drops_raise_on_growth_add_up_and_resolve_after_a_quiet_hold(db):
+    status(db, NOW, dropped=0)
+    assert evaluate(db, NOW).changes == 0, "the first value seen is the baseline"
+    status(db, NOW + timedelta(minutes=1), dropped=5)
+    assert evaluate(db, NOW + timedelta(minutes=1)).raised == 1
+    before = snapshot(db)
+    assert evaluate(db, NOW + timedelta(minutes=1)).changes == 0
+    assert evaluate(db, NOW + timedelta(minutes=2)).changes == 0, "no new drop: nothing to say yet"
+    assert snapshot(db) == before
+    status(db, NOW + timedelta(minutes=10), dropped=8)
+    assert evaluate(db, NOW + timedelta(minutes=10)).updated == 1
+    [alert] = alerts(db, "outbox_drops")
+    assert json.loads(alert["figures"]) == {
+        "new_drops": 8, "dropped": 8, "since": format_ts(NOW + timedelta(minutes=1)),
+        "last_drop_at": format_ts(NOW + timedelta(minutes=10))}
+    assert alert["kiosk"] == "mairie-borne-1"
+    assert "la borne « mairie-borne-1 » a effacé 8 réponse(s) faute de place" in alert["summary_fr"]
+    assert "depuis le 01/12 à 10:46" in alert["summary_fr"]
+    status(db, NOW + timedelta(minutes=68), dropped=8)  # heartbeats go on, the counter stays
+    assert evaluate(db, NOW + timedelta(minutes=69)).changes == 0, "quiet for 59 minutes: still open"
+    assert evaluate(db, NOW + timedelta(minutes=70)).resolved == 1
+    assert changes(db) == [("outbox_drops", "raised"), ("outbox_drops", "updated"), ("outbox_drops", "resolved")]
+    status(db, NOW + timedelta(minutes=80), dropped=8)
+    assert evaluate(db, NOW + timedelta(minutes=80)).changes == 0, "the same counter again is no new drop"
+
+
+def test_drops_before_the_first_status_are_a_baseline_and_a_new_epoch_counts_from_zero(db):
+    status(db, NOW, dropped=500)
+    assert evaluate(db, NOW).changes == 0
+    status(db, NOW + timedelta(minutes=5), dropped=3)  # a new SD card: its outbox counts again from 0
+    assert evaluate(db, NOW + timedelta(minutes=5)).raised == 1
+    assert json.loads(alerts(db, "outbox_drops")[0]["figures"])["new_drops"] == 3
+
+
+def test_a_malformed_dropped_counter_is_ignored(db):
+    status(db, NOW, dropped=1)
+    evaluate(db, NOW)
+    for bad in ("12", -4, 2 ** 70, None):
+        body = {"v": 1, "state": "online", "ts": format_ts(NOW), "clock": "ntp", "queue": {"dropped": bad}}
+        record_status(db, "mairie-borne-1", "mairie", json.dumps(body).encode(), NOW + timedelta(minutes=1))
+        assert evaluate(db, NOW + timedelta(minutes=1)).changes == 0
+    status(db, NOW + timedelta(minutes=2), dropped=2)
+    assert evaluate(db, NOW + timedelta(minutes=2)).raised == 1
+
+
 # -- satisfaction drop -------------------------------------------------------------
 
 
@@ -329,3 +379,53 @@ def test_a_site_rule_can_allow_later_answers(db):
     store_presses(db, "annexe-borne", "annexe", backlog, received_at=NOW - timedelta(minutes=20))
     evaluate(db, NOW)
     assert [a["site"] for a in alerts(db, "unusual_volume")] == ["annexe"]
+
+
+def _usual_weeks(db, first_seq: int = 1) -> int:
+    """Eight previous weeks, Monday to Saturday at 9:00: 8 of 10 satisfied each day (480 answers, 80 %)."""
+    presses = []
+    monday = (NOW.astimezone(PARIS) - timedelta(days=NOW.astimezone(PARIS).weekday())).date()
+    for week in range(8, 0, -1):
+        for d in range(6):
+            day = monday - timedelta(weeks=week) + timedelta(days=d)
+            presses += [Press(datetime(day.year, day.month, day.day, 9, i, tzinfo=PARIS), 4 if i < 8 else 1)
+                        for i in range(10)]
+    return store_presses(db, "mairie-borne-1", "mairie", presses, first_seq=first_seq)
+
+
+def _bad_week(n: int) -> list[Press]:
+    """This Monday and this Tuesday morning: `n` answers, 30 % satisfied."""
+    return [Press(datetime(2026, 11, 30, 9, 0, tzinfo=PARIS) + timedelta(minutes=5 * i), 4 if i % 10 < 3 else 1)
+            for i in range(n // 2)] + \
+        [Press(datetime(2026, 12, 1, 8, 40, tzinfo=PARIS) + timedelta(minutes=i), 4 if i % 10 < 3 else 1)
+         for i in range(n - n // 2)]
+
+
+def test_a_week_well_below_the_previous_weeks_fires_and_recovers(db):
+    seq = store_presses(db, "mairie-borne-1", "mairie", _bad_week(60), first_seq=_usual_weeks(db))
+    create_rule(db, "satisfaction_drop", "all", enabled=False)  # only the week kind is looked at
+    evaluate(db, NOW)
+    [alert] = alerts(db, "satisfaction_drop_week")
+    figures = json.loads(alert["figures"])
+    assert figures == {"week": "2026-11-30", "answers": 60, "satisfaction_pct": 30, "baseline_pct": 80,
+                       "baseline_answers": 480, "weeks": 8}
+    assert alert["summary_fr"].startswith("Mairie : 30 % de satisfaits cette semaine (60 réponses), contre 80 %")
+    assert alert["link"] == "/dashboard?scope=site:mairie&from=2026-11-30&to=2026-12-01"
+    assert evaluate(db, NOW).changes == 0
+    store_presses(db, "mairie-borne-1", "mairie", [Press(NOW + timedelta(minutes=i % 60), 4) for i in range(90)],
+                  first_seq=seq)  # a good afternoon: 108 of 150, 72 %, within 15 points
+    evaluate(db, NOW + timedelta(minutes=61))
+    assert alerts(db, "satisfaction_drop_week")[0]["state"] == "resolved"
+
+
+def test_no_week_drop_without_a_baseline_or_below_the_minimum_count(db):
+    seq = store_presses(db, "mairie-borne-1", "mairie", _bad_week(60))
+    evaluate(db, NOW)
+    assert alerts(db, "satisfaction_drop_week") == [], "no previous weeks to compare with"
+    _usual_weeks(db, first_seq=seq)
+    rule = create_rule(db, "satisfaction_drop_week", "site:mairie", {"min_count": 61})
+    evaluate(db, NOW)
+    assert alerts(db, "satisfaction_drop_week") == [], "60 answers this week, the rule asks for 61"
+    delete_rule(db, rule["id"])
+    evaluate(db, NOW)
+    assert len(alerts(db, "satisfaction_drop_week")) == 1

@@ -12,17 +12,20 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from web_support import Press, axe_violations, open_page, store_presses
 
-from collector.db import connect
+from collector.alerts.rules import Kind
+from collector.alerts.store import Finding, raise_alert
+from collector.db import connect, write_transaction
 from collector.fleet import record_status
 from collector.registry import add_kiosk, add_site
 from collector.service import WebServer
 from collector.walls import create_wall
 from collector.web import create_app
-from ressenti.protocol import utc_now
+from ressenti.protocol import format_ts, utc_now
 
 pytestmark = pytest.mark.browser
 
@@ -303,3 +306,58 @@ def test_thanks_counts_only_answers_the_filter_kept(browser, wall_server, artifa
     assert page.get_by_test_id("thanks-stuffed").is_hidden()
     assert page.get_by_test_id("flagged-stuffed").inner_text().endswith(": 30")
     page.context.close()
+
+
+def _open_fleet_alert(db: Any, kind: str, site: str, kiosk: str, since: Any) -> None:
+    """An open fleet alert as the evaluator leaves it (its summary names the raw id: the wall must not)."""
+    figures = {"offline_since": format_ts(since)} if kind == "kiosk_offline" else {"new_drops": 4, "dropped": 4}
+    with write_transaction(db):
+        raise_alert(db, Finding(Kind(kind), site, "default", kiosk, None, figures, f"{kiosk} : {kind}",
+                                f"{kiosk}: {kind}", "/fleet"), format_ts(since))
+
+
+def _wall_clock(moment: Any) -> str:
+    """What the wall says for a moment: "10 h 12" today, "le 30/11 à 10 h 12" another day (Paris time)."""
+    local, today = moment.astimezone(ZoneInfo("Europe/Paris")), utc_now().astimezone(ZoneInfo("Europe/Paris"))
+    time = f"{local:%H} h {local:%M}"
+    return time if local.date() == today.date() else f"le {local:%d/%m} à {time}"
+
+
+def _turns(page: Any, testid: str, count: int) -> set[str]:
+    """The texts a turning line shows over `count` turns."""
+    line, seen = page.get_by_test_id(testid), set()
+    for _ in range(count):
+        text = line.inner_text()
+        seen.add(text.split(" (")[0])
+        page.wait_for_function("([id, text]) => document.querySelector(`[data-testid=${id}]`).textContent !== text",
+                               arg=[testid, text], timeout=6000)
+    return seen
+
+
+@pytest.mark.parametrize("width,height", [(1920, 1080), (1366, 768)])
+def test_open_fleet_alerts_in_plain_words_on_the_tile(browser, wall_server, artifacts, width, height):
+    db = connect(wall_server.app.config["DATABASE"])
+    seed(db)
+    since = utc_now() - timedelta(minutes=50)
+    _open_fleet_alert(db, "kiosk_offline", "mairie", "mairie-k2", since)
+    _open_fleet_alert(db, "kiosk_offline", "mairie", "mairie-k3", since)
+    _open_fleet_alert(db, "outbox_drops", "fsn", "fsn-k1", since)  # online, but its outbox overflowed
+    db.close()
+    page = open_wall(browser, wall_url(wall_server), width, height)
+    assert_fits(page)
+    when = _wall_clock(since)
+    long_label = "Guichet état civil et passeports, rez-de-chaussée"
+    assert _turns(page, "alerts-mairie", 3) == {f"Borne « {long_label} » hors ligne depuis {when}",
+                                                 f"Borne 3 hors ligne depuis {when}"}
+    assert page.get_by_test_id("alerts-fsn").inner_text() == \
+        f"Borne 1 : mémoire pleine, des réponses effacées depuis {when}"
+    assert "1 borne en ligne" not in page.get_by_test_id("kiosks-fsn").inner_text()
+    assert "2 bornes en ligne" in page.get_by_test_id("kiosks-fsn").inner_text()
+    assert page.get_by_test_id("alerts-ccas").count() == 0, "no alert, no line"
+    assert_fits(page)
+    page.screenshot(path=str(artifacts / f"wall-layout-alerts-{width}x{height}.png"))
+    page.context.close()
+    english = open_wall(browser, wall_url(wall_server, query="?lang=en"), width, height)
+    assert english.get_by_test_id("alerts-fsn").inner_text().startswith("Kiosk 1: outbox full, answers dropped since")
+    assert_fits(english)
+    english.context.close()

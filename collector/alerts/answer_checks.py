@@ -1,4 +1,7 @@
-"""Alert checks on the answers: unhappy share, silence, unusual volume (and late answers), satisfaction drop."""
+"""Alert checks on the answers: unhappy share, silence, unusual volume (and late answers).
+
+Satisfaction drops (day and week) are in drop_checks.py.
+"""
 
 from __future__ import annotations
 
@@ -213,54 +216,4 @@ def late_arrivals(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
             f" minutes are dated more than {figures['late_hours']} h back (the oldest: {day}); the figures of those"
             " periods have changed.",
             dashboard_link(site, oldest), kiosk=kiosk))
-    return out
-
-
-def _day_cells(ctx: Context, site_ids: list[str], days: list[str]) -> dict[str, list[tuple[int, int, int]]]:
-    """Site -> [(scale, rating, filtered answers)] over these local days (rollup_local, one read for all)."""
-    out: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-    for site, scale, rating, n in ctx.db.conn.execute(
-            "SELECT site, scale, rating, SUM(n_filtered) FROM rollup_local WHERE span = 'day'"
-            " AND start IN (SELECT value FROM json_each(?)) AND site IN (SELECT value FROM json_each(?))"
-            " GROUP BY site, scale, rating", (json.dumps(days), json.dumps(site_ids))):
-        out[site].append((scale, rating, n))
-    return out
-
-
-def _satisfaction(cells: list[tuple[int, int, int]]) -> tuple[int, int]:
-    """(answers above the middle of their scale, answers): `queries.shares`' satisfaction."""
-    return sum(n for scale, rating, n in cells if 2 * rating > scale + 1), sum(n for _, _, n in cells)
-
-
-def satisfaction_drop(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
-    """Today's satisfaction so far, `drop_pts` below the same weekday's over the previous `weeks` weeks."""
-    out = []
-    groups: dict[tuple[str, int], list[str]] = defaultdict(list)
-    for site_id, rule in rules.items():
-        groups[(ctx.sites[site_id].tz, rule.params["weeks"])].append(site_id)
-    for (tz, weeks), site_ids in groups.items():
-        today = ctx.now.astimezone(ZoneInfo(tz)).date()
-        now_cells = _day_cells(ctx, site_ids, [today.isoformat()])
-        enough = [s for s in site_ids if sum(n for *_, n in now_cells.get(s, [])) >= rules[s].params["min_count"]]
-        if not enough:
-            continue  # most days at most sites: the baseline is not even read
-        before = _day_cells(ctx, enough, [(today - timedelta(weeks=w)).isoformat() for w in range(1, weeks + 1)])
-        for site_id in enough:
-            rule, site = rules[site_id], ctx.sites[site_id]
-            top, total = _satisfaction(now_cells[site_id])
-            base_top, base_total = _satisfaction(before.get(site_id, []))
-            if base_total < 2 * rule.params["min_count"]:
-                continue  # no baseline worth the name
-            now_pct, base_pct = pct(top / total), pct(base_top / base_total)
-            if base_pct - now_pct < rule.params["drop_pts"]:
-                continue
-            figures = {"day": today.isoformat(), "answers": total, "satisfaction_pct": now_pct,
-                       "baseline_pct": base_pct, "baseline_answers": base_total, "weeks": weeks}
-            out.append(ctx.finding(
-                Kind.SATISFACTION_DROP, site, rule, figures,
-                f"{site.name} : {now_pct} % de satisfaits aujourd'hui ({total} réponses), contre {base_pct} % le même"
-                f" jour de la semaine ces {weeks} dernières semaines ({base_total} réponses).",
-                f"{site.name}: {now_pct}% satisfied today ({total} answers), against {base_pct}% on the same weekday"
-                f" over the last {weeks} weeks ({base_total} answers).",
-                dashboard_link(site, ctx.now)))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -35,6 +35,8 @@ class Context:
     open: OpenAlerts
     # Conditions that cannot be judged now (a kiosk with no recent status): their alert stays as it is.
     unknown: set[tuple[str, str, str]] = field(default_factory=set)
+    # Counters to store with the pass's decisions: (kind, kiosk) -> (value, when it last grew).
+    counters: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
     _not_fresh: list[dict[str, Any]] | None = None
 
     def not_fresh(self, site_ids: set[str]) -> list[dict[str, Any]]:
@@ -56,9 +58,10 @@ def local_time(site: Site, moment: datetime) -> str:
     return moment.astimezone(site.zone).strftime("%H:%M")
 
 
-def dashboard_link(site: Site, now: datetime) -> str:
-    day = now.astimezone(site.zone).date().isoformat()
-    return f"/dashboard?scope=site:{site.id}&from={day}&to={day}"
+def dashboard_link(site: Site, now: datetime, first: date | None = None) -> str:
+    """The dashboard of the site from `first` (default: today, local) to today."""
+    day = now.astimezone(site.zone).date()
+    return f"/dashboard?scope=site:{site.id}&from={(first or day).isoformat()}&to={day.isoformat()}"
 
 
 def window_counts(db: Database, site_ids: list[str], since: datetime, now: datetime, *,

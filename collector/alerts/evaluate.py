@@ -60,7 +60,10 @@ def _sites(db: Database) -> dict[str, Site]:
     return {r[0]: Site(r[0], r[1], r[2], r[3], r[4], _hours(r[5])) for r in rows}
 
 
-def _findings(db: Database, now: datetime) -> tuple[dict[Key, Finding], set[Key], dict[Kind, dict]]:
+Counters = dict[tuple[str, str], tuple[int, str | None]]
+
+
+def _findings(db: Database, now: datetime) -> tuple[dict[Key, Finding], set[Key], Counters, dict[Kind, dict]]:
     sites = _sites(db)
     rules = effective_rules(db, list(sites.values()))
     ctx = Context(db, now, sites, open_alerts(db))
@@ -70,7 +73,7 @@ def _findings(db: Database, now: datetime) -> tuple[dict[Key, Finding], set[Key]
             continue
         for finding in check(ctx, rules[kind]):
             found[finding.key] = finding
-    return found, ctx.unknown, rules
+    return found, ctx.unknown, ctx.counters, rules
 
 
 def _held_enough(db: Database, finding: Finding, params: dict[str, int], now: datetime, at: str) -> bool:
@@ -83,8 +86,8 @@ def _held_enough(db: Database, finding: Finding, params: dict[str, int], now: da
     return now - datetime.fromisoformat(row[0]) >= timedelta(minutes=params["after_min"])
 
 
-def _apply(db: Database, found: dict[Key, Finding], unknown: set[Key], rules: dict[Kind, dict],
-           now: datetime) -> PassResult:
+def _apply(db: Database, found: dict[Key, Finding], unknown: set[Key], counters: Counters,
+           rules: dict[Kind, dict], now: datetime) -> PassResult:
     at = format_ts(now)
     result = PassResult(findings=len(found))
     current = open_alerts(db)
@@ -126,13 +129,17 @@ def _apply(db: Database, found: dict[Key, Finding], unknown: set[Key], rules: di
     for key in db.conn.execute("SELECT kind, site, kiosk FROM alert_watch").fetchall():
         if tuple(key) not in found and tuple(key) not in unknown:
             db.conn.execute("DELETE FROM alert_watch WHERE kind = ? AND site = ? AND kiosk = ?", tuple(key))
+    # Only counters that moved: an idle pass writes nothing.
+    db.conn.executemany("INSERT INTO alert_counters (kind, kiosk, value, grew_at) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (kind, kiosk) DO UPDATE SET value = excluded.value, grew_at = excluded.grew_at",
+                        [(*key, value, grew_at) for key, (value, grew_at) in counters.items()])
     return result
 
 
 def evaluate(db: Database, now: datetime | None = None) -> PassResult:
     """One pass at `now` (default: the current time)."""
     now = now or utc_now()
-    found, unknown, rules = _findings(db, now)
+    found, unknown, counters, rules = _findings(db, now)
     conn = db.conn
     before = conn.total_changes
     # Deferred: a pass that changes nothing (most of them) never takes the write lock, so ingest never
@@ -140,7 +147,7 @@ def evaluate(db: Database, now: datetime | None = None) -> PassResult:
     # since this read began, SQLite refuses the upgrade and the pass is decided again under the lock.
     conn.execute("BEGIN")
     try:
-        result = _apply(db, found, unknown, rules, now)
+        result = _apply(db, found, unknown, counters, rules, now)
         conn.execute("COMMIT")
     except sqlite3.OperationalError as exc:
         if conn.in_transaction:
@@ -148,7 +155,7 @@ def evaluate(db: Database, now: datetime | None = None) -> PassResult:
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
         with write_transaction(db):
-            result = _apply(db, found, unknown, rules, now)
+            result = _apply(db, found, unknown, counters, rules, now)
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")

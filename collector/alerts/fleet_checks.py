@@ -1,4 +1,4 @@
-"""Alert checks on the fleet: a kiosk offline, seqs missing from its stream, its clock unsynchronised."""
+"""Alert checks on the fleet: a kiosk offline, seqs missing from its stream, its clock unsynchronised, outbox drops."""
 
 from __future__ import annotations
 
@@ -77,4 +77,53 @@ def clock_unsynced(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
             " est estimée.",
             f"{site.name}: the clock of kiosk “{name}” is not synchronised; its answers' times are estimated.",
             "/fleet", kiosk=row["kiosk"]))
+    return out
+
+
+def outbox_drops(ctx: Context, rules: dict[str, Effective]) -> list[Finding]:
+    """The kiosk's outbox counter `queue.dropped` (cumulative per epoch) grew since the last pass.
+
+    The first value seen of a kiosk is its baseline (drops from before cannot be dated). A smaller value
+    is a new epoch counting from 0. The condition lasts `quiet_min` after the last growth seen, so the
+    alert resolves after a quiet hold; its figures add up the drops since it opened.
+    """
+    out = []
+    seen = {kiosk: (value, grew_at) for kiosk, value, grew_at in ctx.db.conn.execute(
+        "SELECT kiosk, value, grew_at FROM alert_counters WHERE kind = ?", (Kind.OUTBOX_DROPS.value,))}
+    rows = ctx.db.conn.execute(
+        "SELECT k.id, k.site, k.name, s.dropped FROM kiosks k JOIN kiosk_status s ON s.kiosk = k.id"
+        " WHERE k.channel IS NULL AND k.retired IS NULL AND s.dropped IS NOT NULL AND s.dropped >= 0").fetchall()
+    at = format_ts(ctx.now)
+    for kiosk, site_id, name, dropped in rows:
+        if site_id not in rules:
+            continue
+        counter = (Kind.OUTBOX_DROPS.value, kiosk)
+        if kiosk not in seen:
+            ctx.counters[counter] = (dropped, None)
+            continue
+        value, grew_at = seen[kiosk]
+        new = dropped - value if dropped >= value else dropped
+        if new > 0:
+            grew_at = at
+        if dropped != value:
+            ctx.counters[counter] = (dropped, grew_at)
+        rule, site = rules[site_id], ctx.sites[site_id]
+        if grew_at is None or ctx.now - datetime.fromisoformat(grew_at) >= timedelta(minutes=rule.params["quiet_min"]):
+            continue
+        current = ctx.open.get((Kind.OUTBOX_DROPS.value, site_id, kiosk))
+        if current is None and new == 0:
+            continue  # its growth was already reported by an alert since resolved
+        before = json.loads(current["figures"]) if current else {"new_drops": 0, "since": at}
+        figures = {"new_drops": before["new_drops"] + new, "dropped": dropped, "since": before["since"],
+                   "last_drop_at": grew_at}
+        since = datetime.fromisoformat(figures["since"])
+        day, hour = since.astimezone(site.zone).strftime("%d/%m"), local_time(site, since)
+        name, count = name or kiosk, figures["new_drops"]
+        out.append(ctx.finding(
+            Kind.OUTBOX_DROPS, site, rule, figures,
+            f"{site.name} : la borne « {name} » a effacé {count} réponse(s) faute de place dans sa mémoire"
+            f" depuis le {day} à {hour} (elle ne peut plus les envoyer).",
+            f"{site.name}: kiosk “{name}” has dropped {count} answer(s) from its full outbox since {day} at {hour}"
+            " (it cannot send them any more).",
+            "/fleet", kiosk=kiosk))
     return out

@@ -37,10 +37,12 @@ class Kind(StrEnum):
     UNUSUAL_VOLUME = "unusual_volume"
     SEQ_GAPS = "seq_gaps"
     CLOCK_UNSYNCED = "clock_unsynced"
+    OUTBOX_DROPS = "outbox_drops"
     SATISFACTION_DROP = "satisfaction_drop"
+    SATISFACTION_DROP_WEEK = "satisfaction_drop_week"
 
 
-FLEET_KINDS = frozenset({Kind.KIOSK_OFFLINE, Kind.SEQ_GAPS, Kind.CLOCK_UNSYNCED})
+FLEET_KINDS = frozenset({Kind.KIOSK_OFFLINE, Kind.SEQ_GAPS, Kind.CLOCK_UNSYNCED, Kind.OUTBOX_DROPS})
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,22 @@ PARAMS: dict[Kind, dict[str, Param]] = {
         "after_min": Param(30, 1, 7 * 24 * 60, "horloge non synchronisée depuis (minutes)",
                            "clock unsynchronised for (minutes)"),
     },
+    Kind.OUTBOX_DROPS: {
+        "quiet_min": Param(60, 5, 7 * 24 * 60, "close après (minutes) sans nouvelle perte",
+                           "resolved after (minutes) without a new drop"),
+    },
     Kind.SATISFACTION_DROP: {
         "drop_pts": Param(20, 5, 100, "baisse de la satisfaction d'au moins (points)",
                           "satisfaction lower by at least (points)"),
         "min_count": Param(20, 5, 100_000, "réponses du jour, au moins", "answers of the day, at least"),
         "weeks": Param(8, 2, 52, "semaines de référence (même jour de la semaine)",
                        "weeks of baseline (same weekday)"),
+    },
+    Kind.SATISFACTION_DROP_WEEK: {
+        "drop_pts": Param(15, 5, 100, "baisse de la satisfaction d'au moins (points)",
+                          "satisfaction lower by at least (points)"),
+        "min_count": Param(50, 5, 1_000_000, "réponses de la semaine, au moins", "answers of the week, at least"),
+        "weeks": Param(8, 2, 52, "semaines de référence (les précédentes)", "weeks of baseline (the previous ones)"),
     },
 }
 
@@ -110,7 +122,9 @@ KIND_LABELS: dict[Kind, tuple[str, str]] = {
     Kind.UNUSUAL_VOLUME: ("Nombre d'appuis inhabituel", "Unusual number of presses"),
     Kind.SEQ_GAPS: ("Réponses perdues ou manquantes", "Answers lost or missing"),
     Kind.CLOCK_UNSYNCED: ("Horloge de borne non synchronisée", "Kiosk clock not synchronised"),
+    Kind.OUTBOX_DROPS: ("Réponses effacées par une borne (mémoire pleine)", "Answers dropped by a kiosk (outbox full)"),
     Kind.SATISFACTION_DROP: ("Satisfaction en baisse", "Satisfaction drop"),
+    Kind.SATISFACTION_DROP_WEEK: ("Semaine en baisse", "A week below the usual"),
 }
 
 

@@ -26,11 +26,13 @@ MAX_EMAIL_CHARS = 254  # RFC 5321's limit for a path
 KINDS: dict[str, tuple[str, str]] = {
     Kind.UNHAPPY_SHARE: ("Part de visages mécontents", "Share of unhappy faces"),
     Kind.SATISFACTION_DROP: ("Baisse de satisfaction", "Satisfaction drop"),
+    Kind.SATISFACTION_DROP_WEEK: ("Baisse de satisfaction sur la semaine", "Satisfaction drop over a week"),
     Kind.SILENCE: ("Silence pendant les heures d'ouverture", "Silence during opening hours"),
     Kind.UNUSUAL_VOLUME: ("Volume inhabituel", "Unusual volume"),
     Kind.KIOSK_OFFLINE: ("Borne hors ligne", "Kiosk offline"),
     Kind.SEQ_GAPS: ("Réponses perdues par une borne", "Answers lost by a kiosk"),
     Kind.CLOCK_UNSYNCED: ("Horloge d'une borne non synchronisée", "Kiosk clock not synchronised"),
+    Kind.OUTBOX_DROPS: ("Réponses effacées par une borne faute de place", "Answers dropped by a kiosk's full outbox"),
 }
 
 

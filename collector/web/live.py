@@ -21,6 +21,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlite_utils import Database
 
+from collector.alerts.rules import FLEET_KINDS, Kind
 from collector.db import connect
 from collector.fleet import fleet
 from collector.queries import site_summary
@@ -57,10 +58,25 @@ def site_figures(db: Database, site: Site, reference: dict[str, Any]) -> dict[st
     kiosks = [k for k in fleet(db, site.id, with_gaps=False) if not k["retired"]]
     figures["kiosks"] = [{"n": n, "label": k["name"] if k["name"] and k["name"] != k["kiosk"] else None,
                           "online": k["online"]} for n, k in enumerate(kiosks, 1)]
+    figures["alerts"] = fleet_alerts(db, site.id, {k["kiosk"]: n for n, k in enumerate(kiosks, 1)})
     # One index lookup on events (site, ts): the time of the latest answer, not a figure.
     figures["last_answer"] = db.conn.execute("SELECT MAX(ts) FROM events WHERE site = ?", (site.id,)).fetchone()[0]
     figures["computed"] = format_ts(utc_now())
     return figures
+
+
+def fleet_alerts(db: Database, site_id: str, places: dict[str, int]) -> list[dict[str, Any]]:
+    """The site's open fleet alerts for its wall: kind, the kiosk's place in `figures["kiosks"]` (never its
+    id: the wall words them, docs/alerts.md) and since when (a kiosk offline: since it was last heard of)."""
+    out = []
+    for kind, kiosk, opened_at, figures in db.conn.execute(
+            "SELECT kind, kiosk, opened_at, figures FROM alerts WHERE state = 'open' AND site = ?"
+            " AND kiosk IS NOT NULL ORDER BY opened_at, id", (site_id,)):
+        if kind not in FLEET_KINDS or kiosk not in places:
+            continue
+        since = json.loads(figures).get("offline_since") if kind == Kind.KIOSK_OFFLINE else None
+        out.append({"kind": kind, "n": places[kiosk], "since": since if isinstance(since, str) else opened_at})
+    return out
 
 
 class LiveHub:

@@ -94,28 +94,69 @@
     return k.label || t(`borne ${k.n}`, `kiosk ${k.n}`);
   }
 
+  // Open fleet alerts in plain words (the server gives the kind, the kiosk's place and since when: never an id).
+  function clockText(iso, s) {
+    const when = new Date(iso);
+    const day = (d) => format(d, "en-CA", { timeZone: s.tz });
+    const hm = format(when, "en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: s.tz });
+    const time = en ? hm : hm.replace(":", " h ");
+    if (day(when) === day(new Date())) return time;
+    const date = format(when, "en-GB", { day: "2-digit", month: "2-digit", timeZone: s.tz });
+    return t(`le ${date} à ${time}`, `${date} at ${time}`);
+  }
+
+  function alertText(a, s) {
+    const k = (s.kiosks || []).find((x) => x.n === a.n) || { n: a.n };
+    const who = k.label ? t(`Borne « ${k.label} »`, `Kiosk “${k.label}”`) : t(`Borne ${k.n}`, `Kiosk ${k.n}`);
+    const since = clockText(a.since, s);
+    switch (a.kind) {
+      case "kiosk_offline": return t(`${who} hors ligne depuis ${since}`, `${who} offline since ${since}`);
+      case "clock_unsynced":
+        return t(`${who} : horloge non synchronisée depuis ${since}`, `${who}: clock not synchronised since ${since}`);
+      case "seq_gaps": return t(`${who} : des réponses manquent depuis ${since}`, `${who}: answers missing since ${since}`);
+      case "outbox_drops":
+        return t(`${who} : mémoire pleine, des réponses effacées depuis ${since}`,
+          `${who}: outbox full, answers dropped since ${since}`);
+      default: return "";
+    }
+  }
+
+  // What the kiosks line names in turn: each open fleet alert in words, then offline kiosks without one.
+  function turnItems(s) {
+    const alerts = (s.alerts || []).map((a) => ({ n: a.n, kind: a.kind, text: alertText(a, s) })).filter((a) => a.text);
+    const told = new Set(alerts.filter((a) => a.kind === "kiosk_offline").map((a) => a.n));
+    const offline = (s.kiosks || []).filter((k) => !k.online && !told.has(k.n)).map(kioskName);
+    return [...alerts.map((a) => a.text), ...offline];
+  }
+
   function kiosksHtml(s) {
     const kiosks = s.kiosks || [];
     if (!kiosks.length) return "";
     const offline = kiosks.filter((k) => !k.online);
+    const items = turnItems(s);
+    // One item at a time (they take turns, see turnNames), all of them on hover.
+    // An alert's sentence is longer than a name: its line may take three lines (wall.css).
+    const names = items.length ? `
+      <span class="k-name${(s.alerts || []).length ? " k-alerts" : ""}" data-slot="k-name"
+        data-testid="alerts-${s.site}"></span>` : "";
+    const title = items.length ? ` title="${escapeHtml(items.join(", "))}"` : "";
     if (!offline.length) {
       const n = kiosks.length;
-      return `<span class="k-on">● ${n} ${t(n > 1 ? "bornes en ligne" : "borne en ligne", n > 1 ? "kiosks online" : "kiosk online")}</span>`;
+      return `<span class="k-on"${title}>● ${n} ${
+        t(n > 1 ? "bornes en ligne" : "borne en ligne", n > 1 ? "kiosks online" : "kiosk online")}</span>${names}`;
     }
     const n = offline.length;
-    // One name at a time (they take turns, see turnNames), all of them on hover.
-    return `<span class="k-off" title="${escapeHtml(offline.map(kioskName).join(", "))}">○ ${n} ${
-      t(n > 1 ? "bornes hors ligne" : "borne hors ligne", n > 1 ? "kiosks offline" : "kiosk offline")}</span>
-      <span class="k-name" data-slot="k-name"></span>`;
+    return `<span class="k-off"${title}>○ ${n} ${
+      t(n > 1 ? "bornes hors ligne" : "borne hors ligne", n > 1 ? "kiosks offline" : "kiosk offline")}</span>${names}`;
   }
 
   function turnNames(card, s, step) {
-    const offline = (s.kiosks || []).filter((k) => !k.online);
+    const items = turnItems(s);
     const el = card.querySelector("[data-slot=k-name]");
-    if (!el || !offline.length) return;
-    card.nameTurn = ((card.nameTurn || 0) + step) % offline.length;
-    const which = offline.length > 1 ? ` (${card.nameTurn + 1}/${offline.length})` : "";
-    el.textContent = kioskName(offline[card.nameTurn]) + which;
+    if (!el || !items.length) return;
+    card.nameTurn = ((card.nameTurn || 0) + step) % items.length;
+    const which = items.length > 1 ? ` (${card.nameTurn + 1}/${items.length})` : "";
+    el.textContent = items[card.nameTurn] + which;
   }
 
   function thanksText(s) {
@@ -219,8 +260,9 @@
     }
     card.classList.toggle("good-day", Boolean(thanks));
     // Lines (in em) the tile shows beyond its usual ones, so its type makes room for them (wall.css).
-    const offline = (s.kiosks || []).some((k) => !k.online);
-    const extra = (offline ? 2.5 : 0) + (thanks ? 1.25 : 0);
+    // Offline kiosks' names: two more lines; an open fleet alert's sentence: three.
+    const named = turnItems(s).length ? ((s.alerts || []).length ? 3.75 : 2.5) : 0;
+    const extra = named + (thanks ? 1.25 : 0);
     if (card.extra !== extra) { card.extra = extra; sizePage(); }
     put(card, "rate", pct(s.satisfaction));
     put(card, "trend", trendHtml(s));
