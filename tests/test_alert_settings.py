@@ -98,7 +98,7 @@ def test_the_settings_page_in_chromium(browser, tmp_path, artifacts):
         page.wait_for_load_state()
         assert page.get_by_role("status").inner_text() == "Vos réglages d'alertes sont enregistrés."
         assert page.get_by_label("Borne hors ligne").is_checked()
-        assert not page.get_by_label("Part de visages mécontents").is_checked()
+        assert not page.get_by_label("Beaucoup d'avis négatifs").is_checked()
         assert axe_violations(page) == []
         page.screenshot(path=str(artifacts / "alert-settings.png"), full_page=True)
         page.context.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from collector.alerts.rules import Kind
+from collector.alerts.rules import KIND_LABELS
 from collector.db import write_transaction
 from collector.registry import Site
 from collector.users import Role, User
@@ -22,18 +22,8 @@ from ressenti.errors import RessentiError
 
 EVERYTHING = "*"
 MAX_EMAIL_CHARS = 254  # RFC 5321's limit for a path
-# The kinds of collector.alerts.rules.Kind, with their names in the settings page.
-KINDS: dict[str, tuple[str, str]] = {
-    Kind.UNHAPPY_SHARE: ("Part de visages mécontents", "Share of unhappy faces"),
-    Kind.SATISFACTION_DROP: ("Baisse de satisfaction", "Satisfaction drop"),
-    Kind.SATISFACTION_DROP_WEEK: ("Baisse de satisfaction sur la semaine", "Satisfaction drop over a week"),
-    Kind.SILENCE: ("Silence pendant les heures d'ouverture", "Silence during opening hours"),
-    Kind.UNUSUAL_VOLUME: ("Volume inhabituel", "Unusual volume"),
-    Kind.KIOSK_OFFLINE: ("Borne hors ligne", "Kiosk offline"),
-    Kind.SEQ_GAPS: ("Réponses perdues par une borne", "Answers lost by a kiosk"),
-    Kind.CLOCK_UNSYNCED: ("Horloge d'une borne non synchronisée", "Kiosk clock not synchronised"),
-    Kind.OUTBOX_DROPS: ("Réponses effacées par une borne faute de place", "Answers dropped by a kiosk's full outbox"),
-}
+# Each kind's name on the settings page and in e-mails: the same as on the alerts pages.
+KINDS: dict[str, tuple[str, str]] = dict(KIND_LABELS)
 
 
 class SubscriptionError(RessentiError, ValueError):
