@@ -268,3 +268,23 @@ def test_a_manager_sees_the_undelivered_messages_of_their_sites_only(browser, fa
     viewer = _login(browser, failing_server, "victor")
     assert viewer.get_by_test_id("delivery-failures").count() == 0, "viewers do not see delivery"
     viewer.context.close()
+
+
+def test_an_alert_and_its_comments_stay_with_their_period_on_the_dashboard(client, db):
+    seed_alerts(db)
+    quick_user(db, "manon", "manager", ("org:ville",))
+    mairie_alert = db.execute("SELECT id FROM alerts WHERE site = 'mairie'").fetchone()[0]
+    db.execute("INSERT INTO alert_comments (alert_id, user_id, at, text) VALUES (?, NULL, ?, ?)",
+               [mairie_alert, db.execute("SELECT opened_at FROM alerts WHERE id = ?", [mairie_alert]).fetchone()[0],
+                "Nouvel agent à ce guichet cette semaine"])
+    login(client, "manon")
+    today = utc_now().date()
+    page = html.unescape(client.get(f"/dashboard?scope=org:ville&from={today - timedelta(days=1)}&to={today}")
+                         .get_data(as_text=True))
+    panel = page.split('data-testid="period-alerts"', 1)[1].split("</section>", 1)[0]
+    assert "Mairie" in panel and "4 réponses sur 4 (100 %)" in panel
+    assert "Nouvel agent à ce guichet cette semaine" in panel
+    assert "Autre commune" not in panel, "an alert of a site out of the scope"
+    earlier = html.unescape(client.get(f"/dashboard?scope=org:ville&from={today - timedelta(days=60)}"
+                                       f"&to={today - timedelta(days=30)}").get_data(as_text=True))
+    assert "Aucune alerte sur la période." in earlier and "Nouvel agent" not in earlier

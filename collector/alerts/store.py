@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -211,6 +212,21 @@ def alerts_of_sites(db: Database, site_ids: set[str], *, state: str, limit: int 
     rows = db.query(f"SELECT * FROM alerts WHERE state = ? AND site IN ({','.join('?' * len(ids))})"
                     f" ORDER BY {order} LIMIT ?", [state, *ids, limit])
     return [{**r, "figures": json.loads(r["figures"])} for r in rows]
+
+
+def alerts_in_period(db: Database, site_ids: list[str], first: date, last: date) -> list[dict[str, Any]]:
+    """Alerts of these sites open at some time between two local days, oldest first, each with its
+    comments (`at`, `text`: no author, so no page ranks the agents who wrote them)."""
+    if not site_ids:
+        return []
+    after = (last + timedelta(days=1)).isoformat()
+    rows = list(db.query(
+        f"SELECT id, kind, site, opened_at, resolved_at, summary_fr, summary_en FROM alerts"
+        f" WHERE site IN ({','.join('?' * len(site_ids))}) AND opened_at < ?"
+        " AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY opened_at, id",
+        [*site_ids, after, first.isoformat()]))
+    notes = comments(db, [r["id"] for r in rows])
+    return [{**r, "comments": [{"at": c["at"], "text": c["text"]} for c in notes[r["id"]]]} for r in rows]
 
 
 def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:

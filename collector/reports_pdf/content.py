@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlite_utils import Database
 
+from collector.alerts.store import alerts_in_period
 from collector.bands import trend_comparable
 from collector.fleet import fleet
 from collector.publication import DEFAULT_MIN_CELL
@@ -173,19 +174,10 @@ def _kiosks(db: Database, sites: list[Site], period: Period) -> list[KioskRow]:
 
 def _alerts(db: Database, sites: list[Site], period: Period, lang: str) -> list[AlertRow]:
     """Alerts open during the period, with their comments (collector/alerts, docs/alerts.md)."""
-    ids = [s.id for s in sites]
-    first = period.start.isoformat()
-    after = date.fromordinal(period.end.toordinal() + 1).isoformat()
-    rows = db.execute(
-        f"SELECT id, kind, site, opened_at, resolved_at, summary_fr, summary_en FROM alerts"
-        f" WHERE site IN ({','.join('?' * len(ids))}) AND opened_at < ? AND (resolved_at IS NULL OR resolved_at >= ?)"
-        " ORDER BY opened_at", [*ids, after, first]).fetchall()
-    out = []
-    for alert_id, kind, site, opened, resolved, fr, en in rows:
-        comments = [(at, text) for at, text in db.execute(
-            "SELECT at, text FROM alert_comments WHERE alert_id = ? ORDER BY at", [alert_id])]
-        out.append(AlertRow(kind, site, opened, resolved, (en if lang == "en" and en else fr) or "", comments))
-    return out
+    return [AlertRow(a["kind"], a["site"], a["opened_at"], a["resolved_at"],
+                     (a["summary_en"] if lang == "en" and a["summary_en"] else a["summary_fr"]) or "",
+                     [(c["at"], c["text"]) for c in a["comments"]])
+            for a in alerts_in_period(db, [s.id for s in sites], period.start, period.end)]
 
 
 # Without its comment lines: WeasyPrint's SVG style parser reads a comment as a broken rule.

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
+from collector.alerts.store import alerts_in_period
 from collector.bands import shares_comparable, trend_comparable
 from collector.followups import oldest_kept_event
 from collector.periods import Span
@@ -112,6 +113,8 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
         "reason_times": reasons_by_bucket(db, report, reasons, sel.question) if reasons else None,
         "reason_unit": t("jour", "day") if reasons_unit(report) is Span.DAY else t("mois", "month"),
         "events_kept_from": kept_from(db, sel) if reasons and faces_readable(report) else None,
+        "period_alerts": alerts_in_period(db, [s.id for s in sel.sites], sel.start, sel.end),
+        "site_names": {s.id: s.name for s in sel.sites},
         "profile": hour_profile(report), "mostly_masked": mostly_masked(report),
         "wider": WIDER.get(sel.preset or "", "year" if (sel.end - sel.start).days < 300 else None),
     }
