@@ -23,7 +23,7 @@ from ressenti.errors import RessentiError
 EVERYTHING = "*"
 MAX_EMAIL_CHARS = 254  # RFC 5321's limit for a path
 # Each kind's name on the settings page and in e-mails: the same as on the alerts pages.
-KINDS: dict[str, tuple[str, str]] = dict(KIND_LABELS)
+KINDS: dict[str, tuple[str, str]] = {kind.value: names for kind, names in KIND_LABELS.items()}
 
 
 class SubscriptionError(RessentiError, ValueError):
