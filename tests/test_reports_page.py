@@ -104,3 +104,20 @@ def test_one_click_from_the_dashboard_site_view(browser, tmp_path):
         page.context.close()
     finally:
         server.stop()
+
+
+REPORT = "/dashboard/report.pdf?scope=site:mairie&period=month&date=2026-10-12"
+POSTER = "/dashboard/poster.pdf?scope=site:mairie&period=month&date=2026-10-12&size=a4"
+
+
+@pytest.mark.parametrize(("missing", "urls"), [("weasyprint", (REPORT, POSTER)), ("segno", (POSTER,))])
+def test_a_server_without_the_pdf_renderer_says_what_to_install(web, monkeypatch, missing, urls):
+    """A collector without WeasyPrint, segno or Pango: a 503 that names the fix, never a 500."""
+    import sys
+    monkeypatch.setitem(sys.modules, missing, None)  # `import weasyprint` now raises ImportError
+    client = web()
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 503, url
+        assert "pip install -e &#39;.[collector]&#39;" in response.get_data(as_text=True) \
+            or "pip install -e '.[collector]'" in response.get_data(as_text=True)

@@ -62,8 +62,19 @@ def rendering(lang: str) -> Iterator[None]:
         yield
 
 
+class RendererMissing(ReportError):
+    """WeasyPrint, segno or Debian's Pango is not installed where the report is made."""
+
+
+RENDERER_FIX = ("printing needs WeasyPrint and segno (pip install -e '.[collector]') and Debian's Pango"
+                " (apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)")
+
+
 def _pdf(html: str, attachments: list[tuple[str, str]] | None = None) -> bytes:
-    from weasyprint import HTML, Attachment, URLFetcher  # imported on use: the web app starts without Pango
+    try:  # imported on use: the web app starts without Pango
+        from weasyprint import HTML, Attachment, URLFetcher
+    except (ImportError, OSError) as exc:  # OSError: the Python package is there, Pango's library is not
+        raise RendererMissing(f"{RENDERER_FIX}: {exc}") from exc
 
     # A report loads nothing from outside the page: data: URIs only (the QR code).
     fetcher = URLFetcher(allowed_protocols=("data",), allow_redirects=False)
@@ -92,7 +103,10 @@ def report_pdf(db: Any, content: Content) -> bytes:
 
 
 def qr_data_uri(url: str) -> str:
-    import segno  # imported on use, like WeasyPrint
+    try:
+        import segno  # imported on use, like WeasyPrint
+    except ImportError as exc:
+        raise RendererMissing(f"{RENDERER_FIX}: {exc}") from exc
 
     return str(segno.make(url, error="m").svg_data_uri(scale=10, border=4, dark="#000", light="#fff"))
 

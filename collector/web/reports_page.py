@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from collector.reports_pdf.content import Scope, content_for
 from collector.reports_pdf.notes import poster_notes
 from collector.reports_pdf.period import ReportError, parse_day
-from collector.reports_pdf.render import POSTER_SIZES, poster_pdf, rendering, report_pdf, results_url
+from collector.reports_pdf.render import POSTER_SIZES, RendererMissing, poster_pdf, rendering, report_pdf, results_url
 from collector.web import get_db
 from collector.web.access import current_user
 from collector.web.i18n import lang
@@ -62,6 +62,8 @@ def report():  # type: ignore[no-untyped-def]
         with rendering(lang()):
             content = _content(scope)
             data = report_pdf(get_db(), content)
+    except RendererMissing as exc:
+        return _refused(exc, 503)  # the server's installation, not the request
     except ReportError as exc:
         return _refused(exc)
     return _pdf(data, f"ressenti-{scope.id}-{content.period.key}.pdf")
@@ -84,6 +86,8 @@ def poster():  # type: ignore[no-untyped-def]
         with rendering(lang()):
             content = _content(scope)
             data = poster_pdf(content, size, url, poster_notes(get_db(), site.id, site.org, content.period, lang()))
+    except RendererMissing as exc:
+        return _refused(exc, 503)
     except ReportError as exc:
         return _refused(exc)
     return _pdf(data, f"ressenti-{scope.id}-{content.period.key}-affiche-{size}.pdf")
