@@ -42,6 +42,8 @@ class DemoMail:
         from aiosmtpd.controller import Controller  # the demo extra
         from aiosmtpd.handlers import Mailbox
 
+        # aiosmtpd logs every SMTP command at INFO: the demo's console is for the newcomer, not the protocol.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         controller = Controller(Mailbox(self.mailbox), hostname="127.0.0.1", port=free_port())
         controller.start()
         self._controller = controller
