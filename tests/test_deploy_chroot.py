@@ -38,6 +38,7 @@ from deploy_support.ansible import REPO, require_success, run_playbook
 from deploy_support.chroots import run_in
 from deploy_support.deployment import CMDLINE, KIOSKS, SITES, Deployment, provision
 from deploy_support.mqtt_clients import TestClient
+from deploy_support.processes import wait_for_port
 
 from ressenti.mqtt import parse_broker_url
 from ressenti.protocol import encode_batch, encode_status, format_ts, utc_now
@@ -93,22 +94,6 @@ def owner(root: Path, path: str) -> tuple[str, str, str]:
 
 def env_file(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
-
-
-def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            pass
-        if process.poll() is not None:
-            errors = process.stderr.read() if process.stderr else ""
-            raise AssertionError(f"{what} exited ({process.returncode}): {errors}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not listen on {port} within {timeout} s")
-        threading.Event().wait(0.05)
 
 
 def start_in_chroot(root: Path, argv: list[str], *, user: str | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import http.server
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 from deploy_support import render
 from deploy_support.ansible import VENV_BIN
+from deploy_support.processes import wait_for_port
 
 from collector.db import connect
 from collector.registry import add_site
@@ -41,21 +41,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                                  {"ressenti_broker_hostname": "localhost", "ressenti_sites": SITES})
     render.make_secrets(base, inventory)
     return base, inventory
-
-
-def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            pass
-        if process.poll() is not None:
-            errors = process.stderr.read() if process.stderr else ""
-            raise AssertionError(f"{what} exited ({process.returncode}): {errors}")
-        assert time.monotonic() < deadline, f"{what} did not listen on {port}"
-        threading.Event().wait(0.05)
 
 
 class Upstream:
