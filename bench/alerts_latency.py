@@ -136,7 +136,7 @@ def main() -> None:
     settings = from_env(env)
     broker = start_mosquitto(tmp / "broker", "max_queued_messages 0")
     log = open(tmp / "ingest.log", "w")  # noqa: SIM115
-    ingest = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "ingest", "--db", str(db_path),
+    ingest = subprocess.Popen([sys.executable, "-m", "cli", "collector", "ingest", "--db", str(db_path),
                                "--broker", f"mqtt://{broker.address.host}:{broker.address.port}",
                                "--instance", "bench"], stderr=log)
     stop, passes = threading.Event(), []  # type: ignore[var-annotated]

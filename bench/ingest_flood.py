@@ -69,7 +69,7 @@ def run(workdir: Path, kiosks: int, batches: int, flood: int, code: str | None) 
         add_kiosk(db, name, "mairie")
     add_kiosk(db, "flooder", "caf")
     db.close()
-    ingest = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "ingest", "--db", str(db_path),
+    ingest = subprocess.Popen([sys.executable, "-m", "cli", "collector", "ingest", "--db", str(db_path),
                                "--broker", broker.url], stderr=subprocess.DEVNULL,
                               env={**os.environ, "PYTHONPATH": code or os.environ.get("PYTHONPATH", "")})
     try:

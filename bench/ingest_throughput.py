@@ -93,7 +93,7 @@ def ingest_run(broker, plan, site, processes: int, workdir: Path) -> tuple[float
     for k in [*plan, "probe"]:
         add_kiosk(db, k, site)
     db.close()
-    cmd = [sys.executable, "-m", "ressenti.cli", "collector", "ingest", "--db", str(db_path), "--broker",
+    cmd = [sys.executable, "-m", "cli", "collector", "ingest", "--db", str(db_path), "--broker",
            f"mqtt://{broker.host}:{broker.port}"]
     logs = [open(workdir / f"ingest-{processes}-{i}.log", "w") for i in range(processes)]  # noqa: SIM115
     procs = [subprocess.Popen(cmd + (["--shared", "--instance", f"bench{processes}-{i}"] if processes > 1

@@ -94,7 +94,7 @@ def relay_one_at_a_time(broker, payloads: list[bytes]) -> float:
 
 def start_ingest(broker, db_path: Path, probe: bytes) -> subprocess.Popen:
     """`ressenti collector ingest` as its own process; returns once it answers a probe batch."""
-    process = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "ingest", "--db", str(db_path),
+    process = subprocess.Popen([sys.executable, "-m", "cli", "collector", "ingest", "--db", str(db_path),
                                 "--broker", f"mqtt://{broker.host}:{broker.port}", "--instance", "bench"],
                                stderr=subprocess.DEVNULL)
     acked = threading.Event()
@@ -144,7 +144,7 @@ def main() -> None:
             config.write_text(f'kiosk = "{KIOSK}"\nsite = "{SITE}"\ndata_dir = "{data}"\nclock = "ntp"\n'
                               f'mock_pins = true\n[broker]\nurl = "{broker.url}"\n')
             started = time.perf_counter()
-            kiosk = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "kiosk", "run", "--config", str(config)],
+            kiosk = subprocess.Popen([sys.executable, "-m", "cli", "kiosk", "run", "--config", str(config)],
                                      stderr=subprocess.DEVNULL)
             tick, peak_rss, connected_at = threading.Event(), 0.0, None
             while True:

@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--queued", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
-    kiosk_run = [sys.executable, "-m", "ressenti.cli", "kiosk", "run", "--config"]
+    kiosk_run = [sys.executable, "-m", "cli", "kiosk", "run", "--config"]
     rows = []
     baseline = sample([sys.executable, "-c", "import signal; signal.pause()"], 1.0, wait_ready=False)
     rows.append(("bare Python interpreter (baseline)", "-", "-", f"{baseline[1]:.1f}", "-"))

@@ -41,10 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import percentile, table
 from procmem import Breakdown, breakdown, malloc_arenas, malloc_kb
 
+import cli  # noqa: F401
+
 # What `ressenti kiosk run` has imported when it starts Kivy (the CLI, the
 # config, the link and paho-mqtt), so that their memory is counted too.
 import kiosk.startup  # noqa: F401
-import ressenti.cli  # noqa: F401
 from kiosk.clock import ClockState
 from kiosk.core import Kiosk
 from kiosk.outbox import Outbox

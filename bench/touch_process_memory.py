@@ -107,7 +107,7 @@ def main() -> int:
         log = directory / "kiosk.log"
         with log.open("w") as output:
             kiosk = subprocess.Popen(
-                [sys.executable, "-m", "ressenti.cli", "kiosk", "run",
+                [sys.executable, "-m", "cli", "kiosk", "run",
                  "--config", str(write_config(directory))],
                 cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
             try:

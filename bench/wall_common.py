@@ -86,7 +86,7 @@ def start_stack(directory: Path, *, sites: int, kiosks: int, threads: int = 128)
     env = {**os.environ, "RESSENTI_DATABASE": str(db_path), "RESSENTI_BROKER_URL": mosquitto.url,
            "RESSENTI_SECRET_KEY": secrets.token_hex(32), "PYTHONPATH": str(ROOT)}
     log = open(directory / "processes.log", "ab")  # noqa: SIM115 - kept open for the children's lifetime
-    ingest = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "ingest"], env=env,
+    ingest = subprocess.Popen([sys.executable, "-m", "cli", "collector", "ingest"], env=env,
                               stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     port = free_port()
     web = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-k", "gthread", "--threads", str(threads), "-w", "1",

@@ -6,10 +6,10 @@ from alerts_support import SmtpServer, add_change, free_port
 from click.testing import CliRunner
 from web_support import quick_user
 
+from cli import main
 from collector.alerts.subscriptions import set_email
 from collector.db import connect
 from collector.registry import add_site
-from ressenti.cli import main
 from ressenti.protocol import utc_now
 
 

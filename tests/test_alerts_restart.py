@@ -41,7 +41,7 @@ def test_killed_between_claiming_and_sending_no_loss_no_duplicate(db_path, tmp_p
     env = {**os.environ, **server.env(RESSENTI_ALERTS_HOLD_S="0"), "PYTHONPATH": str(ROOT)}
     db = connect(db_path)
     add_change(db, alert_id=1, change="raised", at=utc_now())
-    child = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "alerts-deliver", "--db",
+    child = subprocess.Popen([sys.executable, "-m", "cli", "collector", "alerts-deliver", "--db",
                               str(db_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait(server.mailbox.got_data.is_set, 30, "the child to send DATA")
@@ -118,7 +118,7 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id(db_path, 
 def test_the_service_loop_delivers_and_stops_cleanly_on_sigterm(db_path, tmp_path, wait):
     server = SmtpServer(tmp_path).start()
     env = {**os.environ, **server.env(), "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "alerts-deliver", "--db",
+    child = subprocess.Popen([sys.executable, "-m", "cli", "collector", "alerts-deliver", "--db",
                               str(db_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     db = connect(db_path)
     try:

@@ -13,11 +13,11 @@ from alerts_support import SmtpServer
 from click.testing import CliRunner
 from web_support import Press, quick_user, store_presses
 
+from cli import main as cli
 from collector.alerts.service import AlertService
 from collector.alerts.subscriptions import set_email
 from collector.db import connect
 from collector.registry import add_kiosk, add_site
-from ressenti.cli import main as cli
 from ressenti.protocol import utc_now
 
 REPO = Path(__file__).resolve().parent.parent

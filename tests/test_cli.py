@@ -6,7 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from ressenti.cli import main
+from cli import main
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):

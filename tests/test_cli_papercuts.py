@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ressenti.cli import main
-from ressenti.cli.common import program_name
+from cli import main
+from cli.common import program_name
 from ressenti.mosquitto_runner import free_port, start_mosquitto
 
 ROOT = Path(__file__).parent.parent
@@ -65,7 +65,7 @@ class Output:
 
 
 def spawn(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Output:
-    process = subprocess.Popen([sys.executable, "-m", "ressenti.cli", *args], cwd=cwd,
+    process = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=cwd,
                                env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     return Output(process)

@@ -12,7 +12,7 @@ import pytest
 
 from collector.db import connect
 from collector.registry import list_sites
-from ressenti.demo import Demo
+from demo.run import Demo
 from ressenti.protocol import parse_followup
 
 PARIS = ZoneInfo("Europe/Paris")

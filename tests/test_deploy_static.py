@@ -81,7 +81,7 @@ def test_services_are_hardened(path: Path) -> None:
 
 
 def test_watchdog_only_where_the_process_pings_it() -> None:
-    # The kiosk (kiosk/runner.py) and ingest (ressenti/cli/collector.py) send
+    # The kiosk (kiosk/runner.py) and ingest (cli/collector.py) send
     # WATCHDOG=1; gunicorn only READY=1, and a WatchdogSec= without pings would
     # kill it every period.
     assert read_unit(SYSTEMD / "ressenti-kiosk.service")["Service"]["WatchdogSec"] == "30s"

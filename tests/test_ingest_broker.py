@@ -18,7 +18,7 @@ def test_two_ingest_processes_share_the_load_without_loss_or_duplicate(
     for n in range(4):
         collector_stack.register(f"borne-{n}")
     processes = [
-        subprocess.Popen([sys.executable, "-m", "ressenti.cli", "collector", "ingest", "-v", "--shared",
+        subprocess.Popen([sys.executable, "-m", "cli", "collector", "ingest", "-v", "--shared",
                           "--instance", str(i), "--db", str(collector_stack.db_path), "--broker", mosquitto.url],
                          stderr=subprocess.PIPE, text=True)
         for i in (1, 2)
@@ -103,7 +103,7 @@ def test_ingest_tells_systemd_it_is_ready_then_pets_the_watchdog(tmp_path, colle
         sock.settimeout(20)
         env = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"}
         process = subprocess.Popen(
-            [sys.executable, "-m", "ressenti.cli", "collector", "ingest", "--db", str(collector_stack.db_path),
+            [sys.executable, "-m", "cli", "collector", "ingest", "--db", str(collector_stack.db_path),
              "--broker", mosquitto.url], env=env, stderr=subprocess.DEVNULL)
         try:
             messages = [sock.recv(256).decode() for _ in range(3)]

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from gpiozero.pins.mock import MockFactory
 
+from cli import main
 from collector.db import connect
 from kiosk.buttons import ButtonBox
 from kiosk.clock import ClockState
@@ -24,7 +25,6 @@ from kiosk.link import Link
 from kiosk.linkstate import FILE_NAME, read_link_state
 from kiosk.outbox import Outbox
 from kiosk.status_light import StatusLight
-from ressenti.cli import main
 from ressenti.mosquitto_runner import free_port
 from ressenti.mqtt import BrokerAddress
 from ressenti.protocol import Clock, Kind, KioskSettings, encode_settings, topic
@@ -94,7 +94,7 @@ def test_heartbeat_then_retained_last_will_when_the_kiosk_process_dies(tmp_path,
     config = write_config(tmp_path, "borne-lw", mosquitto.url, tmp_path / "data")
     watcher = watchers(mosquitto.address, "borne-lw")
     log = (tmp_path / "kiosk.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "kiosk", "run", "--config", str(config)],
+    process = subprocess.Popen([sys.executable, "-m", "cli", "kiosk", "run", "--config", str(config)],
                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait(lambda: watcher.latest(state="online"), timeout=20, what="an online heartbeat")

@@ -26,7 +26,7 @@ def write_config(folder: Path, broker_url: str, kiosk: str = "borne-sim") -> Pat
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ressenti.cli", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
 
 
@@ -37,7 +37,7 @@ def running_kiosk(tmp_path, mosquitto, collector_stack, wait):
     collector_stack.start()
     config = write_config(tmp_path, mosquitto.url)
     log = (tmp_path / "kiosk.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "kiosk", "run", "--config", str(config)],
+    process = subprocess.Popen([sys.executable, "-m", "cli", "kiosk", "run", "--config", str(config)],
                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     wait(lambda: socket_path(tmp_path / "d").is_socket() or process.poll() is not None, timeout=20,
          what="the press socket")

@@ -170,7 +170,7 @@ def test_kiosk_run_with_a_bad_config_stays_up_for_systemd(tmp_path, systemd, wai
     config = write_config(tmp_path, "frontends = [\"screen\"]\n")
     log = tmp_path / "kiosk.log"
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "kiosk", "run", "--config", str(config)],
+        process = subprocess.Popen([sys.executable, "-m", "cli", "kiosk", "run", "--config", str(config)],
                                    cwd=ROOT, env=os.environ.copy(), stdout=output, stderr=subprocess.STDOUT)
         try:
             wait(lambda: systemd.received("STATUS=fault:") or process.poll() is not None, timeout=20,
@@ -249,7 +249,7 @@ def test_kiosk_run_off_a_pi_without_mock_pins_says_what_to_do_in_one_line(tmp_pa
     log = tmp_path / "kiosk.log"
     environment = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "ressenti.cli", "kiosk", "run", "--config", str(config)],
+        process = subprocess.Popen([sys.executable, "-m", "cli", "kiosk", "run", "--config", str(config)],
                                    cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
         try:
             wait(lambda: systemd.received("STATUS=fault:") or process.poll() is not None, timeout=20,

@@ -10,10 +10,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from click.testing import CliRunner
 
+from cli import main
 from kiosk.config import load_config
 from kiosk.outbox import peek
 from kiosk.selftest import run_selftest
-from ressenti.cli import main
 from ressenti.mosquitto_runner import free_port
 from ressenti.protocol import Kind, KioskSettings, encode_settings, topic
 

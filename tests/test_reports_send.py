@@ -14,13 +14,13 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from reports_support import seed_known
 
+from cli import main
 from collector.alerts.delivery_settings import smtp_from_env
 from collector.db import MIGRATIONS, connect
 from collector.reports_pdf.content import resolve_scope
 from collector.reports_pdf.period import ReportError
 from collector.reports_pdf.schedule import due_period, send_due, subscribe
 from collector.reports_pdf.smtp import smtp_sender
-from ressenti.cli import main
 
 SENDER = "rapports@ville-de-pont.fr"
 # Sunday 1 November 2026 is the first day after October: the monthly report is due from 07:00 Paris (06:00 UTC).

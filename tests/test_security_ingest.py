@@ -174,8 +174,8 @@ def test_purge_removes_old_rejected_rows_and_the_cli_shows_counts(tmp_path):
 
     from click.testing import CliRunner
 
+    from cli import main
     from collector.rejections import record_rejection
-    from ressenti.cli import main
 
     path = tmp_path / "c.db"
     db = connect(path)
@@ -346,7 +346,7 @@ def test_a_late_arrival_is_flagged_counted_apart_and_left_out_of_filtered_figure
 def test_late_arrivals_are_listed_by_the_cli_and_the_api(tmp_path, app, client, admin_headers):
     from click.testing import CliRunner
 
-    from ressenti.cli import main
+    from cli import main
 
     path = app.config["DATABASE"]
     db = connect(path)

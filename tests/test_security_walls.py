@@ -434,7 +434,7 @@ def org_and_site_of_one_id(tmp_path: Path) -> str:
 def test_the_cli_refuses_an_ambiguous_or_unknown_wall_subject(org_and_site_of_one_id, subject, error):
     from click.testing import CliRunner
 
-    from ressenti.cli import main
+    from cli import main
     result = CliRunner().invoke(main, ["collector", "token", "--db", org_and_site_of_one_id, "--kind", "wall",
                                        "--subject", subject])
     assert result.exit_code == 2 and error in result.output, result.output
@@ -446,7 +446,7 @@ def test_the_cli_refuses_an_ambiguous_or_unknown_wall_subject(org_and_site_of_on
 def test_the_cli_makes_typed_wall_subjects(org_and_site_of_one_id):
     from click.testing import CliRunner
 
-    from ressenti.cli import main
+    from cli import main
     runner = CliRunner()
     for subject in ("org:ville", "site:ville", "mairie", "site:mairie,site:ville"):
         result = runner.invoke(main, ["collector", "token", "--db", org_and_site_of_one_id, "--kind", "wall",

@@ -296,7 +296,7 @@ def test_an_idle_session_expires_server_side_and_old_rows_are_purged(db):
 def test_cli_lists_open_sessions_and_purges_ended_ones(app, client, db):
     from click.testing import CliRunner
 
-    from ressenti.cli import main
+    from cli import main
     login(client, "victor")
     login(app.test_client(), "alice")
     runner = CliRunner()
@@ -331,7 +331,7 @@ def test_the_scope_all_is_explicit_and_sees_every_site(app, client, db):
     assert parse_scope(db, ["all", "site:mairie"], "viewer") == ("all",), "all covers the rest"
     from click.testing import CliRunner
 
-    from ressenti.cli import main
+    from cli import main
     runner = CliRunner()
     made = runner.invoke(main, ["collector", "user", "add", "--db", app.config["DATABASE"], "lea", "--role",
                                 "viewer", "--scope", "all", "--password-stdin"], input=f"{PASSWORD}\n")

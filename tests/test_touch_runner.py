@@ -33,7 +33,7 @@ def test_a_kiosk_never_imports_the_other_front_end(tmp_path, inputs, module):
     config = write_config(tmp_path, inputs, "mqtt://127.0.0.1:1")
     code = (
         "import sys\n"
-        "import ressenti.cli, kiosk.startup\n"
+        "import cli, kiosk.startup\n"
         "from kiosk.config import load_config\n"
         "from kiosk.runner import KioskProcess\n"
         f"process = KioskProcess(load_config({str(config)!r}))\n"
@@ -57,7 +57,7 @@ def test_touch_kiosk_runs_and_stops_on_sigterm(tmp_path, mosquitto, wait):
     log = tmp_path / "kiosk.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ressenti.cli", "kiosk", "run", "--config", str(config)],
+            [sys.executable, "-m", "cli", "kiosk", "run", "--config", str(config)],
             cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
         try:
             wait(lambda: "touch screen ready" in log.read_text() or process.poll() is not None,

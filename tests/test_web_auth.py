@@ -6,12 +6,12 @@ import pytest
 from click.testing import CliRunner
 from web_support import PASSWORD, csrf, login, post_form, quick_user
 
+from cli import main
 from collector.db import connect
 from collector.registry import add_site
 from collector.users import set_disabled, set_password
 from collector.walls import create_wall
 from collector.web import create_app
-from ressenti.cli import main
 from ressenti.errors import BadConfig
 
 HTML_PAGES = ["/", "/dashboard", "/dashboard?scope=site:mairie", "/dashboard/export.csv", "/dashboard/export.xlsx",

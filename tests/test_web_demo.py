@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from web_support import login
 
+from cli import main
 from collector.db import connect
-from ressenti.cli import main
-from ressenti.demo import Demo, is_loopback
+from demo.run import Demo, is_loopback
 
 
 def test_demo_prints_a_wall_link_and_a_login_that_work(tmp_path):

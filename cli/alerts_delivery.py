@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from ressenti.cli.common import CONTEXT, db_option, logging_setup, verbose_option
+from cli.common import CONTEXT, db_option, logging_setup, verbose_option
 
 
 @click.command("alerts-deliver", context_settings=CONTEXT)

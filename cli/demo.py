@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ressenti.cli.common import CONTEXT, check_port_free, logging_setup, program_name, verbose_option, wait_for_signal
+from cli.common import CONTEXT, check_port_free, logging_setup, program_name, verbose_option, wait_for_signal
 
 
 @click.command(context_settings=CONTEXT)
@@ -34,7 +34,7 @@ def demo(port: int, host: str, kiosks: int, broker_url: str | None, data_dir: st
     if not verbose:
         for name in ("kiosk", "collector", "amqtt", "transitions", "werkzeug"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    from ressenti.demo import Demo
+    from demo.run import Demo
 
     app = Demo(port=port, host=host, kiosks=kiosks, broker_url=broker_url, allow_network=allow_network,
                data_dir=Path(data_dir), mean_gap_s=mean_gap, history_days=history_days)

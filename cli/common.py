@@ -49,7 +49,7 @@ class BrokerWatch:
         self.connected = connected
         self.address = address
         self.every_s = every_s
-        self.log = logger or logging.getLogger("ressenti.cli")
+        self.log = logger or logging.getLogger("cli")
         self._next = time.monotonic() + first_after_s
         self._warned = False
 
@@ -102,7 +102,7 @@ def program_name() -> str:
             return str(local)
         relative = os.path.relpath(script)
         return relative if not relative.startswith("..") else str(script)
-    return f"{sys.executable} -m ressenti.cli"
+    return f"{sys.executable} -m cli"
 
 
 db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), required=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ressenti.cli.common import CONTEXT, db_option, logging_setup, verbose_option
+from cli.common import CONTEXT, db_option, logging_setup, verbose_option
 
 scope_options = [
     click.option("--site", default=None, help="A site id."),

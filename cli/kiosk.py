@@ -8,7 +8,7 @@ import time
 
 import click
 
-from ressenti.cli.common import CONTEXT, logging_setup, verbose_option
+from cli.common import CONTEXT, logging_setup, verbose_option
 
 config_option = click.option(
     "--config", "config_path", default="/etc/ressenti/kiosk.toml", show_default=True,

@@ -3,9 +3,9 @@
 The simulated kiosks run the real firmware (core, outbox, link; the
 gpiozero button box on mock pins, or the touch screen's commit path with
 its follow-up question); a web form posts over the HTTP API. What they
-simulate (sites, opening hours, volumes) is in `ressenti/demo_world.py`,
-the past weeks in `demo_history.py`, the live visitors in `demo_visitors.py`,
-the alerts service and its local mailbox in `demo_mail.py`.
+simulate (sites, opening hours, volumes) is in `demo/world.py`,
+the past weeks in `demo/history.py`, the live visitors in `demo/visitors.py`,
+the alerts service and its local mailbox in `demo/mail.py`.
 """
 
 from __future__ import annotations
@@ -29,12 +29,11 @@ from collector.service import Collector
 from collector.tokens import TokenKind, create_token, list_tokens, revoke_token
 from collector.users import Role, add_user, find_user, set_password
 from collector.walls import create_wall
-from kiosk.pinmap import load_pinmap
-from ressenti.demo_history import seed_history
-from ressenti.demo_lock import DataDirLock
-from ressenti.demo_mail import DemoMail
-from ressenti.demo_visitors import Simulated, WebForm, start_simulated, visitor_loop, web_loop
-from ressenti.demo_world import (
+from demo.history import seed_history
+from demo.lock import DataDirLock
+from demo.mail import DemoMail
+from demo.visitors import Simulated, WebForm, start_simulated, visitor_loop, web_loop
+from demo.world import (
     DEMO_ORG,
     UNHAPPY_SITE,
     UNHAPPY_SPELL_S,
@@ -45,6 +44,7 @@ from ressenti.demo_world import (
     placements,
     touch_settings,
 )
+from kiosk.pinmap import load_pinmap
 from ressenti.errors import RessentiError
 from ressenti.mqtt import BrokerAddress, make_client, parse_broker_url
 

@@ -1,7 +1,7 @@
 """The demo's alerts: the alerts service (evaluation, then delivery) and a local SMTP server writing a Maildir.
 
 A newcomer sees the whole path of issue 12 in `./dev demo`: an unhappy morning at
-one site (demo_world.UNHAPPY_SITE) raises an unhappy-share alert, and its e-mail
+one site (demo.world.UNHAPPY_SITE) raises an unhappy-share alert, and its e-mail
 lands in `<data dir>/mailbox/new/`, one file per message. The SMTP server is
 aiosmtpd with its own Maildir handler (stdlib `mailbox`), on 127.0.0.1 only.
 """

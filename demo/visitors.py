@@ -24,6 +24,7 @@ from typing import Protocol
 
 from gpiozero.pins.mock import MockFactory
 
+from demo.world import DemoSite, Front, Placement, followup_choice, rating_of
 from kiosk.buttons import ButtonBox
 from kiosk.clock import ClockState
 from kiosk.core import Kiosk
@@ -32,7 +33,6 @@ from kiosk.outbox import Outbox
 from kiosk.pinmap import rating_for_position
 from kiosk.touch.followup import followup_or_none
 from kiosk.touch.presser import Presser, Tap
-from ressenti.demo_world import DemoSite, Front, Placement, followup_choice, rating_of
 from ressenti.mqtt import BrokerAddress
 from ressenti.protocol import Clock, Input, KioskSettings, encode_batch, format_ts, utc_now
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 class Simulated(Protocol):
     site: DemoSite
-    unhappy_until: float  # time.monotonic() until which visitors are unhappy (demo_world.UNHAPPY_SITE)
+    unhappy_until: float  # time.monotonic() until which visitors are unhappy (demo.world.UNHAPPY_SITE)
 
     def visit(self, rng: random.Random, stop: threading.Event) -> None: ...
 

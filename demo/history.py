@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from collector.registry import get_site
 from collector.store import store_batch
-from ressenti.demo_world import (
+from demo.world import (
     DAY_FACTOR,
     WEB_SOURCE,
     WEEKDAYS,

@@ -1,5 +1,0 @@
-"""`python -m ressenti.cli`."""
-
-from ressenti.cli import main
-
-main()
