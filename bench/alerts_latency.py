@@ -1,6 +1,6 @@
 """Press -> alert e-mail accepted by the SMTP server, end to end, for an unhappy-share rule (issue 12).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/alerts_latency.py [--trials 60] [--over 240] [--every 60]
+    PYTHONPATH=$PWD .venv/bin/python bench/alerts_latency.py [--trials 60] [--over 240] [--every 30]
 
 A real Mosquitto and `ressenti collector ingest` (its own process) as in
 bench/ingest_throughput.py; an aiosmtpd server in its own process (as in
@@ -8,7 +8,7 @@ bench/alerts_delivery.py). Each trial is a site of its own whose kiosk publishes
 four presses of the bottom face, one batch per press as a kiosk online does, at
 a random moment of `--over` seconds: the day-one unhappy-share rule (50 % over
 15 minutes, at least 4 answers) holds from the fourth. The evaluator runs on
-its normal period (`--every`, the service's default 60 s) in this script's own
+its normal period (`--every`, the service's default 30 s) in this script's own
 loop, each pass followed by `collector.alerts.delivery.run_delivery_once` (the
 alerts service does not deliver yet); delivery at its defaults but the daily
 cap (raised, or one recipient's 20 e-mails a day would stop the run).
@@ -92,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=60, help="sites that each have a bad moment")
     parser.add_argument("--over", type=float, default=240.0, help="seconds over which the trials are spread")
-    parser.add_argument("--every", type=float, default=60.0, help="evaluation period (the service's default)")
+    parser.add_argument("--every", type=float, default=30.0, help="evaluation period (the service's default)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="alerts-latency-"))
     db_path = tmp / "collector.db"
