@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import multiprocessing
-import queue
-import re
 import smtplib
 import sys
 import tempfile
@@ -30,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from alerts_support import SmtpServer, add_change, free_port  # noqa: E402
+from alerts_support import add_change  # noqa: E402
 from common import percentile, table  # noqa: E402
+from smtp_sink import TimedServer  # noqa: E402
 from web_support import quick_user  # noqa: E402
 
 from collector.alerts.delivery import DeliveryLoop  # noqa: E402
@@ -45,55 +43,8 @@ KINDS = ["unhappy_share", "silence", "unusual_volume", "kiosk_offline", "seq_gap
          "satisfaction_drop"]
 
 
-def _serve(port: int, times: multiprocessing.Queue, ready: multiprocessing.Event) -> None:  # type: ignore[type-arg]
-    """The SMTP server in its own process (as the organisation's server is another machine): it does not
-    compete with the sender for the GIL. Puts (change number, acceptance time) on `times`."""
-    server = SmtpServer(Path(tempfile.gettempdir()), port=port)
-    inner = server.mailbox.handle_DATA
-
-    async def handle_data(smtp, session, envelope):  # type: ignore[no-untyped-def]
-        answer = await inner(smtp, session, envelope)
-        match = re.search(rb"bench-(\d+)", envelope.content)
-        if match:
-            times.put((int(match.group(1)), time.time()))
-        server.mailbox.accepted.clear()
-        return answer
-
-    server.mailbox.handle_DATA = handle_data  # type: ignore[method-assign]
-    server.start()
-    ready.set()
-    threading.Event().wait()
-
-
-class TimedServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.times: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-        ready = multiprocessing.Event()
-        self.process = multiprocessing.Process(target=_serve, args=(self.port, self.times, ready), daemon=True)
-        self.process.start()
-        ready.wait(30)
-        self.env = SmtpServer.env.__get__(self)  # the same RESSENTI_* settings as the tests' server
-        self.security, self.ca_file = "none", None
-
-    def collect(self, expected: int, timeout_s: float) -> dict[int, float]:
-        accepted: dict[int, float] = {}
-        deadline = time.monotonic() + timeout_s
-        while len(accepted) < expected and time.monotonic() < deadline:
-            try:
-                n, at = self.times.get(timeout=1)
-            except queue.Empty:
-                continue
-            accepted[n] = at
-        return accepted
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.join(10)
-
-
 def run(tmp: Path, changes: int, rate: float, hold_s: int) -> list[float]:
-    server = TimedServer()
+    server = TimedServer(rb"bench-(\d+)")
     path = tmp / f"delivery-{hold_s}.db"
     db = connect(path)
     sites = (changes + len(KINDS) - 1) // len(KINDS)
@@ -122,7 +73,7 @@ def run(tmp: Path, changes: int, rate: float, hold_s: int) -> list[float]:
 
 
 def baseline(changes: int) -> list[float]:
-    server = TimedServer()
+    server = TimedServer(rb"bench-(\d+)")
     durations = []
     with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as smtp:
         for n in range(changes):

@@ -1,6 +1,6 @@
 """Press -> alert e-mail accepted by the SMTP server, end to end, for an unhappy-share rule (issue 12).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/alerts_latency.py [--trials 60] [--over 240] [--every 60]
+    PYTHONPATH=$PWD .venv/bin/python bench/alerts_latency.py [--trials 60] [--over 240] [--every 30]
 
 A real Mosquitto and `ressenti collector ingest` (its own process) as in
 bench/ingest_throughput.py; an aiosmtpd server in its own process (as in
@@ -8,7 +8,7 @@ bench/alerts_delivery.py). Each trial is a site of its own whose kiosk publishes
 four presses of the bottom face, one batch per press as a kiosk online does, at
 a random moment of `--over` seconds: the day-one unhappy-share rule (50 % over
 15 minutes, at least 4 answers) holds from the fourth. The evaluator runs on
-its normal period (`--every`, the service's default 60 s) in this script's own
+its normal period (`--every`, the service's default 30 s) in this script's own
 loop, each pass followed by `collector.alerts.delivery.run_delivery_once` (the
 alerts service does not deliver yet); delivery at its defaults but the daily
 cap (raised, or one recipient's 20 e-mails a day would stop the run).
@@ -21,10 +21,7 @@ pass), e-mail accepted (the SMTP server's 250 to DATA).
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import queue
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -37,8 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from alerts_support import SmtpServer, free_port  # noqa: E402
 from common import BOOT, client, percentile, table  # noqa: E402
+from smtp_sink import TimedServer  # noqa: E402
 from web_support import quick_user  # noqa: E402
 
 from collector.alerts.delivery import run_delivery_once  # noqa: E402
@@ -52,25 +49,6 @@ from ressenti.protocol import Kind, decode_ack, encode_batch, format_ts, parse_t
 
 PRESSES = 4  # the day-one rule's minimum count
 NAME = "bench-site-{}"
-
-
-def _serve(port: int, times: multiprocessing.Queue, ready: multiprocessing.Event) -> None:  # type: ignore[type-arg]
-    """The SMTP server in its own process; puts (trial, acceptance time) for each site a message names."""
-    server = SmtpServer(Path(tempfile.gettempdir()), port=port)
-    inner = server.mailbox.handle_DATA
-
-    async def handle_data(smtp, session, envelope):  # type: ignore[no-untyped-def]
-        answer = await inner(smtp, session, envelope)
-        at = time.time()
-        for n in set(re.findall(rb"bench-site-(\d+)", envelope.content)):
-            times.put((int(n), at))
-        server.mailbox.accepted.clear()
-        return answer
-
-    server.mailbox.handle_DATA = handle_data  # type: ignore[method-assign]
-    server.start()
-    ready.set()
-    threading.Event().wait()
 
 
 class Acks:
@@ -114,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=60, help="sites that each have a bad moment")
     parser.add_argument("--over", type=float, default=240.0, help="seconds over which the trials are spread")
-    parser.add_argument("--every", type=float, default=60.0, help="evaluation period (the service's default)")
+    parser.add_argument("--every", type=float, default=30.0, help="evaluation period (the service's default)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="alerts-latency-"))
     db_path = tmp / "collector.db"
@@ -125,15 +103,8 @@ def main() -> None:
     set_email(db, quick_user(db, "alice", "admin"), "alice@ville.example.fr")
     db.close()
 
-    port, times = free_port(), multiprocessing.Queue()  # type: ignore[var-annotated]
-    ready = multiprocessing.Event()
-    smtp = multiprocessing.Process(target=_serve, args=(port, times, ready), daemon=True)
-    smtp.start()
-    ready.wait(30)
-    env = {"RESSENTI_SMTP_HOST": "127.0.0.1", "RESSENTI_SMTP_PORT": str(port), "RESSENTI_SMTP_SECURITY": "none",
-           "RESSENTI_SMTP_FROM": "alertes@ville.example.fr", "RESSENTI_BASE_URL": "https://ressenti.example.fr",
-           "RESSENTI_ALERTS_DAILY_CAP": "10000"}
-    settings = from_env(env)
+    smtp = TimedServer(rb"bench-site-(\d+)")
+    settings = from_env(smtp.env(RESSENTI_ALERTS_HOLD_S="0", RESSENTI_ALERTS_DAILY_CAP="10000"))
     broker = start_mosquitto(tmp / "broker", "max_queued_messages 0")
     log = open(tmp / "ingest.log", "w")  # noqa: SIM115
     ingest = subprocess.Popen([sys.executable, "-m", "cli", "collector", "ingest", "--db", str(db_path),
@@ -154,14 +125,7 @@ def main() -> None:
                 time.sleep(0.1 if i else 0)
                 pub.publish(topic(f"s-{n}", f"k-{n}", Kind.EVENTS), payload, qos=1).wait_for_publish(10)
             published[n] = time.time()
-        accepted: dict[int, float] = {}
-        deadline = time.monotonic() + 2 * args.every + 60
-        while len(accepted) < args.trials and time.monotonic() < deadline:
-            try:
-                n, at = times.get(timeout=1)
-            except queue.Empty:
-                continue
-            accepted.setdefault(n, at)
+        accepted = smtp.collect(args.trials, 2 * args.every + 60)
         pub.disconnect()
         acks.c.disconnect()
     finally:
@@ -171,8 +135,7 @@ def main() -> None:
         ingest.terminate()
         ingest.wait(10)
         broker.stop()
-        smtp.terminate()
-        smtp.join(10)
+        smtp.stop()
     db = connect(db_path)
     raised = {int(site[2:]): utc for site, utc in db.conn.execute(
         "SELECT site, MIN(at) FROM alert_changes WHERE kind = 'unhappy_share' AND change = 'raised' GROUP BY site")}

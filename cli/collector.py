@@ -115,7 +115,7 @@ def collector_ingest(db_path: str, broker_url: str, shared: bool, instance: str,
 
 @collector.command("alerts")
 @db_option
-@click.option("--every", "every_s", default=60, show_default=True, type=click.IntRange(1, 3600),
+@click.option("--every", "every_s", default=30, show_default=True, type=click.IntRange(1, 3600),
               help="Seconds between two evaluation passes.")
 @click.option("--once", is_flag=True, help="One evaluation pass and its delivery, print what changed, exit.")
 @verbose_option

@@ -157,7 +157,8 @@ def _first_received_since(ctx: Context, since: datetime) -> int | None:
     on received_at would cost every ingest insert.
     """
     conn, stamp = ctx.db.conn, format_ts(since)
-    lo, hi = conn.execute("SELECT MIN(rowid), MAX(rowid) FROM events").fetchone()
+    # Two subqueries: SQLite answers a lone MIN or MAX from the end of the b-tree, both at once by a full scan.
+    lo, hi = conn.execute("SELECT (SELECT MIN(rowid) FROM events), (SELECT MAX(rowid) FROM events)").fetchone()
     if hi is None or conn.execute("SELECT received_at FROM events WHERE rowid = ?", (hi,)).fetchone()[0] < stamp:
         return None
     while lo < hi:
@@ -173,10 +174,15 @@ def _first_received_since(ctx: Context, since: datetime) -> int | None:
 
 def _late_counts(ctx: Context, first: int, since: datetime, late_hours: int,
                  site: str | None = None) -> list[tuple[str, str, int, str]]:
-    """(site, kiosk, answers, oldest ts) received in [since, now] and dated `late_hours` or more before."""
+    """(site, kiosk, answers, oldest ts) received in [since, now] and dated `late_hours` or more before.
+
+    NOT INDEXED: only the rowid range from `first` is read. Left free, the planner walks the (site, ts)
+    index over every event older than `late_hours` (a year of them: seconds, docs/benchmarks.md).
+    """
     only = " AND site = ?" if site else ""
     return ctx.db.conn.execute(
-        "SELECT site, kiosk, COUNT(*), MIN(ts) FROM events WHERE rowid >= ? AND received_at >= ? AND received_at <= ?"
+        "SELECT site, kiosk, COUNT(*), MIN(ts) FROM events NOT INDEXED WHERE rowid >= ? AND received_at >= ?"
+        " AND received_at <= ?"
         f" AND ts < ? AND (julianday(received_at) - julianday(ts)) * 24 >= ?{only} GROUP BY site, kiosk",
         (first, format_ts(since), format_ts(ctx.now), format_ts(ctx.now - timedelta(hours=late_hours)), late_hours,
          *([site] if site else []))).fetchall()

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from collector.alerts.store import alerts_in_period
 from collector.bands import trend_comparable
+from collector.breakdown_rows import channels, followups, ranking
 from collector.fleet import fleet
 from collector.publication import DEFAULT_MIN_CELL
 from collector.registry import Site, get_site, list_sites
@@ -25,7 +26,6 @@ from collector.report_cells import cells_for
 from collector.reports import Report, Tally, build_report
 from collector.reports_pdf.period import Period, ReportError, period_of
 from collector.uptime import availability
-from collector.web.breakdowns import channels, followups, ranking
 from collector.web.charts import Bucket, Series, buckets, satisfaction_line, stacked_bars
 from collector.web.i18n import t
 from ressenti.protocol import is_slug, utc_now
@@ -210,7 +210,7 @@ def build_content(db: Database, scope: Scope, period: Period, *, lang: str = "fr
                                     t(f"Réponses par {unit_name}", f"Answers per {unit_name}"))),
         line=for_print(satisfaction_line(report, items,
                                          t(f"Satisfaction par {unit_name}", f"Satisfaction per {unit_name}"))),
-        hours=_hours(report), reasons=followups(db, report), channels=channels(report),
+        hours=_hours(report), reasons=followups(db, report, lang), channels=channels(report, lang),
         sites=ranking(report, before_by_site) if scope.kind == "org" else [],
         kiosks=_kiosks(db, scope.sites, period), alerts=_alerts(db, scope.sites, period, lang))
 

@@ -1,63 +1,23 @@
-"""Rows of the dashboard's breakdowns: sites ranked, channels, follow-up reasons (totals, per face, over time)."""
+"""The dashboard's own breakdowns: follow-up reasons per face and over time, the question choices.
+
+The rows shared with the printed reports (ranking, channels, reasons) are in
+collector/breakdown_rows.py.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from collector.bands import shares_comparable
-from collector.config_push import followup_labels, pushed
+from collector.breakdown_rows import Row
+from collector.config_push import pushed
 from collector.followups import questions_of, reasons_by_face, reasons_over_time
 from collector.periods import Span, starts
 from collector.registry import Site
-from collector.reports import Report, Tally, followup_answers, group_of
+from collector.reports import Report, group_of
 from collector.web.charts import group_label
-from collector.web.i18n import CHANNELS, day_label, lang, t
+from collector.web.i18n import day_label, lang, t
 from ressenti.faces import label as face_label
-
-
-@dataclass
-class Row:
-    """One line of a breakdown; `tally` is None when there are too few answers to show it."""
-
-    key: str
-    label: str
-    tally: Tally | None
-    share: float | None = None
-    extra: Any = None
-
-
-def ranking(report: Report, previous: dict[str, Tally]) -> list[Row]:
-    """Sites by net satisfaction, the measure that means the same on 3, 4 and 5 faces (docs/figures.md).
-
-    `extra` is the change of net satisfaction against the previous period.
-    """
-    rows = []
-    for site in report.sites:
-        tally = report.by_site.get(site.id, Tally())
-        before = previous.get(site.id)
-        delta = None
-        if report.enough(tally) and before is not None and report.enough(before):
-            delta = (tally.net or 0) - (before.net or 0)
-        rows.append(Row(site.id, site.name, tally if report.enough(tally) else None, extra=delta))
-    shown = sorted((r for r in rows if r.tally), key=lambda r: (-(r.tally.net or 0), r.label))  # type: ignore[union-attr]
-    return shown + sorted((r for r in rows if not r.tally), key=lambda r: r.label)
-
-
-def ranking_shares_comparable(rows: list[Row]) -> bool:
-    """Are the ranked sites' satisfied shares comparable (no mix of 4 faces with 3 or 5)?"""
-    return shares_comparable(*(row.tally.scales for row in rows if row.tally))
-
-
-def channels(report: Report) -> list[Row]:
-    total = report.main.total
-    rows = []
-    for channel, tally in sorted(report.by_channel.items(), key=lambda kv: -kv[1].total):
-        names = CHANNELS.get(channel, (channel, channel))
-        ok = report.enough(tally)
-        rows.append(Row(channel, names[1] if lang() == "en" else names[0], tally if ok else None,
-                        tally.total / total if ok and total else None))
-    return rows
 
 
 def question_choices(db: Any, site: Site) -> list[tuple[str, str]]:
@@ -71,21 +31,6 @@ def question_choices(db: Any, site: Site) -> list[tuple[str, str]]:
                 or question.get("fr", "")
     default = t("Question principale", "Main question")
     return [(q, texts.get(q) or (default if q == "overall" else q)) for q in questions_of(db, site)]
-
-
-def followups(db: Any, report: Report, question: str | None = None) -> list[Row]:
-    answers = followup_answers(db, report.sites, report.start, report.end, hours=report.hours,
-                               counts=report.counts, question=question)
-    total = sum(answers.values())
-    labels = followup_labels(db, (s.id for s in report.sites))
-    rows = []
-    for (question, choice), n in sorted(answers.items(), key=lambda kv: -kv[1]):
-        fr, en = labels.get((question, choice), (choice, choice))
-        ok = report.enough(n)
-        tally = Tally.of_count(n) if ok else None
-        rows.append(Row(f"{question}:{choice}", en if lang() == "en" else fr, tally,
-                        n / total if ok and total else None))
-    return rows
 
 
 GROUP_ORDER = {"bottom": 0, "middle": 1, "top": 2}  # the worst first, as faces 1, 2...

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from collector.alerts.store import alerts_in_period
 from collector.bands import shares_comparable, trend_comparable
+from collector.breakdown_rows import channels, followups, ranking, ranking_shares_comparable
 from collector.followups import oldest_kept_event
 from collector.periods import Span
 from collector.registry import Site
@@ -16,18 +17,14 @@ from collector.reports import Report, Tally, build_report
 from collector.web import get_db
 from collector.web.access import current_user
 from collector.web.breakdowns import (
-    channels,
     faces_readable,
-    followups,
     question_choices,
-    ranking,
-    ranking_shares_comparable,
     reasons_by_bucket,
     reasons_per_face,
     reasons_unit,
 )
 from collector.web.charts import Series, buckets, face_icon, heat_class, satisfaction_line, share_bar, stacked_bars
-from collector.web.i18n import day_label, t
+from collector.web.i18n import day_label, lang, t
 from collector.web.scope import PRESETS, Selection, SelectionError, scope_choices, selection
 
 bp = Blueprint("dashboard", __name__)
@@ -94,7 +91,7 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
             and before_comparable):
         trend = report.main.satisfaction - before.satisfaction
     shown_before = before_items if any(report.enough(b.tally) for b in before_items) else None
-    reasons = followups(db, report, sel.question)
+    reasons = followups(db, report, lang(), sel.question)
     return {
         "report": report, "items": items, "unit": unit_name, "series": series, "trend": trend,
         "before": before if report.enough(before) else None, "before_comparable": before_comparable,
@@ -106,7 +103,7 @@ def build_view(db: Any, sel: Selection) -> dict[str, Any]:
                                                    f"Satisfaction per {unit_name}"), previous=shown_before),
         "ranking": rows, "ranking_shares_comparable": ranking_shares_comparable(rows),
         "line_shares_comparable": shares_comparable(*(b.tally.scales for b in items)),
-        "channels": channels(report), "followups": reasons, "hours": heat_hours(report),
+        "channels": channels(report, lang()), "followups": reasons, "hours": heat_hours(report),
         "reason_faces": reasons_per_face(db, report, reasons, sel.question)
         if reasons and faces_readable(report) else None,
         "faces_too_wide": bool(reasons) and not faces_readable(report),

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request, session
 
+from collector.breakdown_rows import CHANNELS  # the templates' channel names
+
 LANGS = ("fr", "en")
 WEEKDAYS = {"fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
             "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
@@ -19,8 +21,6 @@ WEEKDAYS_SHORT = {"fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 MONTHS = {"fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
                  "nov.", "déc."),
           "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")}
-CHANNELS = {"button": ("Boutons", "Buttons"), "touch": ("Écran tactile", "Touchscreen"),
-            "web": ("Web", "Web"), "phone": ("Téléphone", "Phone")}
 
 
 def lang() -> str:
