@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest_worker.py [--sizes 1 10 500] [--messages 5000]
 
-`decode` times `decode_event` on one realistic event. `worker` keeps the
+`decode` times `decode_event` (the reference path's per-event checks) on one realistic event. `worker` keeps the
 ingest worker's queue full, as paho would, and has it take and store its
 groups (up to 128 messages or 1 MiB), with the acks and publishes replaced by
 no-ops, into a fresh file database (`synchronous=FULL`). What this leaves out

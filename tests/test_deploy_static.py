@@ -245,3 +245,49 @@ def test_the_role_enables_and_starts_the_alerts_service_and_the_reports_timer() 
     packages = yaml.safe_load((DEPLOY / "roles/ressenti_collector/defaults/main.yml").read_text())
     assert {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core"} <= set(
         packages["ressenti_collector_packages"])
+
+
+@pytest.mark.parametrize(("settings", "url"), [
+    ({}, None),
+    ({"ressenti_collector_db_engine": "postgresql", "ressenti_collector_db_host": "pg.ville.fr",
+      "ressenti_collector_db_port": 5433, "ressenti_collector_db_name": "ressenti_prod",
+      "ressenti_collector_db_user": "collecte"}, "postgresql://collecte@pg.ville.fr:5433/ressenti_prod"),
+    ({"ressenti_collector_db_engine": "postgresql", "ressenti_collector_db_install": True},
+     "postgresql://ressenti@127.0.0.1:5432/ressenti"),
+], ids=["sqlite by default", "existing server", "installed here"])
+def test_the_role_points_the_services_at_sqlite_or_postgresql(rendered_inventory: tuple[Path, Path],
+                                                              settings: dict, url: str | None) -> None:
+    from deploy_support import render
+
+    base, inventory = rendered_inventory
+    password = (base / "secrets/collector/db.password").read_text().strip()
+    assert len(password) == 32 and password.isalnum(), "ressenti_secrets makes a random one"
+    files = render.render_collector(base, inventory, settings, name=f"db-{len(settings)}")
+    text = files.read("collector.env")
+    env = render.env_file(files.out / "collector.env")
+    assert password not in text, "the password stays in its own file, never in the environment"
+    if url is None:
+        assert env["RESSENTI_DATABASE"] == "/var/lib/ressenti/collector.db"
+        assert "RESSENTI_DB_PASSWORD_FILE" not in env
+    else:
+        assert env["RESSENTI_DATABASE"] == url
+        assert env["RESSENTI_DB_PASSWORD_FILE"] == "/etc/ressenti/db-password"
+
+
+@pytest.mark.parametrize(("settings", "refused"), [
+    ({"ressenti_collector_db_engine": "mysql"}, "sqlite or postgresql"),
+    ({"ressenti_collector_db_engine": "postgresql"}, "ressenti_collector_db_host"),
+    ({"ressenti_collector_db_engine": "postgresql", "ressenti_collector_db_install": True,
+      "ressenti_collector_db_name": "ressenti; DROP"}, "lower-case letters"),
+    ({"ressenti_collector_db_engine": "postgresql", "ressenti_collector_db_host": "pg.ville.fr"}, None),
+], ids=["unknown engine", "no server", "bad name", "good"])
+def test_the_role_refuses_database_settings_that_would_not_work(rendered_inventory: tuple[Path, Path],
+                                                                settings: dict, refused: str | None) -> None:
+    from deploy_support import render
+
+    base, inventory = rendered_inventory
+    result = render.run_collector_checks(base, inventory, settings)
+    if refused is None:
+        assert result.returncode == 0, result.stdout[-3000:]
+    else:
+        assert result.returncode != 0 and refused in result.stdout, result.stdout[-3000:]
