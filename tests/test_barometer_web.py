@@ -4,7 +4,7 @@ page, API, export or open data carries a barometer figure."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from web_support import csrf, login, quick_user
@@ -104,3 +104,10 @@ def test_no_other_route_returns_a_barometer_figure(world, client, admin_headers)
     page = client.get("/dashboard/barometer").get_data(as_text=True)
     table = page.split('data-testid="barometer"')[1].split("</table>")[0]
     assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{2}", table)
+
+
+def test_a_slip_code_in_the_staff_link_never_reaches_a_log_line():
+    from collector.web.log_redaction import redact
+    line = '127.0.0.1 - - "GET /equipe/accueil?lang=fr&code=WPX4-EJH3-RDPQ HTTP/1.1" 200 -'
+    assert redact(line) == '127.0.0.1 - - "GET /equipe/accueil?lang=fr&code=~ HTTP/1.1" 200 -'
+    assert redact("GET /equipe/accueil?code=ABCDEFGHJKMN") == "GET /equipe/accueil?code=~"

@@ -37,14 +37,16 @@ def check_ratings(settings: Settings, ratings: Mapping[str, object]) -> dict[str
     out = {}
     for question_id, value in ratings.items():
         if settings.question(question_id) is None:
-            raise BarometerError(f"unknown question {str(question_id)[:40]!r}", f"question inconnue {str(question_id)[:40]!r}")
+            name = str(question_id)[:40]
+            raise BarometerError(f"unknown question {name!r}", f"question inconnue {name!r}")
         if value in (None, ""):
             continue
         text = str(value).strip()
         rating = int(text) if text.isdigit() and len(text) < 3 else 0
         if not 1 <= rating <= settings.scale:
-            raise BarometerError(f"rating {text[:20]!r} for {question_id} is not on the scale 1 to {settings.scale}",
-                                 f"la réponse {text[:20]!r} à {question_id} n'est pas sur l'échelle de 1 à {settings.scale}")
+            raise BarometerError(
+                f"rating {text[:20]!r} for {question_id} is not on the scale 1 to {settings.scale}",
+                f"la réponse {text[:20]!r} à {question_id} n'est pas sur l'échelle de 1 à {settings.scale}")
         out[question_id] = rating
     if not out:
         raise BarometerError("no question was answered", "aucune question n'a reçu de réponse")
@@ -60,8 +62,9 @@ def submit(db: Database, team_id: str, code: object, ratings: Mapping[str, objec
         row = db.conn.execute("SELECT week, used FROM barometer_codes WHERE hash = ? AND team = ?",
                               (digest, team.id)).fetchone()
         if row is None:
-            raise BarometerError("this code is not one of this team's codes: check it, or ask for a new slip",
-                                 "ce code n'est pas un code de cette équipe : vérifiez-le, ou demandez un nouveau papier")
+            raise BarometerError(
+                "this code is not one of this team's codes: check it, or ask for a new slip",
+                "ce code n'est pas un code de cette équipe : vérifiez-le, ou demandez un nouveau papier")
         week, used = row
         if used:
             raise BarometerError("this code has already been used: each code counts once",
@@ -72,7 +75,8 @@ def submit(db: Database, team_id: str, code: object, ratings: Mapping[str, objec
                                  f"whose answers closed {GRACE_DAYS} days after it ended"),
                                  f"ce code est celui de la semaine {week}, " + ("qui n'a pas commencé" if early else
                                  f"dont les réponses sont closes depuis {GRACE_DAYS} jours après sa fin"))
-        if db.conn.execute("UPDATE barometer_codes SET used = 1 WHERE hash = ? AND used = 0", (digest,)).rowcount != 1:
+        spent = db.conn.execute("UPDATE barometer_codes SET used = 1 WHERE hash = ? AND used = 0", (digest,))
+        if spent.rowcount != 1:
             raise BarometerError("this code has already been used: each code counts once",
                                  "ce code a déjà servi : chaque code ne compte qu'une fois")
         ensure_counters(db, team, week)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from collector.bands import Band, band_counts, band_figures, band_of
+from collector.bands import Band, band_counts, band_figures
 from collector.barometer.settings import get_settings
 from collector.barometer.teams import Team
 from collector.barometer.weeks import month_of_week, month_weeks, period_days, period_weeks, recent_periods

@@ -158,7 +158,8 @@ def check_scale(value: object) -> int:
     except ValueError:
         scale = 0
     if scale not in SCALES:
-        raise BarometerError(f"scale {str(value)[:20]!r} must be 3, 4 or 5", f"l'échelle {str(value)[:20]!r} doit être 3, 4 ou 5")
+        shown = str(value)[:20]
+        raise BarometerError(f"scale {shown!r} must be 3, 4 or 5", f"l'échelle {shown!r} doit être 3, 4 ou 5")
     return scale
 
 

@@ -45,7 +45,8 @@ def month_of_week(key: str) -> str:
 def month_weeks(month: str) -> list[str]:
     match = _MONTH_RE.match(str(month))
     if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
-        raise BarometerError(f"month {str(month)[:20]!r} must read 2026-12", f"le mois {str(month)[:20]!r} doit s'écrire 2026-12")
+        shown = str(month)[:20]
+        raise BarometerError(f"month {shown!r} must read 2026-12", f"le mois {shown!r} doit s'écrire 2026-12")
     first = date(int(match[1]), int(match[2]), 1)
     thursday = first + timedelta(days=(3 - first.weekday()) % 7)
     weeks = []
@@ -61,7 +62,7 @@ def period_weeks(unit: str, key: str) -> list[str]:
         return [key]
     if unit == "month":
         return month_weeks(key)
-    raise BarometerError(f"unit {str(unit)[:20]!r} must be week or month", f"l'unité doit être week ou month")
+    raise BarometerError(f"unit {str(unit)[:20]!r} must be week or month", "l'unité doit être week ou month")
 
 
 def period_days(unit: str, key: str) -> tuple[date, date]:
