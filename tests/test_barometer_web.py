@@ -92,7 +92,7 @@ def test_no_other_route_returns_a_barometer_figure(world, client, admin_headers)
         if "GET" not in (rule.methods or ()) or rule.arguments - {"site_id", "org_id"} or "stream" in rule.rule:
             continue
         url = rule.rule.replace("<site_id>", "mairie").replace("<org_id>", "ville")
-        if url.startswith(("/dashboard/barometer", "/equipe")):
+        if url.startswith(("/dashboard/barometer", "/equipe", "/admin/barometer")):  # its own pages
             continue
         for extra in ("", "?scope=site:mairie"):
             response = client.get(url + extra, headers=admin_headers if url.startswith("/api/") else {})
@@ -111,3 +111,32 @@ def test_a_slip_code_in_the_staff_link_never_reaches_a_log_line():
     line = '127.0.0.1 - - "GET /equipe/accueil?lang=fr&code=WPX4-EJH3-RDPQ HTTP/1.1" 200 -'
     assert redact(line) == '127.0.0.1 - - "GET /equipe/accueil?lang=fr&code=~ HTTP/1.1" 200 -'
     assert redact("GET /equipe/accueil?code=ABCDEFGHJKMN") == "GET /equipe/accueil?code=~"
+
+
+def test_an_admin_enables_it_defines_a_team_and_prints_a_sheet_of_codes(app, tmp_path):
+    import subprocess
+
+    from web_support import post_form
+    db = connect(app.config["DATABASE"])
+    add_site(db, "mairie", "Mairie", org="ville")
+    quick_user(db, "alice", "admin")
+    client = app.test_client()
+    login(client, "alice")
+    page = "/admin/barometer"
+    refused = post_form(client, page, "/admin/barometer/settings",
+                        {"org": "ville", "enabled": "1", "min_group": "4", "scale": "4", "questions": "a | A"})
+    assert refused.status_code == 303 and "relever" in client.get(page).get_data(as_text=True)
+    assert post_form(client, page, "/admin/barometer/settings",
+                     {"org": "ville", "enabled": "1", "min_group": "6", "scale": "4", "labels": "",
+                      "questions": "semaine | Ma semaine | My week"}).status_code == 302
+    assert post_form(client, page, "/admin/barometer/teams",
+                     {"id": "accueil", "name": "Accueil", "sites": "mairie"}).status_code == 302
+    response = post_form(client, page, "/admin/barometer/codes", {"team": "accueil", "week": "2026-W50", "count": "3"})
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    (tmp_path / "sheet.pdf").write_bytes(response.data)
+    text = subprocess.run(["pdftotext", str(tmp_path / "sheet.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    codes = re.findall(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b", text)
+    assert len(codes) == 3 and "Semaine 2026-W50" in text
+    assert db.execute("SELECT COUNT(*) FROM barometer_codes WHERE team = 'accueil' AND used = 0").fetchone()[0] == 3
+    db.close()

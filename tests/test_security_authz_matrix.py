@@ -208,6 +208,11 @@ CASES = [
     Case("/dashboard/barometer", "GET", "/dashboard/barometer", session_rule("manager", 200)),
     Case("/dashboard/barometer/notes", "POST", "/dashboard/barometer/notes", session_rule("manager", 403),
          data={"team": "nope", "period": "2026-W01", "text_fr": "x"}),
+    Case("/admin/barometer", "GET", "/admin/barometer", ADMIN_PAGE),
+    Case("/admin/barometer/settings", "POST", "/admin/barometer/settings", session_rule("admin", 303),
+         data={"org": "nope"}),
+    Case("/admin/barometer/teams", "POST", "/admin/barometer/teams", session_rule("admin", 303), data={"id": ""}),
+    Case("/admin/barometer/codes", "POST", "/admin/barometer/codes", session_rule("admin", 404), data={"team": "nope"}),
     # Wall displays: the wall link is the credential; `/wall` alone is the logged-in user's own wall.
     Case("/wall/<token>", "GET", "/wall/{wall}", public(200)),
     Case("/wall/<token>", "GET", "/wall/{revoked_wall}", public(410)),

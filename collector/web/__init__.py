@@ -85,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         access,
         admin_alert_webhooks,
         admin_alerts,
+        admin_barometer,
         admin_config,
         admin_registry,
         admin_users,
@@ -114,7 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in (api, api_admin, api_alerts, api_events, wall, login, dashboard, exports, fleet_page,
                    alerts_page, admin_registry, admin_walls, admin_config, admin_users, admin_alerts,
                    notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page,
-                   barometer_staff, barometer_page):
+                   barometer_staff, barometer_page, admin_barometer):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)
