@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from cli import alerts_delivery, collector, demo, kiosk, maintenance, registry, reports, users
+from cli import alerts_delivery, barometer, collector, demo, kiosk, maintenance, registry, reports, users
 from cli.common import CONTEXT, Group
 from ressenti import __version__
 
@@ -26,6 +26,7 @@ COLLECTOR_COMMANDS = (
     users.user_group,
     *reports.COMMANDS,
     alerts_delivery.alerts_deliver, alerts_delivery.alerts_failures, alerts_delivery.alert_webhook,
+    barometer.barometer_group,
 )
 
 main.add_command(demo.demo)

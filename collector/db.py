@@ -416,13 +416,38 @@ def _m16_alert_counters(db: Database) -> None:
                     " value INTEGER NOT NULL, grew_at TEXT, PRIMARY KEY (kind, kiosk)) WITHOUT ROWID")
 
 
+def _m17_barometer(db: Database) -> None:
+    """Issue 15: the agents' anonymous team barometer (collector/barometer/, docs/privacy.md).
+
+    Stored apart from citizen events. Codes keep their hash, team, ISO week and a used flag, no
+    time; answers are only per-week counters (created at 0 before any answer), with no link to a
+    code. No column holds a day, an hour or a person. Idempotent (IF NOT EXISTS).
+    """
+    for sql in (
+        "CREATE TABLE IF NOT EXISTS barometer_settings (org TEXT PRIMARY KEY, enabled INTEGER NOT NULL DEFAULT 0,"
+        " min_group INTEGER NOT NULL DEFAULT 5, form TEXT NOT NULL, updated TEXT)",
+        "CREATE TABLE IF NOT EXISTS barometer_teams (id TEXT PRIMARY KEY, org TEXT NOT NULL, name TEXT NOT NULL,"
+        " sites TEXT NOT NULL, created TEXT)",
+        "CREATE TABLE IF NOT EXISTS barometer_codes (hash TEXT PRIMARY KEY, team TEXT NOT NULL, week TEXT NOT NULL,"
+        " used INTEGER NOT NULL DEFAULT 0)",
+        "CREATE TABLE IF NOT EXISTS barometer_counts (team TEXT NOT NULL, week TEXT NOT NULL, question TEXT NOT NULL,"
+        " scale INTEGER NOT NULL, rating INTEGER NOT NULL, n INTEGER NOT NULL,"
+        " PRIMARY KEY (team, week, question, scale, rating))",
+        "CREATE TABLE IF NOT EXISTS barometer_responses (team TEXT NOT NULL, week TEXT NOT NULL, n INTEGER NOT NULL,"
+        " PRIMARY KEY (team, week))",
+        "CREATE TABLE IF NOT EXISTS barometer_notes (team TEXT NOT NULL, period TEXT NOT NULL, text_fr TEXT NOT NULL,"
+        " text_en TEXT, author TEXT, updated TEXT NOT NULL, PRIMARY KEY (team, period))",
+    ):
+        db.conn.execute(sql)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
                                                 _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts,
                                                 _m14_alert_delivery, _m15_reports_schedule_and_kiosk_uptime,
-                                                _m16_alert_counters]
+                                                _m16_alert_counters, _m17_barometer]
 
 
 def migrate(db: Database) -> int:

@@ -201,6 +201,18 @@ CASES = [
          data={}),
     Case("/api/v1/alert-rules/<int:rule_id>", "DELETE", "/api/v1/alert-rules/99999",
          token_rule("admin_token", 404)),
+    # Team barometer (issue 15): the staff page needs no login (a slip's single-use code makes an answer
+    # count); an unknown or not enabled team is a 404. The managers' view is the dashboard's, managers up.
+    Case("/equipe/<team_id>", "GET", "/equipe/nope", public(404)),
+    Case("/equipe/<team_id>", "POST", "/equipe/nope", public(404), data={"code": "x"}),
+    Case("/dashboard/barometer", "GET", "/dashboard/barometer", session_rule("manager", 200)),
+    Case("/dashboard/barometer/notes", "POST", "/dashboard/barometer/notes", session_rule("manager", 403),
+         data={"team": "nope", "period": "2026-W01", "text_fr": "x"}),
+    Case("/admin/barometer", "GET", "/admin/barometer", ADMIN_PAGE),
+    Case("/admin/barometer/settings", "POST", "/admin/barometer/settings", session_rule("admin", 303),
+         data={"org": "nope"}),
+    Case("/admin/barometer/teams", "POST", "/admin/barometer/teams", session_rule("admin", 303), data={"id": ""}),
+    Case("/admin/barometer/codes", "POST", "/admin/barometer/codes", session_rule("admin", 404), data={"team": "nope"}),
     # Wall displays: the wall link is the credential; `/wall` alone is the logged-in user's own wall.
     Case("/wall/<token>", "GET", "/wall/{wall}", public(200)),
     Case("/wall/<token>", "GET", "/wall/{revoked_wall}", public(410)),

@@ -127,3 +127,8 @@ def poster_pdf(content: Content, size: str, url: str, notes: list[PosterNote]) -
     html = render_template("reports/poster.html", c=content, report=content.report, size=size, url=url,
                            qr=qr_data_uri(url), notes=notes)
     return _pdf(html)
+
+
+def html_pdf(html: str) -> bytes:
+    """Any of the collector's printable pages (the barometer's code sheets too) as PDF, loading nothing."""
+    return _pdf(html)

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Every HTML page needs a logged-in user except these (issue 6): the login page,
 # the token walls, the JSON API (public figures, or bearer tokens), and the public results and open data.
 PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_alerts", "api_events", "public",
-                               "opendata"})
+                               "opendata", "barometer_staff"})
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -85,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         access,
         admin_alert_webhooks,
         admin_alerts,
+        admin_barometer,
         admin_config,
         admin_registry,
         admin_users,
@@ -95,6 +96,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         api_admin,
         api_alerts,
         api_events,
+        barometer_page,
+        barometer_staff,
         dashboard,
         exports,
         fleet_page,
@@ -111,7 +114,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
     for module in (api, api_admin, api_alerts, api_events, wall, login, dashboard, exports, fleet_page,
                    alerts_page, admin_registry, admin_walls, admin_config, admin_users, admin_alerts,
-                   notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page):
+                   notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page,
+                   barometer_staff, barometer_page, admin_barometer):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)

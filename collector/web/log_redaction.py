@@ -19,6 +19,8 @@ from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-un
 
 # A path segment after /wall/ that is not one of the page's own words.
 _WALL_TOKEN = re.compile(r"(/wall/)(?!(?:stream|check)(?![^/?#\s\"']))([^/?#\s\"']+)")
+# A barometer slip's single-use code in the staff page's link (/equipe/<team>?code=...): issue 15.
+_STAFF_CODE = re.compile(r"(/equipe/[^?\s\"']*\?(?:[^\s\"'#]*&)?code=)[^&\s\"'#]*")
 # gunicorn's and the development server's request logs (the app adds its own logger).
 LOGGERS = ("gunicorn.access", "gunicorn.error", "werkzeug")
 
@@ -28,6 +30,8 @@ def fingerprint(token: str) -> str:
 
 
 def redact(text: str) -> str:
+    if "/equipe/" in text:
+        text = _STAFF_CODE.sub(lambda m: m.group(1) + "~", text)
     if "/wall/" not in text:
         return text
     return _WALL_TOKEN.sub(lambda m: m.group(1) + (m.group(2) if m.group(2).startswith("~")
