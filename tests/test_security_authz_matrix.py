@@ -184,6 +184,8 @@ CASES = [
     Case("/api/v1/tokens", "POST", "/api/v1/tokens", token_rule("admin_token", 400), data={}),
     Case("/api/v1/tokens/<int:token_id>", "DELETE", "/api/v1/tokens/99999", token_rule("admin_token", 404)),
     Case("/api/v1/events", "POST", "/api/v1/events", token_rule("source_token", 400), data={}),
+    # The telephone line's hook (docs/phone.md): phone sources only; the matrix's source is a web one.
+    Case("/api/v1/ivr", "POST", "/api/v1/ivr", token_rule("source_token", 403), data={}),
     # Public results and open data (issue 13): anyone, whatever credential comes along.
     Case("/resultats/<site_id>", "GET", "/resultats/mairie", public(200)),
     Case("/resultats/<site_id>/embed", "GET", "/resultats/mairie/embed", public(200)),

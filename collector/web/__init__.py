@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 # Every HTML page needs a logged-in user except these (issue 6): the login page,
 # the token walls, the JSON API (public figures, or bearer tokens), and the public results and open data.
-PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_alerts", "api_events", "public",
-                               "opendata"})
+PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_alerts", "api_events", "api_ivr",
+                               "public", "opendata"})
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -95,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         api_admin,
         api_alerts,
         api_events,
+        api_ivr,
         dashboard,
         exports,
         fleet_page,
@@ -107,9 +108,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         wall,
     )
     csrf = CSRFProtect(app)
-    for module in (api, api_admin, api_alerts, api_events):
+    for module in (api, api_admin, api_alerts, api_events, api_ivr):
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
-    for module in (api, api_admin, api_alerts, api_events, wall, login, dashboard, exports, fleet_page,
+    for module in (api, api_admin, api_alerts, api_events, api_ivr, wall, login, dashboard, exports, fleet_page,
                    alerts_page, admin_registry, admin_walls, admin_config, admin_users, admin_alerts,
                    notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page):
         app.register_blueprint(module.bp)
