@@ -160,6 +160,13 @@ CASES = [
     Case("/admin/alert-webhooks", "POST", "/admin/alert-webhooks", ADMIN_POST, data={"url": "", "scope": ""}),
     Case("/admin/alert-webhooks/<int:webhook_id>/enabled", "POST", "/admin/alert-webhooks/99999/enabled",
          session_rule("admin", 404), data={}),
+    # HTTP sources (web form, telephone line): the token is shown once, in the answer to the POST.
+    Case("/admin/sources", "GET", "/admin/sources", ADMIN_PAGE),
+    Case("/admin/sources", "POST", "/admin/sources", ADMIN_POST_REFUSED, data={"id": "", "site": ""}),
+    Case("/admin/sources/<source_id>/tokens", "POST", "/admin/sources/nope/tokens", session_rule("admin", 404),
+         data={}),
+    Case("/admin/sources/tokens/<int:token_id>/revoke", "POST", "/admin/sources/tokens/99999/revoke",
+         session_rule("admin", 404), data={}),
     Case("/admin/walls", "GET", "/admin/walls", ADMIN_PAGE),
     Case("/admin/walls", "POST", "/admin/walls", ADMIN_POST, data={}),
     Case("/admin/walls/<int:token_id>/revoke", "POST", "/admin/walls/99999/revoke", session_rule("admin", 404),

@@ -225,7 +225,7 @@ def run_call(agi: AGI, config_path: str) -> str:
     if key is None:
         return "no-answer"
     answer = {"rating": str(key), "call_id": call_id, "question": question, "lang": lang,
-              "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+              "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")}  # noqa: UP017 (IPBX may run Python < 3.11)
     status, reason = post_answer(settings, answer)
     if must_retry(status):
         spool_answer(settings, answer)
