@@ -416,13 +416,22 @@ def _m16_alert_counters(db: Database) -> None:
                     " value INTEGER NOT NULL, grew_at TEXT, PRIMARY KEY (kind, kiosk)) WITHOUT ROWID")
 
 
+def _m17_survey_links(db: Database) -> None:
+    """Issue 14: the citizens' survey links (collector/survey/links.py), one producer each. Idempotent."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS survey_links (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE,"
+        " site TEXT NOT NULL REFERENCES sites(id), channel TEXT NOT NULL, desk TEXT, label TEXT,"
+        " created TEXT NOT NULL, created_by TEXT, revoked TEXT)")
+    db.conn.execute("CREATE INDEX IF NOT EXISTS survey_links_by_site ON survey_links (site)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
                                                 _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts,
                                                 _m14_alert_delivery, _m15_reports_schedule_and_kiosk_uptime,
-                                                _m16_alert_counters]
+                                                _m16_alert_counters, _m17_survey_links]
 
 
 def migrate(db: Database) -> int:
