@@ -86,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_alert_webhooks,
         admin_alerts,
         admin_config,
+        admin_links,
         admin_registry,
         admin_sources,
         admin_users,
@@ -112,8 +113,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in (api, api_admin, api_alerts, api_events, api_ivr):
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
     for module in (api, api_admin, api_alerts, api_events, api_ivr, wall, login, dashboard, exports, fleet_page,
-                   alerts_page, admin_registry, admin_sources, admin_walls, admin_config, admin_users, admin_alerts,
-                   notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page):
+                   alerts_page, admin_registry, admin_sources, admin_links, admin_walls, admin_config, admin_users,
+                   admin_alerts, notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page):
         app.register_blueprint(module.bp)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)
