@@ -416,7 +416,38 @@ def _m16_alert_counters(db: Database) -> None:
                     " value INTEGER NOT NULL, grew_at TEXT, PRIMARY KEY (kind, kiosk)) WITHOUT ROWID")
 
 
-def _m17_barometer(db: Database) -> None:
+def _m17_survey_links(db: Database) -> None:
+    """Issue 14: the citizens' survey links (collector/survey/links.py), one producer each. Idempotent."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS survey_links (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE,"
+        " site TEXT NOT NULL REFERENCES sites(id), channel TEXT NOT NULL, desk TEXT, label TEXT,"
+        " created TEXT NOT NULL, created_by TEXT, revoked TEXT)")
+    db.conn.execute("CREATE INDEX IF NOT EXISTS survey_links_by_site ON survey_links (site)")
+
+
+def _m18_survey_submissions(db: Database) -> None:
+    """Issue 14: what the web survey keeps besides its events (collector/survey/, docs/survey.md).
+
+    Per-site survey settings (comments off by default), the optional comments (masked, kept
+    90 days), the per-minute submission counts of hashed client keys (kept 15 minutes) and the
+    salt of the day those keys are made with (yesterday's deleted). Idempotent.
+    """
+    for sql in (
+        "CREATE TABLE IF NOT EXISTS survey_settings (site TEXT PRIMARY KEY REFERENCES sites(id),"
+        " comments INTEGER NOT NULL DEFAULT 0)",
+        "CREATE TABLE IF NOT EXISTS survey_comments (id INTEGER PRIMARY KEY, site TEXT NOT NULL, link_id INTEGER,"
+        " event_id TEXT NOT NULL UNIQUE, created TEXT NOT NULL, text TEXT NOT NULL, lang TEXT)",
+        "CREATE INDEX IF NOT EXISTS survey_comments_by_site ON survey_comments (site, created)",
+        "CREATE INDEX IF NOT EXISTS survey_comments_by_created ON survey_comments (created)",
+        "CREATE TABLE IF NOT EXISTS survey_hits (link_id INTEGER NOT NULL, minute TEXT NOT NULL,"
+        " client TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (link_id, minute, client))",
+        "CREATE INDEX IF NOT EXISTS survey_hits_by_minute ON survey_hits (minute)",
+        "CREATE TABLE IF NOT EXISTS survey_salts (day TEXT PRIMARY KEY, salt BLOB NOT NULL)",
+    ):
+        db.conn.execute(sql)
+
+
+def _m19_barometer(db: Database) -> None:
     """Issue 15: the agents' anonymous team barometer (collector/barometer/, docs/privacy.md).
 
     Stored apart from citizen events. Codes keep their hash, team, ISO week and a used flag, no
@@ -447,7 +478,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_t
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
                                                 _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts,
                                                 _m14_alert_delivery, _m15_reports_schedule_and_kiosk_uptime,
-                                                _m16_alert_counters, _m17_barometer]
+                                                _m16_alert_counters, _m17_survey_links,
+                                                _m18_survey_submissions, _m19_barometer]
 
 
 def migrate(db: Database) -> int:

@@ -20,6 +20,7 @@ from collector.alerts.rules import Kind
 from collector.alerts.store import Finding, raise_alert
 from collector.db import connect, write_transaction
 from collector.registry import add_kiosk, add_site
+from collector.survey.links import create_link
 from collector.tokens import TokenKind, create_token, revoke_token
 from collector.users import set_disabled
 from collector.walls import create_wall
@@ -160,6 +161,22 @@ CASES = [
     Case("/admin/alert-webhooks", "POST", "/admin/alert-webhooks", ADMIN_POST, data={"url": "", "scope": ""}),
     Case("/admin/alert-webhooks/<int:webhook_id>/enabled", "POST", "/admin/alert-webhooks/99999/enabled",
          session_rule("admin", 404), data={}),
+    # HTTP sources (web form, telephone line): the token is shown once, in the answer to the POST.
+    Case("/admin/sources", "GET", "/admin/sources", ADMIN_PAGE),
+    Case("/admin/sources", "POST", "/admin/sources", ADMIN_POST_REFUSED, data={"id": "", "site": ""}),
+    Case("/admin/sources/<source_id>/tokens", "POST", "/admin/sources/nope/tokens", session_rule("admin", 404),
+         data={}),
+    Case("/admin/sources/tokens/<int:token_id>/revoke", "POST", "/admin/sources/tokens/99999/revoke",
+         session_rule("admin", 404), data={}),
+    # Survey links and their QR cards (issue 14).
+    Case("/admin/survey-links", "GET", "/admin/survey-links", ADMIN_PAGE),
+    Case("/admin/survey-links", "POST", "/admin/survey-links", ADMIN_POST_REFUSED, data={"site": ""}),
+    Case("/admin/survey-links/<int:link_id>/revoke", "POST", "/admin/survey-links/99999/revoke",
+         session_rule("admin", 404), data={}),
+    Case("/admin/survey-links/<int:link_id>/card.pdf", "GET", "/admin/survey-links/99999/card.pdf",
+         session_rule("admin", 404)),
+    Case("/admin/survey-links/<int:link_id>/qr.svg", "GET", "/admin/survey-links/99999/qr.svg",
+         session_rule("admin", 404)),
     Case("/admin/walls", "GET", "/admin/walls", ADMIN_PAGE),
     Case("/admin/walls", "POST", "/admin/walls", ADMIN_POST, data={}),
     Case("/admin/walls/<int:token_id>/revoke", "POST", "/admin/walls/99999/revoke", session_rule("admin", 404),
@@ -184,6 +201,8 @@ CASES = [
     Case("/api/v1/tokens", "POST", "/api/v1/tokens", token_rule("admin_token", 400), data={}),
     Case("/api/v1/tokens/<int:token_id>", "DELETE", "/api/v1/tokens/99999", token_rule("admin_token", 404)),
     Case("/api/v1/events", "POST", "/api/v1/events", token_rule("source_token", 400), data={}),
+    # The telephone line's hook (docs/phone.md): phone sources only; the matrix's source is a web one.
+    Case("/api/v1/ivr", "POST", "/api/v1/ivr", token_rule("source_token", 403), data={}),
     # Public results and open data (issue 13): anyone, whatever credential comes along.
     Case("/resultats/<site_id>", "GET", "/resultats/mairie", public(200)),
     Case("/resultats/<site_id>/embed", "GET", "/resultats/mairie/embed", public(200)),
@@ -224,6 +243,30 @@ CASES = [
     Case("/wall", "GET", "/wall", sessions_only(200, LOGIN)),
     Case("/wall/check", "GET", "/wall/check", sessions_only(204, 410)),
     Case("/wall/stream", "GET", "/wall/stream", sessions_only(200, 410)),
+    # The citizens' survey (issue 14): the link is public, anyone may answer; an unknown slug is a 404.
+    Case("/s/<slug>", "GET", "/s/{survey}", public(200)),
+    Case("/s/<slug>", "GET", "/s/zzzzzzzzzz", public(404)),
+    Case("/s/<slug>", "POST", "/s/{survey}", public(400), data={"rating": "3"}),
+    Case("/s/<slug>/merci", "GET", "/s/{survey}/merci", public(200)),
+    # Survey links: an admin token, or a manager's session within its scope (JSON body), never a viewer.
+    Case("/api/v1/survey-links", "GET", "/api/v1/survey-links",
+         {**token_rule("admin_token", 200), "admin": 200, "manager": 200, "outsider": 200, "viewer": 403,
+          "no_scope": 403}),
+    Case("/api/v1/survey-links", "POST", "/api/v1/survey-links",
+         {**token_rule("admin_token", 201), "admin": 201, "manager": 201, "outsider": 403, "viewer": 403,
+          "no_scope": 403}, data={"site": "mairie"}),
+    Case("/api/v1/survey-links/<int:link_id>", "DELETE", "/api/v1/survey-links/99999",
+         {**token_rule("admin_token", 404), "admin": 404, "manager": 404, "outsider": 404, "viewer": 403,
+          "no_scope": 403}),
+    Case("/admin/survey", "GET", "/admin/survey?site=mairie", session_rule("manager", 200, scoped=True,
+                                                                           outsider=404)),
+    Case("/admin/survey/links", "POST", "/admin/survey/links", session_rule("manager", 302, scoped=True,
+                                                                            outsider=404),
+         data={"site": "mairie", "channel": "web"}),
+    Case("/admin/survey/links/<int:link_id>/revoke", "POST", "/admin/survey/links/99999/revoke",
+         session_rule("manager", 404), data={}),
+    Case("/admin/survey/comments", "POST", "/admin/survey/comments",
+         session_rule("manager", 302, scoped=True, outsider=404), data={"site": "mairie", "enabled": "0"}),
 ]
 
 
@@ -256,8 +299,9 @@ def world(tmp_path_factory):
                                         "hors ligne", "offline", "/fleet"), "2026-12-01T09:00:00.000Z")
     bearers = {"admin_token": admin_secret, "source_token": source_secret, "wall_token": wall_secret,
                "revoked_token": revoked_secret}
+    survey = create_link(db, "mairie", "web")
     yield {"app": app, "db": db, "bearers": bearers, "clients": {},
-           "links": {"wall": wall_secret, "revoked_wall": revoked_wall_secret, "admin_secret": admin_secret,
+           "links": {"survey": survey.slug, "wall": wall_secret, "revoked_wall": revoked_wall_secret, "admin_secret": admin_secret,
                      "alert": alert}}
     db.close()
     app.extensions["ressenti_live"].stop()
