@@ -60,7 +60,8 @@ def test_placeholders_survive_translation():
 def test_the_pot_lists_every_message_in_the_code(tmp_path):
     """pybabel extract over babel.cfg finds nothing the .pot lacks (a text marked but never extracted
     would stay French-only)."""
-    out = subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-o", str(tmp_path / "now.pot"),
+    out = subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                          "-o", str(tmp_path / "now.pot"),
                           "--no-location", "--omit-header", "."], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -100,3 +101,28 @@ def test_default_question_and_easy_to_read_wording():
     own = {"fr": "Avez-vous trouvé le bon guichet ?"}
     assert not i18n.is_default_question(own)
     assert i18n.question_text(own, "ar", "falc") == "Avez-vous trouvé le bon guichet ?"
+
+
+def test_the_wording_setting_travels_to_the_kiosk_and_bad_values_are_refused():
+    from ressenti.errors import BadConfig
+    from ressenti.protocol import KioskSettings, decode_settings
+
+    falc = KioskSettings(wording="falc")
+    assert decode_settings(falc.to_wire()).wording == "falc"
+    assert decode_settings({"rev": 1}).wording == "standard"  # a collector that never sends it
+    with pytest.raises(BadConfig, match="wording 'simple' must be one of standard, falc"):
+        decode_settings({**falc.to_wire(), "wording": "simple"})
+    assert i18n.question_text(falc.question, "uk", falc.wording) == "Сьогодні все було добре?"
+
+
+def test_follow_up_labels_in_every_shipped_language():
+    from ressenti.errors import BadFollowup
+    from ressenti.protocol import parse_followup
+
+    raw = {"id": "why", "when_rating_at_most": 1, "question": {"fr": "Pourquoi ?", "ar": "لماذا؟"},
+           "choices": [{"id": "a", "fr": "Attente", "ar": "الانتظار"}, {"id": "b", "fr": "Autre", "uk": "Інше"},
+                       {"id": "c", "fr": "Accueil"}]}
+    followup = parse_followup(raw, 3)
+    assert followup.choices[0].label("ar") == "الانتظار" and followup.choices[2].label("ar") == "Accueil"
+    with pytest.raises(BadFollowup, match="unknown keys"):
+        parse_followup({**raw, "choices": [*raw["choices"][:2], {"id": "c", "fr": "Accueil", "xx": "?"}]}, 3)

@@ -174,8 +174,9 @@ def install(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda message: catalogues.gettext(lang(), message),
         lambda singular, plural, n: catalogues.ngettext(lang(), singular, plural, n), newstyle=True)
-    app.jinja_env.globals.update(t=t, lang=lang, text_direction=text_direction, LANGUAGE_NAMES=catalogues.LANGUAGE_NAMES,
-                                 CITIZEN_LANGS=CITIZEN_LANGS, number=number, pct=pct, points=points, signed_pct=signed_pct,
+    app.jinja_env.globals.update(t=t, lang=lang, text_direction=text_direction,
+                                 LANGUAGE_NAMES=catalogues.LANGUAGE_NAMES, CITIZEN_LANGS=CITIZEN_LANGS,
+                                 number=number, pct=pct, points=points, signed_pct=signed_pct,
                                  day_label=day_label, moment=moment, duration=duration, megabytes=megabytes,
                                  WEEKDAYS=WEEKDAYS, WEEKDAYS_SHORT=WEEKDAYS_SHORT, CHANNELS=CHANNELS,
                                  scope_label=scope_label)
