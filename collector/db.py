@@ -416,13 +416,45 @@ def _m16_alert_counters(db: Database) -> None:
                     " value INTEGER NOT NULL, grew_at TEXT, PRIMARY KEY (kind, kiosk)) WITHOUT ROWID")
 
 
+def _m17_survey_links(db: Database) -> None:
+    """Issue 14: the citizens' survey links (collector/survey/links.py), one producer each. Idempotent."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS survey_links (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE,"
+        " site TEXT NOT NULL REFERENCES sites(id), channel TEXT NOT NULL, desk TEXT, label TEXT,"
+        " created TEXT NOT NULL, created_by TEXT, revoked TEXT)")
+    db.conn.execute("CREATE INDEX IF NOT EXISTS survey_links_by_site ON survey_links (site)")
+
+
+def _m18_survey_submissions(db: Database) -> None:
+    """Issue 14: what the web survey keeps besides its events (collector/survey/, docs/survey.md).
+
+    Per-site survey settings (comments off by default), the optional comments (masked, kept
+    90 days), the per-minute submission counts of hashed client keys (kept 15 minutes) and the
+    salt of the day those keys are made with (yesterday's deleted). Idempotent.
+    """
+    for sql in (
+        "CREATE TABLE IF NOT EXISTS survey_settings (site TEXT PRIMARY KEY REFERENCES sites(id),"
+        " comments INTEGER NOT NULL DEFAULT 0)",
+        "CREATE TABLE IF NOT EXISTS survey_comments (id INTEGER PRIMARY KEY, site TEXT NOT NULL, link_id INTEGER,"
+        " event_id TEXT NOT NULL UNIQUE, created TEXT NOT NULL, text TEXT NOT NULL, lang TEXT)",
+        "CREATE INDEX IF NOT EXISTS survey_comments_by_site ON survey_comments (site, created)",
+        "CREATE INDEX IF NOT EXISTS survey_comments_by_created ON survey_comments (created)",
+        "CREATE TABLE IF NOT EXISTS survey_hits (link_id INTEGER NOT NULL, minute TEXT NOT NULL,"
+        " client TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (link_id, minute, client))",
+        "CREATE INDEX IF NOT EXISTS survey_hits_by_minute ON survey_hits (minute)",
+        "CREATE TABLE IF NOT EXISTS survey_salts (day TEXT PRIMARY KEY, salt BLOB NOT NULL)",
+    ):
+        db.conn.execute(sql)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_tokens, _m3_kiosk_status,
                                                 _m4_users, _m5_kiosk_config, _m6_followup_rollups,
                                                 _m7_local_rollups, _m8_heat_days_and_cell_indexes,
                                                 _m9_web_sessions_and_explicit_all_scopes, _m10_typed_wall_subjects,
                                                 _m11_rejected_counts_and_late_arrivals, _m12_publication, _m13_alerts,
                                                 _m14_alert_delivery, _m15_reports_schedule_and_kiosk_uptime,
-                                                _m16_alert_counters]
+                                                _m16_alert_counters, _m17_survey_links,
+                                                _m18_survey_submissions]
 
 
 def migrate(db: Database) -> int:

@@ -20,6 +20,7 @@ from collector.alerts.rules import Kind
 from collector.alerts.store import Finding, raise_alert
 from collector.db import connect, write_transaction
 from collector.registry import add_kiosk, add_site
+from collector.survey.links import create_link
 from collector.tokens import TokenKind, create_token, revoke_token
 from collector.users import set_disabled
 from collector.walls import create_wall
@@ -212,6 +213,30 @@ CASES = [
     Case("/wall", "GET", "/wall", sessions_only(200, LOGIN)),
     Case("/wall/check", "GET", "/wall/check", sessions_only(204, 410)),
     Case("/wall/stream", "GET", "/wall/stream", sessions_only(200, 410)),
+    # The citizens' survey (issue 14): the link is public, anyone may answer; an unknown slug is a 404.
+    Case("/s/<slug>", "GET", "/s/{survey}", public(200)),
+    Case("/s/<slug>", "GET", "/s/zzzzzzzzzz", public(404)),
+    Case("/s/<slug>", "POST", "/s/{survey}", public(400), data={"rating": "3"}),
+    Case("/s/<slug>/merci", "GET", "/s/{survey}/merci", public(200)),
+    # Survey links: an admin token, or a manager's session within its scope (JSON body), never a viewer.
+    Case("/api/v1/survey-links", "GET", "/api/v1/survey-links",
+         {**token_rule("admin_token", 200), "admin": 200, "manager": 200, "outsider": 200, "viewer": 403,
+          "no_scope": 403}),
+    Case("/api/v1/survey-links", "POST", "/api/v1/survey-links",
+         {**token_rule("admin_token", 201), "admin": 201, "manager": 201, "outsider": 403, "viewer": 403,
+          "no_scope": 403}, data={"site": "mairie"}),
+    Case("/api/v1/survey-links/<int:link_id>", "DELETE", "/api/v1/survey-links/99999",
+         {**token_rule("admin_token", 404), "admin": 404, "manager": 404, "outsider": 404, "viewer": 403,
+          "no_scope": 403}),
+    Case("/admin/survey", "GET", "/admin/survey?site=mairie", session_rule("manager", 200, scoped=True,
+                                                                           outsider=404)),
+    Case("/admin/survey/links", "POST", "/admin/survey/links", session_rule("manager", 302, scoped=True,
+                                                                            outsider=404),
+         data={"site": "mairie", "channel": "web"}),
+    Case("/admin/survey/links/<int:link_id>/revoke", "POST", "/admin/survey/links/99999/revoke",
+         session_rule("manager", 404), data={}),
+    Case("/admin/survey/comments", "POST", "/admin/survey/comments",
+         session_rule("manager", 302, scoped=True, outsider=404), data={"site": "mairie", "enabled": "0"}),
 ]
 
 
@@ -244,8 +269,9 @@ def world(tmp_path_factory):
                                         "hors ligne", "offline", "/fleet"), "2026-12-01T09:00:00.000Z")
     bearers = {"admin_token": admin_secret, "source_token": source_secret, "wall_token": wall_secret,
                "revoked_token": revoked_secret}
+    survey = create_link(db, "mairie", "web")
     yield {"app": app, "db": db, "bearers": bearers, "clients": {},
-           "links": {"wall": wall_secret, "revoked_wall": revoked_wall_secret, "admin_secret": admin_secret,
+           "links": {"survey": survey.slug, "wall": wall_secret, "revoked_wall": revoked_wall_secret, "admin_secret": admin_secret,
                      "alert": alert}}
     db.close()
     app.extensions["ressenti_live"].stop()

@@ -110,16 +110,18 @@ API_FIELDS = {
     ("POST", "/api/v1/sources"): ["id", "site", "name", "channel"],
     ("POST", "/api/v1/tokens"): ["kind", "subject", "label"],
     ("DELETE", "/api/v1/tokens/<int:token_id>"): [],
+    ("POST", "/api/v1/survey-links"): ["site", "channel", "desk", "label"],
+    ("DELETE", "/api/v1/survey-links/<int:link_id>"): [],
 }
 GOOD = {"id": "neuf", "name": "Neuf", "org": "ville", "tz": "Europe/Paris", "scale": 4, "opening_hours": None,
         "site": "mairie-centre", "channel": "web", "kind": "wall", "subject": "demo-ville", "label": "x",
-        "published": True}
+        "published": True, "desk": "Accueil"}
 ARGS = {"<site_id>": "mairie-centre", "<org_id>": "demo-ville", "<kiosk_id>": "mairie-centre-borne-1",
-        "<int:token_id>": "1"}
+        "<int:token_id>": "1", "<int:link_id>": "1"}
 
 
 def test_every_admin_api_route_is_in_the_table(seeded):
-    routes = {(method, rule.rule) for rule in seeded.url_map.iter_rules() if rule.endpoint.startswith("api_admin.")
+    routes = {(method, rule.rule) for rule in seeded.url_map.iter_rules() if rule.endpoint.startswith(("api_admin.", "api_survey."))
               for method in rule.methods - {"HEAD", "OPTIONS", "GET"}}
     assert routes == set(API_FIELDS)
 

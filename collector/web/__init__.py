@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Every HTML page needs a logged-in user except these (issue 6): the login page,
 # the token walls, the JSON API (public figures, or bearer tokens), and the public results and open data.
 PUBLIC_BLUEPRINTS = frozenset({"login", "wall", "api", "api_admin", "api_alerts", "api_events", "public",
-                               "opendata"})
+                               "opendata", "survey", "api_survey"})
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -104,15 +104,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         opendata,
         public_page,
         reports_page,
+        survey_admin,
+        survey_page,
         wall,
     )
     csrf = CSRFProtect(app)
     for module in (api, api_admin, api_alerts, api_events):
         csrf.exempt(module.bp)  # bearer tokens, not cookies: no cross-site forgery to fear
+    # The survey's own signed one-time form stands for the CSRF token (no session, no cookie); its
+    # JSON API takes a manager's cookie only with a JSON body, which no cross-site form can send.
+    csrf.exempt(survey_page.bp)
+    csrf.exempt(survey_admin.api)
     for module in (api, api_admin, api_alerts, api_events, wall, login, dashboard, exports, fleet_page,
                    alerts_page, admin_registry, admin_walls, admin_config, admin_users, admin_alerts,
-                   notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page):
+                   notes_page, public_page, opendata, alert_settings, admin_alert_webhooks, reports_page,
+                   survey_page, survey_admin):
         app.register_blueprint(module.bp)
+    app.register_blueprint(survey_admin.api)
     access.install(app, PUBLIC_BLUEPRINTS)
     i18n.install(app)
 

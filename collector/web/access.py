@@ -84,7 +84,7 @@ def role_required(role: Role) -> Callable[[Callable[..., Any]], Callable[..., An
 
 
 def _is_html_page() -> bool:
-    return request.blueprint not in ("api", "api_admin", "api_alerts", "api_events")
+    return request.blueprint not in ("api", "api_admin", "api_alerts", "api_events", "api_survey")
 
 
 def install(app: Flask, public_blueprints: frozenset[str]) -> None:

@@ -45,7 +45,7 @@ def lang() -> str:
         elif asked in LANGS:
             g.lang = asked
             # A TV has no session, nor has a public reader: their URL says the language.
-            if request.blueprint not in ("wall", "public", "opendata"):
+            if request.blueprint not in ("wall", "public", "opendata", "survey"):
                 session["lang"] = asked
         elif session.get("lang") in LANGS:
             g.lang = session["lang"]
