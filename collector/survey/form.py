@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from collector.registry import Site
+from ressenti.i18n import WORDINGS, question_text
 from ressenti.errors import BadFollowup
 from ressenti.protocol import Followup, KioskSettings, parse_followup
 
@@ -27,9 +28,11 @@ class SurveyForm:
     question: dict[str, str]
     followup: Followup | None
     comments: bool
+    wording: str = "standard"
 
     def question_text(self, lang: str) -> str:
-        return self.question.get(lang) or self.question.get("fr") or next(iter(self.question.values()))
+        """The site's question, or the catalogues' default in the site's wording (ressenti/i18n.py)."""
+        return question_text(self.question, lang, self.wording)
 
 
 def survey_form(db: Database, site: Site) -> SurveyForm:
@@ -44,7 +47,8 @@ def survey_form(db: Database, site: Site) -> SurveyForm:
     except BadFollowup:  # pushed for another scale than the site's now: not asked
         followup = None
     return SurveyForm(site, site.scale, settings.get("question_id") or defaults.question_id, dict(question),
-                      followup, comments_enabled(db, site.id))
+                      followup, comments_enabled(db, site.id),
+                      settings.get("wording") if settings.get("wording") in WORDINGS else "standard")
 
 
 def comments_enabled(db: Database, site: str) -> bool:
