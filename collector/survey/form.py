@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from collector.registry import Site
-from ressenti.i18n import WORDINGS, question_text
 from ressenti.errors import BadFollowup
+from ressenti.i18n import WORDINGS, question_text
 from ressenti.protocol import Followup, KioskSettings, parse_followup
 
 COMMENT_RETENTION_DAYS = 90  # comments are kept shorter than ratings (400 days): docs/survey.md
