@@ -32,7 +32,7 @@ BROKER_EXAMPLES = {
     "cert_file": '"/etc/ressenti/kiosk.crt"', "key_file": '"/etc/ressenti/kiosk.key"',
 }
 SETTINGS_KEYS = ("v", "rev", "scale", "question_id", "question", "followup", "response_interval_s",
-                 "burst_per_minute", "languages", "quiet_hours")
+                 "burst_per_minute", "languages", "quiet_hours", "wording")
 TOUCH_EXAMPLES = {
     "pin_file": '"/etc/ressenti/touch-pin"', "sound": "false", "fullscreen": '"auto"',
     "idle_after_s": "60", "thanks_s": "3",

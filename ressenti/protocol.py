@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from ressenti.errors import BadAck, BadBatch, BadConfig, BadEvent, BadFollowup, BadTopic, BatchTooLarge, NotJSON
+from ressenti.i18n import LANGUAGES, WORDINGS
 
 VERSION = 1
 ROOT = f"ressenti/v{VERSION}"
@@ -525,7 +526,7 @@ FOLLOWUP_MIN_CHOICES, FOLLOWUP_MAX_CHOICES = 3, 6
 FOLLOWUP_LABEL_CHARS = 40  # longer labels do not fit a 15 mm-high button at a readable size
 FOLLOWUP_TIMEOUT_S = 15.0
 _FOLLOWUP_KEYS = {"id", "when_rating_at_most", "question", "choices", "timeout_s"}
-_CHOICE_KEYS = {"id", "fr", "en"}
+_CHOICE_KEYS = {"id", *LANGUAGES}  # a label per shipped language (ressenti/i18n.py)
 
 
 @dataclass(frozen=True)
@@ -638,6 +639,8 @@ class KioskSettings:
     burst_per_minute: int = 12
     languages: tuple[str, ...] = ("fr", "en")
     quiet_hours: Any = None
+    # The default question's wording: "standard" or "falc" (easy-to-read; ressenti/i18n.py).
+    wording: str = "standard"
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -646,6 +649,7 @@ class KioskSettings:
             "response_interval_s": self.response_interval_s,
             "burst_per_minute": self.burst_per_minute,
             "languages": list(self.languages), "quiet_hours": self.quiet_hours,
+            "wording": self.wording,
         }
 
 
@@ -681,6 +685,9 @@ def decode_settings(body: object) -> KioskSettings:
         isinstance(x, str) and _LANG_RE.match(x) for x in languages
     )):
         raise BadConfig("config languages must be a non-empty list of language codes")
+    wording = body.get("wording", defaults.wording)
+    if wording not in WORDINGS:
+        raise BadConfig(f"config wording {wording!r:.24} must be one of {', '.join(WORDINGS)}")
     followup = body.get("followup")
     try:
         parse_followup(followup, scale)
@@ -689,7 +696,7 @@ def decode_settings(body: object) -> KioskSettings:
     return KioskSettings(
         rev=rev, scale=scale, question_id=question_id, question=dict(question),
         followup=followup, response_interval_s=float(interval), burst_per_minute=burst,
-        languages=tuple(languages), quiet_hours=body.get("quiet_hours"),
+        languages=tuple(languages), quiet_hours=body.get("quiet_hours"), wording=wording,
     )
 
 

@@ -21,7 +21,7 @@ from collector.web.scope import DEFAULT_ZONE
 TODAY = datetime.now(DEFAULT_ZONE).date()
 MONTH = last_full_month(TODAY)
 BEFORE = previous_month(MONTH)
-WORDS = "Pas encore assez d&#39;avis pour publier un chiffre (minimum 100 sur 12 mois)"
+WORDS = "Pas encore assez d'avis pour publier un chiffre (minimum 100 sur 12 mois)"
 
 
 def presses(month, satisfied: int, dissatisfied: int, flagged: int = 0) -> list[Press]:

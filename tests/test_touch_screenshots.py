@@ -1,4 +1,4 @@
-"""Screenshots of every touch screen at 800x480 and 1920x1080, 3/4/5 faces, FR and EN.
+"""Screenshots of every touch screen at 800x480 and 1920x1080, 3/4/5 faces, in the six shipped languages.
 
 Kivy has one window per process, so `python -m kiosk.touch.shoot` runs once
 per size. The PNGs land in the test artifacts (test-artifacts/touch/); the
@@ -19,9 +19,12 @@ import pytest
 from kiosk.touch import testing
 from kiosk.touch.shoot import SAMPLE_FOLLOWUP
 from ressenti.faces import label
+from ressenti.i18n import LANGUAGE_NAMES, LANGUAGES, gettext
 
-SCALES, LANGS = (3, 4, 5), ("fr", "en")
-QUESTION = {"fr": "Comment s'est passé votre accueil ?", "en": "How was your visit?"}
+SCALES, LANGS = (3, 4, 5), LANGUAGES
+QUESTION = {"fr": "Comment s'est passé votre accueil ?", "en": "How was your visit?",
+            "es": "¿Cómo ha sido su atención?", "pt": "Como correu o seu atendimento?",
+            "ar": "كيف كان استقبالك؟", "uk": "Як вас прийняли?"}
 
 
 @pytest.fixture(scope="module", params=["800x480", "1920x1080"])
@@ -62,7 +65,8 @@ def test_question_screen_shows_every_face_label(shots, scale, lang):
     for rating in range(1, scale + 1):
         assert label(scale, rating, lang) in on_screen
     assert QUESTION[lang] in on_screen
-    assert ("English" if lang == "fr" else "Français") in on_screen
+    next_lang = LANGS[(LANGS.index(lang) + 1) % len(LANGS)]
+    assert LANGUAGE_NAMES[next_lang] in on_screen
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -72,9 +76,12 @@ def test_followup_and_thanks_screens(shots, scale, lang):
     assert SAMPLE_FOLLOWUP["question"][lang] in on_screen
     for choice in SAMPLE_FOLLOWUP["choices"]:
         assert choice[lang] in on_screen
-    assert {"fr": "Passer", "en": "Skip"}[lang] in on_screen
+    assert gettext(lang, "Skip") in on_screen
+    assert {"fr": "Passer", "en": "Skip", "ar": "تخطٍّ", "uk": "Пропустити"}.get(lang, gettext(lang, "Skip")) in on_screen
     thanks = shot(shots, f"thanks-{scale}faces-{lang}")
-    assert thanks == (["Merci\u00a0!", "Thank you!"] if lang == "fr" else ["Thank you!", "Merci\u00a0!"])
+    second = "Thank you!" if lang == "fr" else "Merci\u00a0!"
+    assert thanks == [gettext(lang, "Thank you!"), second]
+    assert thanks[0] != second
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -91,3 +98,16 @@ def test_fault_pin_and_technician_screens(shots):
     assert {"Code technicien\nTechnician code", "Annuler / Cancel", "OK", "0", "9"} <= set(pin)
     tech = shot(shots, "tech")
     assert {"Borne / Kiosk", "borne-essai-1", "mairie", "File / Queue", "Version"} <= set(tech)
+
+
+def test_arabic_is_shaped_and_right_to_left(shots):
+    """Kivy draws Arabic joined and in visual order only after kiosk/touch/script.py shaped it:
+    the label's drawn text is the shaped one, its source the catalogue's, in DejaVu Sans."""
+    from kiosk.touch.script import shaped
+
+    on_screen = shot(shots, "question-4faces-ar")
+    assert QUESTION["ar"] in on_screen
+    drawn = shaped(QUESTION["ar"])
+    assert drawn != QUESTION["ar"]
+    assert all("\ufe70" <= ch <= "\ufeff" or ch in " ؟" for ch in drawn)  # presentation forms
+    assert drawn.startswith("؟")  # visual order: the question mark is drawn at the left end

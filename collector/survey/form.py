@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from collector.registry import Site
 from ressenti.errors import BadFollowup
+from ressenti.i18n import WORDINGS, question_text
 from ressenti.protocol import Followup, KioskSettings, parse_followup
 
 COMMENT_RETENTION_DAYS = 90  # comments are kept shorter than ratings (400 days): docs/survey.md
@@ -27,9 +28,11 @@ class SurveyForm:
     question: dict[str, str]
     followup: Followup | None
     comments: bool
+    wording: str = "standard"
 
     def question_text(self, lang: str) -> str:
-        return self.question.get(lang) or self.question.get("fr") or next(iter(self.question.values()))
+        """The site's question, or the catalogues' default in the site's wording (ressenti/i18n.py)."""
+        return question_text(self.question, lang, self.wording)
 
 
 def survey_form(db: Database, site: Site) -> SurveyForm:
@@ -44,7 +47,8 @@ def survey_form(db: Database, site: Site) -> SurveyForm:
     except BadFollowup:  # pushed for another scale than the site's now: not asked
         followup = None
     return SurveyForm(site, site.scale, settings.get("question_id") or defaults.question_id, dict(question),
-                      followup, comments_enabled(db, site.id))
+                      followup, comments_enabled(db, site.id),
+                      settings.get("wording") if settings.get("wording") in WORDINGS else "standard")
 
 
 def comments_enabled(db: Database, site: str) -> bool:

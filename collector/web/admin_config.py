@@ -15,6 +15,7 @@ from collector.web.access import current_user, require_role
 from collector.web.fleet_page import fleet_rows
 from collector.web.i18n import t
 from ressenti.errors import BadConfig, BadFollowup
+from ressenti.i18n import WORDINGS
 from ressenti.protocol import (
     FOLLOWUP_LABEL_CHARS,
     FOLLOWUP_MAX_CHOICES,
@@ -104,7 +105,11 @@ def _settings_from_form(base: KioskSettings, scale: int) -> KioskSettings:
             question_fr=form.get("followup_fr", ""), question_en=form.get("followup_en", ""),
             when_rating_at_most=form.get("when_rating_at_most", 2, type=int), scale=scale,
             choices=[c for c in choices if c[0]], timeout_s=form.get("followup_timeout_s", 15.0, type=float))
-    return replace(base, scale=scale, question=question, response_interval_s=interval, followup=followup)
+    wording = form.get("wording", base.wording)
+    if wording not in WORDINGS:
+        raise BadConfig(t(f"Formulation inconnue : {wording[:20]}.", f"Unknown wording: {wording[:20]}."))
+    return replace(base, scale=scale, question=question, response_interval_s=interval, followup=followup,
+                   wording=wording)
 
 
 @bp.get("")

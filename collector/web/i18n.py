@@ -1,7 +1,11 @@
 """French first, English on request: `?lang=en` (remembered in the session), else the user's choice.
 
-Texts sit next to each other in the templates, `t("Réponses", "Answers")`:
-two languages do not need a catalogue, and a page reads the same in both.
+Staff pages keep their texts next to each other in the templates,
+`t("Réponses", "Answers")`: two languages do not need a catalogue.
+Citizen pages (the public results, the web survey: CITIZEN_BLUEPRINTS) take
+any of ressenti.i18n.LANGUAGES from `?lang=` and their texts from the gettext
+catalogues, `_("Answers")` in a template (docs/translating.md); numbers and
+months come from Babel's CLDR data in the languages beyond French and English.
 """
 
 from __future__ import annotations
@@ -9,11 +13,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_month_names
+from babel.numbers import format_decimal
 from flask import Flask, current_app, g, request, session
 
 from collector.breakdown_rows import CHANNELS  # the templates' channel names
+from ressenti import i18n as catalogues
 
 LANGS = ("fr", "en")
+CITIZEN_LANGS = catalogues.LANGUAGES
+CITIZEN_BLUEPRINTS = ("public", "survey")
 WEEKDAYS = {"fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
             "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
 WEEKDAYS_SHORT = {"fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
@@ -23,10 +32,16 @@ MONTHS = {"fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "ao�
           "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")}
 
 
+def citizen_page() -> bool:
+    return request.blueprint in CITIZEN_BLUEPRINTS
+
+
 def lang() -> str:
     if "lang" not in g:
         asked = request.args.get("lang")
-        if asked in LANGS:
+        if citizen_page() and asked in CITIZEN_LANGS:
+            g.lang = asked  # the URL says the language: no session for a citizen
+        elif asked in LANGS:
             g.lang = asked
             # A TV has no session, nor has a public reader: their URL says the language.
             if request.blueprint not in ("wall", "public", "opendata", "survey"):
@@ -43,10 +58,27 @@ def t(fr: str, en: str) -> str:
     return en if lang() == "en" else fr
 
 
+def gettext(message: str, **values: object) -> str:
+    """A catalogue text in the page's language, `%(name)s` filled from `values`."""
+    text = catalogues.gettext(lang(), message)
+    return text % values if values else text
+
+
+def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
+    text = catalogues.ngettext(lang(), singular, plural, n)
+    return text % {"num": n, **values}
+
+
+def text_direction() -> str:
+    return catalogues.direction(lang())
+
+
 def number(n: int | float | None, digits: int = 0) -> str:
     """12 345 in French (narrow no-break space), 12,345 in English."""
     if n is None:
         return "—"
+    if lang() not in LANGS:
+        return str(format_decimal(n, format=f"#,##0.{'0' * digits}" if digits else "#,##0", locale=lang()))
     text = f"{n:,.{digits}f}"
     if lang() == "fr":
         text = text.replace(",", "\u202f").replace(".", ",")
@@ -57,7 +89,7 @@ def pct(x: float | None, digits: int = 0) -> str:
     if x is None:
         return "—"
     value = number(x * 100, digits)
-    return f"{value}\u202f%" if lang() == "fr" else f"{value}%"
+    return f"{value}\u202f%" if lang() in ("fr", "es") else f"{value}%"
 
 
 def signed_pct(x: float | None) -> str:
@@ -66,7 +98,7 @@ def signed_pct(x: float | None) -> str:
         return "—"
     value = round(x * 100)
     sign = "+" if value > 0 else "−" if value < 0 else ""
-    return f"{sign}{abs(value)}\u202f%" if lang() == "fr" else f"{sign}{abs(value)}%"
+    return f"{sign}{abs(value)}\u202f%" if lang() in ("fr", "es") else f"{sign}{abs(value)}%"
 
 
 def points(delta: float | None) -> str:
@@ -102,8 +134,15 @@ def megabytes(mb: int | None) -> str:
     return f"{number(mb)}\u202f{t('Mo', 'MB')}"
 
 
+def month_name(month: int) -> str:
+    """A month's abbreviated name in the page's language."""
+    if lang() in MONTHS:
+        return MONTHS[lang()][month - 1]
+    return str(get_month_names("abbreviated", context="format", locale=lang())[month])
+
+
 def day_label(d: date, *, year: bool = False) -> str:
-    month = MONTHS[lang()][d.month - 1]
+    month = month_name(d.month)
     text = f"{d.day} {month}"
     return f"{text} {d.year}" if year else text
 
@@ -129,7 +168,14 @@ def scope_label(entry: str, orgs: dict[str, str], sites: dict[str, str]) -> str:
 
 
 def install(app: Flask) -> None:
-    app.jinja_env.globals.update(t=t, lang=lang, number=number, pct=pct, points=points, signed_pct=signed_pct,
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    # Newstyle: Jinja fills `%(name)s` from the call's keywords, `%(num)d` for ngettext.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: catalogues.gettext(lang(), message),
+        lambda singular, plural, n: catalogues.ngettext(lang(), singular, plural, n), newstyle=True)
+    app.jinja_env.globals.update(t=t, lang=lang, text_direction=text_direction,
+                                 LANGUAGE_NAMES=catalogues.LANGUAGE_NAMES, CITIZEN_LANGS=CITIZEN_LANGS,
+                                 number=number, pct=pct, points=points, signed_pct=signed_pct,
                                  day_label=day_label, moment=moment, duration=duration, megabytes=megabytes,
                                  WEEKDAYS=WEEKDAYS, WEEKDAYS_SHORT=WEEKDAYS_SHORT, CHANNELS=CHANNELS,
                                  scope_label=scope_label)

@@ -28,7 +28,8 @@ from collector.public_results import (
 from collector.publication import PUBLIC_MONTHS
 from collector.registry import Site
 from collector.web import get_db
-from collector.web.i18n import MONTHS, lang, t
+from collector.web.i18n import gettext as _
+from collector.web.i18n import month_name
 
 bp = Blueprint("public", __name__, url_prefix="/resultats")
 CACHE_SECONDS = 300  # the figures are per month: five minutes old is as good as live
@@ -48,23 +49,21 @@ def reference_month(today: date) -> date:
     try:
         month = month_start(value)
     except ValueError:
-        abort(400, t(f"« {value[:20]} » n'est pas un mois (AAAA-MM).", f"“{value[:20]}” is not a month (YYYY-MM)."))
+        abort(400, _("“%(value)s” is not a month (YYYY-MM).", value=value[:20]))
     if month > last_full_month(today):
-        abort(400, t(f"Le mois {value} n'est pas encore terminé : ses résultats ne sont pas publiés.",
-                     f"The month {value} is not over yet: its results are not published."))
+        abort(400, _("The month %(value)s is not over yet: its results are not published.", value=value))
     if month.year < 2000:
-        abort(400, t(f"Le mois {value} est trop ancien.", f"The month {value} is too far back."))
+        abort(400, _("The month %(value)s is too far back.", value=value))
     return month
 
 
 def month_label(month: date) -> str:
-    return f"{MONTHS[lang()][month.month - 1]} {month.year}"
+    return f"{month_name(month.month)} {month.year}"
 
 
 def _not_found(what: str) -> Any:
-    abort(404, t(f"Aucun résultat public pour « {what[:64]} » : ce site n'existe pas ou ne publie pas ses"
-                 " résultats.", f"No public results for “{what[:64]}”: it does not exist or does not publish"
-                 " its results."))
+    abort(404, _("No public results for “%(what)s”: it does not exist or does not publish its results.",
+                 what=what[:64]))
 
 
 def _render(template: str, *, title: str, sites: list[Site], scopes: list[str], embed: bool, **extra: Any) -> Any:

@@ -35,7 +35,8 @@ from kiosk.touch.screens import (
 from kiosk.touch.sound import ConfirmSound
 from kiosk.touch.tech import ROWS as TECH_ROWS
 from kiosk.touch.tech import CornerGesture, PinGate, status_rows
-from kiosk.touch.texts import localized, text, usable_languages
+from kiosk.touch.texts import text, usable_languages
+from ressenti.i18n import question_text
 from ressenti.protocol import Input, KioskSettings
 
 if TYPE_CHECKING:
@@ -162,10 +163,14 @@ class TouchController:
         self._pending = None
         next_lang = self._next_language()
         self._go(Screen.QUESTION, lambda: self.question.show(
-            self.size, question=localized(self.settings.question, self.lang),
+            self.size, question=self._question(),
             scale=self.settings.scale, lang=self.lang, next_lang=next_lang,
             on_rate=self.rate, on_language=self.switch_language))
         self._later("idle", self.options.idle_after_s, self.show_idle)
+
+    def _question(self) -> str:
+        """The site's own question, or the default one from the catalogues in the site's wording."""
+        return question_text(self.settings.question, self.lang, self.settings.wording)
 
     def _next_language(self) -> str | None:
         if len(self.languages) < 2:
@@ -184,7 +189,7 @@ class TouchController:
 
     def _draw_idle(self) -> None:
         self._go(Screen.IDLE, lambda: self.idle.show(
-            self.size, question=localized(self.settings.question, self.lang),
+            self.size, question=self._question(),
             scale=self.settings.scale, on_wake=self.show_question))
 
     def rate(self, rating: int, source: Input = Input.TOUCH) -> None:

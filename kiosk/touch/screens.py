@@ -24,6 +24,7 @@ from kiosk.touch.followup import Followup
 from kiosk.touch.texts import LANGUAGE_NAMES, both, text
 from kiosk.touch.widgets import FaceDrawing, FaceTile, PlainButton, Text
 from ressenti.faces import mouth_curve
+from ressenti.i18n import direction
 
 Size = tuple[float, float]
 MARGIN, GAP, TOP_BAR, SIDE_BUTTON = 16, 12, 104, 172  # px at 800x480
@@ -85,13 +86,18 @@ class Pages(FloatLayout):
         self.add_widget(self._pages[name])
 
 
-def _top_bar(u: float, title: str, size: Size, button: PlainButton | None) -> BoxLayout:
+def _top_bar(u: float, title: str, size: Size, button: PlainButton | None,
+             lang: str = "fr") -> BoxLayout:
+    """The title at the reading start, the button at its end: mirrored for right-to-left."""
     bar = BoxLayout(size_hint=(1, None), height=TOP_BAR * u, spacing=GAP * u)
-    bar.add_widget(Text(title, font_px=theme.font_px("question", size), bold=True, halign="left"))
+    widgets: list[Widget] = [Text(title, font_px=theme.font_px("question", size), bold=True,
+                                  halign="left")]
     if button is not None:
         button.size_hint = (None, 1)
         button.width = SIDE_BUTTON * u
-        bar.add_widget(button)
+        widgets.append(button)
+    for widget in reversed(widgets) if direction(lang) == "rtl" else widgets:
+        bar.add_widget(widget)
     return bar
 
 
@@ -115,7 +121,7 @@ class QuestionScreen(Page):
                 LANGUAGE_NAMES[next_lang], font_px=theme.font_px("button", size),
                 fill=theme.NAVY, ink=theme.WHITE, border=theme.NAVY)
             self.language_button.bind(on_release=lambda *_: on_language())
-        page.add_widget(_top_bar(u, question, size, self.language_button))
+        page.add_widget(_top_bar(u, question, size, self.language_button, lang))
         row = BoxLayout(spacing=GAP * u)
         self.tiles = []
         for position in range(1, scale + 1):
@@ -150,9 +156,10 @@ class FollowupScreen(Page):
         self.skip_button = PlainButton(text("skip", lang), font_px=theme.font_px("button", size),
                                        fill=theme.WHITE, ink=theme.NAVY, border=theme.NAVY)
         self.skip_button.bind(on_release=lambda b: _keep_pressed(b, on_skip))
-        page.add_widget(_top_bar(u, followup.question_text(lang), size, self.skip_button))
+        page.add_widget(_top_bar(u, followup.question_text(lang), size, self.skip_button, lang))
         count = len(followup.choices)
-        grid = GridLayout(cols=2 if count == 4 else 3, spacing=GAP * u)
+        grid = GridLayout(cols=2 if count == 4 else 3, spacing=GAP * u,
+                          orientation="rl-tb" if direction(lang) == "rtl" else "lr-tb")
         self.choice_buttons: list[PlainButton] = []
         for choice in followup.choices:
             button = PlainButton(choice.label(lang), font_px=theme.font_px("choice", size),
@@ -294,4 +301,4 @@ class TechScreen(Page):
     def update(self, rows: Sequence[tuple[str, str]]) -> None:
         for name, value in rows:
             if name in self.values:
-                self.values[name].text = value
+                self.values[name].show_text(value)

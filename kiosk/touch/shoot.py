@@ -28,12 +28,18 @@ if TYPE_CHECKING:
 
 SAMPLE_FOLLOWUP: dict[str, Any] = {
     "id": "why", "when_rating_at_most": 2, "timeout_s": 120,
-    "question": {"fr": "Qu'est-ce qui n'a pas été ?", "en": "What went wrong?"},
+    "question": {"fr": "Qu'est-ce qui n'a pas été ?", "en": "What went wrong?", "es": "¿Qué ha fallado?",
+                 "pt": "O que correu mal?", "ar": "ما الذي لم يكن جيدًا؟", "uk": "Що було не так?"},
     "choices": [
-        {"id": "wait", "fr": "Temps d'attente", "en": "Waiting time"},
-        {"id": "unclear", "fr": "Information peu claire", "en": "Unclear information"},
-        {"id": "welcome", "fr": "Accueil", "en": "Welcome"},
-        {"id": "other", "fr": "Autre", "en": "Other"},
+        {"id": "wait", "fr": "Temps d'attente", "en": "Waiting time", "es": "Tiempo de espera",
+         "pt": "Tempo de espera", "ar": "وقت الانتظار", "uk": "Час очікування"},
+        {"id": "unclear", "fr": "Information peu claire", "en": "Unclear information",
+         "es": "Información poco clara", "pt": "Informação pouco clara", "ar": "معلومات غير واضحة",
+         "uk": "Незрозуміла інформація"},
+        {"id": "welcome", "fr": "Accueil", "en": "Welcome", "es": "Atención", "pt": "Atendimento",
+         "ar": "الاستقبال", "uk": "Прийом"},
+        {"id": "other", "fr": "Autre", "en": "Other", "es": "Otro", "pt": "Outro", "ar": "غير ذلك",
+         "uk": "Інше"},
     ],
 }
 
@@ -66,7 +72,8 @@ def shoot(out: Path, size: tuple[int, int], scales: list[int], langs: list[str])
         for scale in scales:
             outbox = Outbox(Path(tmp) / f"outbox-{scale}.db")
             kiosk = Kiosk("borne-essai-1", "mairie", outbox, clock=ClockState(Clock.NTP),
-                          settings=KioskSettings(rev=1, scale=scale, followup=SAMPLE_FOLLOWUP))
+                          settings=KioskSettings(rev=1, scale=scale, followup=SAMPLE_FOLLOWUP,
+                                                 languages=tuple(langs)))
             controller = TouchController(kiosk, options=slow)
             window.add_widget(controller.root)
             walk_screens(controller, scale, langs, technician=scale == scales[-1],
@@ -106,7 +113,7 @@ def walk_screens(controller: TouchController, scale: int, langs: list[str], *, t
         save("pin")
         for key in ("8", "0", "ok"):
             controller.pin_key(key)
-        pump(lambda: controller.tech.values["Version"].text != "…")
+        pump(lambda: controller.tech.values["Version"].source_text != "…")
         save("tech")
 
 

@@ -1,45 +1,48 @@
-"""Every fixed text of the touch screens, French first, English second.
+"""Every fixed text of the touch screens, from the gettext catalogues (ressenti/i18n.py).
 
-The question and the follow-up come from the kiosk's settings; the face labels
-from ressenti/faces.py. Only French and English have UI texts today: a
-language in `settings.languages` without them is skipped (and logged).
+The question and the follow-up come from the kiosk's settings (a default
+question from the catalogues too); the face labels from ressenti/faces.py.
+The screens show every shipped language the site configured
+(`settings.languages`); a configured language without a catalogue is skipped
+(and logged).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 
-UI_LANGUAGES = ("fr", "en")
+from ressenti.i18n import LANGUAGE_NAMES, LANGUAGES, N_, gettext
 
-# The language button shows the name of the language it switches to, in that language.
-LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+__all__ = ["LANGUAGE_NAMES", "UI_LANGUAGES", "both", "localized", "text", "usable_languages"]
 
-TEXTS: dict[str, dict[str, str]] = {
-    "thanks": {"fr": "Merci\u00a0!", "en": "Thank you!"},
-    "skip": {"fr": "Passer", "en": "Skip"},
-    "fault": {
-        "fr": "Votre avis n'a pas pu être enregistré.\nMerci de prévenir l'accueil.",
-        "en": "Your answer could not be saved.\nPlease tell the reception desk.",
-    },
-    "idle title": {"fr": "Votre avis nous intéresse", "en": "We value your opinion"},
-    "idle hint": {"fr": "Touchez l'écran pour répondre", "en": "Touch the screen to answer"},
-    "pin title": {"fr": "Code technicien", "en": "Technician code"},
-    "pin wrong": {"fr": "Code incorrect", "en": "Wrong code"},
-    "cancel": {"fr": "Annuler", "en": "Cancel"},
-    "close": {"fr": "Fermer", "en": "Close"},
-    "erase": {"fr": "Effacer", "en": "Erase"},
-    "ok": {"fr": "OK", "en": "OK"},
+log = logging.getLogger(__name__)
+
+UI_LANGUAGES = LANGUAGES
+
+# key -> English message id (the catalogues translate it).
+TEXTS: dict[str, str] = {
+    "thanks": N_("Thank you!"),
+    "skip": N_("Skip"),
+    "fault": N_("Your answer could not be saved.\nPlease tell the reception desk."),
+    "idle title": N_("We value your opinion"),
+    "idle hint": N_("Touch the screen to answer"),
+    "pin title": N_("Technician code"),
+    "pin wrong": N_("Wrong code"),
+    "cancel": N_("Cancel"),
+    "close": N_("Close"),
+    "erase": N_("Erase"),
+    "ok": N_("OK"),
 }
 
 
 def text(key: str, lang: str) -> str:
-    """A fixed text in `lang`, or in French when there is none."""
-    entry = TEXTS[key]
-    return entry.get(lang) or entry["fr"]
+    """A fixed text in `lang` (French where the catalogue has none)."""
+    return gettext(lang, TEXTS[key])
 
 
 def both(key: str, first: str = "fr") -> tuple[str, str]:
-    """The text in `first` and in the other UI language (for bilingual screens)."""
+    """The text in `first`, then in French (or in English when `first` is French)."""
     other = "en" if first == "fr" else "fr"
     return text(key, first), text(key, other)
 
@@ -51,5 +54,10 @@ def localized(values: Mapping[str, str], lang: str) -> str:
 
 def usable_languages(configured: Iterable[str]) -> tuple[str, ...]:
     """The configured languages the screens can show, in the configured order."""
+    configured = tuple(configured)
     usable = tuple(lang for lang in configured if lang in UI_LANGUAGES)
+    skipped = [lang for lang in configured if lang not in UI_LANGUAGES]
+    if skipped:
+        log.warning("touch screen: no catalogue for %s (docs/translating.md); showing %s",
+                    ", ".join(skipped), ", ".join(usable or ("fr",)))
     return usable or ("fr",)

@@ -20,18 +20,33 @@ from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from kiosk.touch import theme
+from kiosk.touch.script import font_for, shaped
 from ressenti.faces import label as face_label
 from ressenti.faces import mouth_curve
 
 
 class Text(Label):
-    """A label that wraps inside its box, centred, in the theme's ink."""
+    """A label that wraps inside its box, centred, in the theme's ink.
+
+    `source_text` is the text as written; `text` what Kivy draws (Arabic shaped,
+    kiosk/touch/script.py)."""
+
+    source_text = StringProperty("")
 
     def __init__(self, text: str = "", *, font_px: float, colour: str = theme.INK,
                  bold: bool = False, halign: str = "center", **kwargs: Any) -> None:
-        super().__init__(text=text, font_size=font_px, color=theme.rgba(colour), bold=bold,
+        font = font_for(text, bold)
+        if font:
+            kwargs.setdefault("font_name", font)
+            halign = "right" if halign == "left" else halign
+        super().__init__(text=shaped(text), font_size=font_px, color=theme.rgba(colour), bold=bold,
                          halign=halign, valign="middle", **kwargs)
+        self.source_text = text
         self.bind(size=self._wrap)
+
+    def show_text(self, text: str) -> None:
+        """Change the text later (the technician screen's values)."""
+        self.source_text, self.text = text, shaped(text)
 
     def _wrap(self, *_: Any) -> None:
         self.text_size = self.size
@@ -186,7 +201,7 @@ def text_fits(label: Label) -> bool:
     from kivy.core.text import Label as CoreLabel
 
     core = CoreLabel(text=label.text, font_size=label.font_size, bold=label.bold,
-                     text_size=(label.width, None), halign=label.halign)
+                     text_size=(label.width, None), halign=label.halign, font_name=label.font_name)
     core.refresh()
     widest_word = max(core.get_extents(word)[0] for word in label.text.split())
     return core.texture.height <= label.height + 1 and widest_word <= label.width + 1
@@ -195,7 +210,7 @@ def text_fits(label: Label) -> bool:
 def visible_texts(root: Widget) -> list[dict[str, Any]]:
     """Every non-empty label under `root`, and whether it fits its box (for tests and shoot)."""
     return [
-        {"text": widget.text, "fits": text_fits(widget),
+        {"text": getattr(widget, "source_text", "") or widget.text, "fits": text_fits(widget),
          "box": [round(widget.width), round(widget.height)]}
         for widget in root.walk(restrict=True)
         if isinstance(widget, Label) and widget.text.strip() and widget.opacity > 0
