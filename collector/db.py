@@ -49,7 +49,12 @@ INGEST_WAL_AUTOCHECKPOINT = 10_000
 def connect_for_ingest(path: str | Path) -> Database:
     """`connect`, tuned for the one connection that writes every batch."""
     db = connect(path)
-    if is_postgres(db):
+    if is_postgres(db):  # this month's partitions and the next ones, whenever an ingest process starts
+        from datetime import UTC, datetime
+
+        from collector.engine.partitions import ensure_months
+
+        ensure_months(db, around=datetime.now(UTC).date())
         return db
     db.conn.execute(f"PRAGMA wal_autocheckpoint={INGEST_WAL_AUTOCHECKPOINT}")
     return db
