@@ -14,13 +14,20 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from collector.engine import is_postgres, is_postgres_url, open_database
+
 
 def connect(path: str | Path) -> Database:
     """Open the database: WAL, synchronous=FULL (an ack means on disk), autocommit mode.
 
     Autocommit mode lets writers take `BEGIN IMMEDIATE` themselves, which
     serialises the check-then-insert of several ingest processes.
+    A `postgresql://` URL opens PostgreSQL instead (collector/engine/).
     """
+    if is_postgres_url(path):
+        pg = open_database(str(path))
+        migrate(pg)  # type: ignore[arg-type]
+        return pg  # type: ignore[return-value]
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
@@ -42,6 +49,13 @@ INGEST_WAL_AUTOCHECKPOINT = 10_000
 def connect_for_ingest(path: str | Path) -> Database:
     """`connect`, tuned for the one connection that writes every batch."""
     db = connect(path)
+    if is_postgres(db):  # this month's partitions and the next ones, whenever an ingest process starts
+        from datetime import UTC, datetime
+
+        from collector.engine.partitions import ensure_months
+
+        ensure_months(db, around=datetime.now(UTC).date())
+        return db
     db.conn.execute(f"PRAGMA wal_autocheckpoint={INGEST_WAL_AUTOCHECKPOINT}")
     return db
 
@@ -81,6 +95,10 @@ def write_transaction(db: Database) -> Iterator[Database]:
 
 
 def _m1_initial(db: Database) -> None:
+    if is_postgres(db):
+        from collector.engine.partitions import create_events_table
+
+        create_events_table(db)
     db["orgs"].create({"id": str, "name": str}, pk="id")
     db["sites"].create({
         "id": str, "org": str, "name": str, "tz": str, "scale": int,
@@ -89,15 +107,16 @@ def _m1_initial(db: Database) -> None:
     db["kiosks"].create({
         "id": str, "site": str, "name": str, "created": str, "retired": str,
     }, pk="id", foreign_keys=[("site", "sites", "id")])
-    db["events"].create({
-        "id": str, "kiosk": str, "epoch": str, "seq": int, "site": str,
-        "question": str, "scale": int, "rating": int, "channel": str,
-        "flags": str, "followup": str, "lang": str,
-        "ts": str, "time_source": str, "ts_kiosk": str, "clock": str, "boot": str, "up_ms": int,
-        "received_at": str, "hour": str,
-    }, pk="id", not_null={"kiosk", "epoch", "seq", "site", "rating", "ts"})
-    db["events"].create_index(["kiosk", "epoch", "seq"], unique=True)
-    db["events"].create_index(["site", "ts"])
+    if not is_postgres(db):
+        db["events"].create({
+          "id": str, "kiosk": str, "epoch": str, "seq": int, "site": str,
+          "question": str, "scale": int, "rating": int, "channel": str,
+          "flags": str, "followup": str, "lang": str,
+          "ts": str, "time_source": str, "ts_kiosk": str, "clock": str, "boot": str, "up_ms": int,
+          "received_at": str, "hour": str,
+        }, pk="id", not_null={"kiosk", "epoch", "seq", "site", "rating", "ts"})
+        db["events"].create_index(["kiosk", "epoch", "seq"], unique=True)
+        db["events"].create_index(["site", "ts"])
     db["streams"].create({
         "kiosk": str, "epoch": str, "through": int, "max_seq": int, "dropped_through": int,
         "first_seen": str, "last_seen": str,
@@ -484,6 +503,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_hours_sources_t
 
 def migrate(db: Database) -> int:
     """Run the migrations not yet applied; return the schema version."""
+    if is_postgres(db):
+        return _migrate_postgres(db)
     version = db.execute("PRAGMA user_version").fetchone()[0]
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
         db.conn.execute("BEGIN IMMEDIATE")
@@ -497,5 +518,30 @@ def migrate(db: Database) -> int:
             db.conn.execute("COMMIT")
         except BaseException:
             db.conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _migrate_postgres(db: Database) -> int:
+    """The same steps on PostgreSQL; `schema_version` says how many ran, an advisory lock serialises migrators."""
+    conn = db.conn
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    if row[0] is not None and row[0] >= len(MIGRATIONS):
+        return len(MIGRATIONS)
+    for number, step in enumerate(MIGRATIONS, start=1):
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(7251001)")  # one migrator at a time, across hosts
+            if (conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0) >= number:
+                conn.execute("ROLLBACK")
+                continue
+            step(db)
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
     return len(MIGRATIONS)

@@ -24,6 +24,7 @@ import paho.mqtt.client as mqtt
 
 from collector.arrivals import ArrivalPolicy
 from collector.db import connect_for_ingest, write_transaction
+from collector.engine import is_postgres, lock_streams
 from collector.fleet import record_status
 from collector.intake import Incoming, UnknownKiosks, read_message, store_message
 from collector.rejections import RefusalLimiter, RejectionClass, record_rejection
@@ -132,7 +133,8 @@ class IngestService:
         self.unknown_kiosks = UnknownKiosks(unknown_kiosks)
         self.broker = broker
         self.db = connect_for_ingest(db_path)
-        self._lock_file = open(f"{db_path}.ingest-lock", "a")  # noqa: SIM115 (held for the service's life)
+        # SQLite: one writer at a time, woken by a lock file; PostgreSQL locks each stream's row instead.
+        self._lock_file = None if is_postgres(self.db) else open(f"{db_path}.ingest-lock", "a")  # noqa: SIM115
         self.shared = shared
         self.counters = IngestCounters()
         self.writer = BatchWriter()  # the worker's, across its transactions
@@ -189,7 +191,8 @@ class IngestService:
         self.sender.disconnect()
         self.sender.loop_stop()
         self.db.close()
-        self._lock_file.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     # -- paho's network thread ------------------------------------------------------
 
@@ -353,6 +356,9 @@ class IngestService:
         SQLite's own busy wait sleeps 1, 2, 5, 10... ms between tries, and two
         processes would spend more time asleep than one alone needs.
         """
+        if self._lock_file is None:
+            yield
+            return
         fcntl.flock(self._lock_file, fcntl.LOCK_EX)
         try:
             yield
@@ -363,6 +369,8 @@ class IngestService:
         """Store `read` in one transaction and file the `failed` ones as store errors; raise _MessageFailed."""
         with write_transaction(self.db):
             self.writer.begin(self.db)
+            # PostgreSQL: every stream of the group locked first, in order, so processes never deadlock.
+            lock_streams(self.db, [(r.batch.kiosk, r.batch.epoch) for _, r in read if r is not None and r.batch])
             done = []
             for index, (item, incoming) in enumerate(read):
                 try:

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from collector.engine import is_postgres
 from collector.periods import DAY_STEP, Piece, Span, span_end, span_start
 
 RATING_DIMS = ("question", "channel", "scale", "rating", "in_hours")
@@ -120,8 +121,9 @@ def upsert_counts(db: Database, table: str, key: Sequence[str], raw: Counter[tup
     db.conn.executemany(
         f"INSERT INTO {table} ({columns}, n_raw, n_filtered) VALUES ({', '.join('?' * (len(key) + 2))})"
         f" ON CONFLICT ({columns}) DO UPDATE SET"
-        " n_raw = n_raw + excluded.n_raw, n_filtered = n_filtered + excluded.n_filtered",
-        [(*k, n, filtered.get(k, 0)) for k, n in raw.items()])
+        f" n_raw = {table}.n_raw + excluded.n_raw, n_filtered = {table}.n_filtered + excluded.n_filtered",
+        # In key order: two ingest processes on PostgreSQL then lock shared rows in the same order (no deadlock).
+        [(*k, n, filtered.get(k, 0)) for k, n in sorted(raw.items(), key=lambda item: repr(item[0]))])
 
 
 def add_local(db: Database, family: Family, raw: Counter[tuple[Any, ...]], filtered: Counter[tuple[Any, ...]],
@@ -205,7 +207,7 @@ def _rebuild_spans(db: Database, family: Family, site: str, spans: dict[Span, tu
             f" SELECT r.site, ?, {group}, SUM(r.n_raw), SUM(r.n_filtered)"
             f" FROM {family.source} r JOIN temp.local_clock m ON m.hour = r.hour"
             f" WHERE r.site = ? AND r.hour >= ? AND r.hour < ? AND m.{span.value} BETWEEN ? AND ?"
-            f" GROUP BY {group}",
+            f" GROUP BY r.site, {group}",
             (span.value, site, *hours, lo.isoformat(), hi.isoformat())).rowcount
     return written
 
@@ -238,7 +240,8 @@ def fill_temp(db: Database, name: str, columns: str, rows: list[tuple[Any, ...]]
     """(Re)fill a connection-private scratch table; in memory, never worth a disk write."""
     conn = db.conn
     own = not conn.in_transaction
-    if own:  # SQLite refuses this pragma inside a transaction (migrations, rebuilds: a file then)
+    # SQLite refuses this pragma inside a transaction (migrations, rebuilds: a file then); PostgreSQL has none.
+    if own and not is_postgres(db):
         conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
     if own:
@@ -273,8 +276,9 @@ def read_local(db: Database, family: Family, site_ids: Sequence[str], pieces: Se
     if not pieces or not site_ids:
         return []
     fill_scope(db, site_ids)
-    fill_temp(db, "pieces", "label TEXT, span TEXT, start TEXT, sign INTEGER",
-              [(label, span.value, start.isoformat(), sign) for label, (sign, span, start) in pieces])
+    fill_temp(db, "pieces", "n INTEGER, label TEXT, span TEXT, start TEXT, sign INTEGER",
+              [(n, label, span.value, start.isoformat(), sign)
+               for n, (label, (sign, span, start)) in enumerate(pieces)])
     columns = ", ".join(f"l.{c}" for c in group)
     if many_sites and family.cell and tuple(group) == family.cell[:len(group)]:
         sums: dict[tuple[Any, ...], list[int]] = {}
@@ -282,7 +286,7 @@ def read_local(db: Database, family: Family, site_ids: Sequence[str], pieces: Se
             f"SELECT p.label, p.sign, {columns}, SUM(l.n_raw), SUM(l.n_filtered)"
             f" FROM temp.pieces p CROSS JOIN {family.table} l INDEXED BY {family.table}_by_cell"
             f" WHERE l.span = p.span AND l.start = p.start AND l.site IN (SELECT id FROM temp.scope){where}"
-            f" GROUP BY p.rowid, {columns}"):
+            f" GROUP BY p.n, p.label, p.sign, {columns}"):
             cell = sums.setdefault((label, *key), [0, 0])
             cell[0] += sign * n_raw
             cell[1] += sign * n_filtered

@@ -75,7 +75,8 @@ def record_rejection(db: Database, *, reason: str, raw: bytes, topic: str, recei
     db.conn.execute(
         "INSERT INTO rejected (received_at, last_seen, kiosk, epoch, seq, topic, reason, reason_class, raw,"
         " raw_len, raw_sha256, count, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
-        " ON CONFLICT (dedupe_key) DO UPDATE SET count = count + 1, last_seen = max(last_seen, excluded.last_seen)",
+        " ON CONFLICT (dedupe_key) DO UPDATE SET count = rejected.count + 1,"
+        " last_seen = max(rejected.last_seen, excluded.last_seen)",
         (seen, seen, kiosk, epoch, seq, topic[:200], reason[:500], reason_class.value, raw[:RAW_PREFIX_BYTES],
          len(raw), hashlib.sha256(raw).hexdigest(), key))
     return True

@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import sqlite3
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from collector.engine import OperationalError
 from ressenti.protocol import format_ts, utc_now
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def session_user(db: Database, session_id: str, idle_limit: timedelta, now: date
         try:
             db.conn.execute("UPDATE web_sessions SET last_seen = ? WHERE id = ?",
                             (format_ts(now), _digest(session_id)))
-        except sqlite3.OperationalError as exc:  # busy for 30 s: the page matters more than last_seen
+        except OperationalError as exc:  # busy for 30 s: the page matters more than last_seen
             log.warning("session last_seen not updated: %s", exc)
     return int(row[0])
 

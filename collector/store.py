@@ -22,6 +22,7 @@ from sqlite_utils import Database
 
 from collector.arrivals import LATE_FLAG, ArrivalPolicy
 from collector.db import write_transaction
+from collector.engine import data_version, lock_streams
 from collector.registry import Producer, Site, get_producer, get_site
 from collector.rejections import RejectionClass, record_rejection
 from collector.rollups import RollupCounts
@@ -70,7 +71,7 @@ class BatchWriter:
 
     def begin(self, db: Database) -> None:
         """At the start of a write transaction: drop what another connection may have changed."""
-        version = db.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = data_version(db)
         if version != self._version:
             self.forget()
             self._version = version
@@ -115,6 +116,7 @@ class BatchWriter:
                 "INSERT INTO streams (kiosk, epoch, through, max_seq, dropped_through, first_seen, last_seen)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kiosk, epoch) DO UPDATE SET"
                 " through = excluded.through, max_seq = excluded.max_seq,"
+                " first_seen = COALESCE(streams.first_seen, excluded.first_seen),"
                 " dropped_through = excluded.dropped_through, last_seen = excluded.last_seen",
                 [(*key, *self._streams[key], *seen) for key, seen in self._unwritten.items()])
             self._unwritten.clear()
@@ -123,8 +125,8 @@ class BatchWriter:
         if self._late:
             db.conn.executemany(
                 "INSERT INTO late_arrivals (site, kiosk, day, n, first_arrival, last_arrival) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (site, kiosk, day) DO UPDATE SET n = n + excluded.n,"
-                " last_arrival = max(last_arrival, excluded.last_arrival)",
+                " ON CONFLICT (site, kiosk, day) DO UPDATE SET n = late_arrivals.n + excluded.n,"
+                " last_arrival = max(late_arrivals.last_arrival, excluded.last_arrival)",
                 [(*key, *value) for key, value in self._late.items()])
             self._late.clear()
 
@@ -137,6 +139,7 @@ class BatchWriter:
     def stream(self, db: Database, key: StreamKey) -> StreamRow:
         row = self._streams.get(key)
         if row is None:
+            lock_streams(db, [key])  # PostgreSQL: this stream's watermark row, held until the commit
             row = db.conn.execute("SELECT through, max_seq, dropped_through FROM streams WHERE kiosk = ? AND epoch = ?",
                                   key).fetchone() or (0, 0, 0)
             self._streams[key] = row

@@ -237,3 +237,26 @@ def browser():
         chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# -- storage on both engines (issue 16) ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One real PostgreSQL for the session (tests/pg_support.py)."""
+    from pg_support import remove_pg_server, start_pg_server
+    server = start_pg_server()
+    os.environ["RESSENTI_DB_PASSWORD_FILE"] = str(server.password_file)
+    yield server
+    os.environ.pop("RESSENTI_DB_PASSWORD_FILE", None)
+    remove_pg_server(server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request, tmp_path: Path) -> str:
+    """Where a storage test's database is: a SQLite file, or a fresh PostgreSQL database (its URL)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "collector.db")
+    from pg_support import fresh_database
+    return fresh_database(request.getfixturevalue("pg_server"))

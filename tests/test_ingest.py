@@ -19,8 +19,8 @@ TOPIC = "ressenti/v1/mairie/borne-1/events"
 
 
 @pytest.fixture
-def db():
-    database = connect(":memory:")
+def db(db_target):
+    database = connect(db_target)  # SQLite and PostgreSQL (tests/conftest.py db_target)
     add_site(database, "mairie", "Mairie", scale=4)
     add_kiosk(database, "borne-1", "mairie")
     yield database

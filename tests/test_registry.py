@@ -51,8 +51,8 @@ def send(db, kiosk: str, site: str, events: list, **kw):
 
 
 @pytest.fixture
-def db():
-    database = connect(":memory:")
+def db(db_target):
+    database = connect(db_target)  # SQLite and PostgreSQL (tests/conftest.py db_target)
     add_site(database, "mairie", "Mairie", scale=4,
              opening_hours={d: "08:30-12:00,13:30-17:00" for d in ("mon", "tue", "wed", "thu", "fri")})
     add_kiosk(database, "borne-1", "mairie")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -29,6 +28,7 @@ from collector.alerts.store import (
     update_alert,
 )
 from collector.db import write_transaction
+from collector.engine import OperationalError
 from collector.registry import OpeningHours, Site, parse_opening_hours
 from ressenti.protocol import format_ts, utc_now
 
@@ -149,7 +149,7 @@ def evaluate(db: Database, now: datetime | None = None) -> PassResult:
     try:
         result = _apply(db, found, unknown, counters, rules, now)
         conn.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
+    except OperationalError as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if "locked" not in str(exc) and "busy" not in str(exc):

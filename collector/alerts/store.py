@@ -8,7 +8,6 @@ table by id (docs/alerts.md), so an alert is never lost nor doubled.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -18,6 +17,7 @@ from sqlite_utils import Database
 
 from collector.alerts.rules import ALL, AlertRuleError, Kind, check_params, check_scope, defaults, parse_kind
 from collector.db import write_transaction
+from collector.engine import IntegrityError
 from collector.registry import Site
 from ressenti.protocol import format_ts, utc_now
 
@@ -71,7 +71,7 @@ def create_rule(db: Database, kind: Any, scope: Any, params: Any = None, *, enab
             "INSERT INTO alert_rules (kind, scope, params, enabled, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (checked_kind.value, checked_scope, json.dumps(checked), _enabled(enabled), created_by,
              format_ts(utc_now()))).lastrowid
-    except sqlite3.IntegrityError:
+    except IntegrityError:
         raise AlertRuleError("scope", "une règle de ce type existe déjà pour cette portée : modifiez-la",
                              "a rule of this kind already exists for this scope: change it instead") from None
     return get_rule(db, int(rule_id or 0))  # type: ignore[return-value]
