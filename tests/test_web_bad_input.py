@@ -122,7 +122,8 @@ ARGS = {"<site_id>": "mairie-centre", "<org_id>": "demo-ville", "<kiosk_id>": "m
 
 
 def test_every_admin_api_route_is_in_the_table(seeded):
-    routes = {(method, rule.rule) for rule in seeded.url_map.iter_rules() if rule.endpoint.startswith(("api_admin.", "api_survey."))
+    routes = {(method, rule.rule) for rule in seeded.url_map.iter_rules()
+              if rule.endpoint.startswith(("api_admin.", "api_survey."))
               for method in rule.methods - {"HEAD", "OPTIONS", "GET"}}
     assert routes == set(API_FIELDS)
 

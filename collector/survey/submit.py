@@ -52,8 +52,9 @@ def epoch_of(moment: datetime) -> str:
 
 def submit(db: Database, link: Link, form: SurveyForm, *, nonce: str, rating: int, client: str, now: datetime,
            followup: dict[str, str] | None = None, comment: str | None = None, lang: str = "fr",
-           limits: Limits = Limits()) -> Result:
+           limits: Limits | None = None) -> Result:
     """Store one rating of `link` (checked by the caller against `form`) exactly once."""
+    limits = limits or Limits()
     producer, epoch, topic = link.producer, epoch_of(now), topic_of(link)
     with write_transaction(db):
         if db.conn.execute("SELECT 1 FROM events WHERE id = ?", (nonce,)).fetchone():
