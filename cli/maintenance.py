@@ -23,14 +23,18 @@ def rebuild(db_path: str) -> None:
               help="Keep raw events this many days; figures (rollups) are kept forever.")
 @click.option("--keep-rejected-days", type=click.IntRange(1), default=30, show_default=True,
               help="Keep rejected input this many days after it was last seen.")
-def purge(db_path: str, keep_days: int, keep_rejected_days: int) -> None:
-    """Delete old raw events and old rejected input (retention); rollups stay."""
+@click.option("--keep-comment-days", type=click.IntRange(1), default=90, show_default=True,
+              help="Keep the web survey's free-text comments this many days (docs/survey.md).")
+def purge(db_path: str, keep_days: int, keep_rejected_days: int, keep_comment_days: int) -> None:
+    """Delete old raw events, old rejected input and old survey comments (retention); rollups stay."""
     from collector.db import connect
     from collector.retention import purge_raw_events, purge_rejected
+    from collector.survey.comments import purge_comments
 
     db = connect(db_path)
     click.echo(f"{purge_raw_events(db, keep_days)} raw events deleted")
     click.echo(f"{purge_rejected(db, keep_rejected_days)} rejected rows deleted")
+    click.echo(f"{purge_comments(db, keep_comment_days)} survey comments deleted")
 
 
 @click.command("rejected")

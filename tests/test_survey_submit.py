@@ -88,3 +88,13 @@ def test_comments_are_masked_and_limited():
     assert clean_comment("   ") is None
     with pytest.raises(CommentError):
         clean_comment("x" * 1001)
+
+
+def test_old_comments_are_purged_and_recent_ones_kept(world):
+    from collector.survey.comments import purge_comments, store_comment
+    db, link, _ = world
+    store_comment(db, site="mairie", link_id=link.id, event_id="old", text="a", lang="fr")
+    store_comment(db, site="mairie", link_id=link.id, event_id="new", text="b", lang="fr")
+    db.conn.execute("UPDATE survey_comments SET created = '2020-01-01T00:00:00.000Z' WHERE event_id = 'old'")
+    assert purge_comments(db, 90) == 1
+    assert [r[0] for r in db.conn.execute("SELECT event_id FROM survey_comments")] == ["new"]
