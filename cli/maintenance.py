@@ -25,16 +25,27 @@ def rebuild(db_path: str) -> None:
               help="Keep rejected input this many days after it was last seen.")
 @click.option("--keep-comment-days", type=click.IntRange(1), default=90, show_default=True,
               help="Keep the web survey's free-text comments this many days (docs/survey.md).")
-def purge(db_path: str, keep_days: int, keep_rejected_days: int, keep_comment_days: int) -> None:
-    """Delete old raw events, old rejected input and old survey comments (retention); rollups stay."""
+@click.option("--keep-barometer-weeks", type=click.IntRange(1), default=2, show_default=True,
+              help="Keep the barometer's single-use codes this many weeks after their week.")
+@click.option("--keep-barometer-counter-weeks", type=click.IntRange(1), default=104, show_default=True,
+              help="Keep the barometer's per-week counters (its figures) this many weeks.")
+def purge(db_path: str, keep_days: int, keep_rejected_days: int, keep_comment_days: int,
+          keep_barometer_weeks: int, keep_barometer_counter_weeks: int) -> None:
+    """Delete old raw events, rejected input, survey comments and barometer codes/counters (retention)."""
+    from datetime import date
+
+    from collector.barometer.retention import purge_codes, purge_counters
     from collector.db import connect
     from collector.retention import purge_raw_events, purge_rejected
     from collector.survey.comments import purge_comments
 
     db = connect(db_path)
+    today = date.today()
     click.echo(f"{purge_raw_events(db, keep_days)} raw events deleted")
     click.echo(f"{purge_rejected(db, keep_rejected_days)} rejected rows deleted")
     click.echo(f"{purge_comments(db, keep_comment_days)} survey comments deleted")
+    click.echo(f"{purge_codes(db, today, keep_barometer_weeks)} barometer codes deleted")
+    click.echo(f"{purge_counters(db, today, keep_barometer_counter_weeks)} barometer team-weeks of counters deleted")
 
 
 @click.command("rejected")

@@ -53,6 +53,15 @@ def hours_clause(hours: str) -> str:
     return " AND in_hours = 1" if hours == "open" else ""
 
 
+def channel_counts(db: Database, site: Site, start: date | None = None, end: date | None = None) -> dict[str, int]:
+    """Answers (raw) per channel of a site over local days start..end: kiosk buttons, touch, web, phone..."""
+    start = start or today(site)
+    lo, hi = day_range_utc(site, start, end or start)
+    return {channel: n for channel, n in db.conn.execute(
+        "SELECT channel, SUM(n_raw) FROM rollup_hourly WHERE site = ? AND hour >= ? AND hour < ?"
+        " GROUP BY channel ORDER BY channel", [site.id, lo, hi]) if n}
+
+
 def site_summary(db: Database, site: Site, start: date | None = None, end: date | None = None,
                  *, hours: str = "all") -> dict[str, Any]:
     """A site's figures over local days start..end, on whatever scale each answer was given.

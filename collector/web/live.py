@@ -24,7 +24,7 @@ from sqlite_utils import Database
 from collector.alerts.rules import FLEET_KINDS, Kind
 from collector.db import connect
 from collector.fleet import fleet
-from collector.queries import site_summary
+from collector.queries import channel_counts, site_summary
 from collector.registry import Site, get_site, list_sites
 from collector.reports import trend, trend_reference
 from ressenti.mqtt import BrokerAddress, make_client
@@ -50,9 +50,10 @@ class Subscriber:
 
 
 def site_figures(db: Database, site: Site, reference: dict[str, Any]) -> dict[str, Any]:
-    """What a wall shows for a site: today's summary, trend, kiosks online, last answer."""
+    """What a wall shows for a site: today's summary, its channels, trend, kiosks online, last answer."""
     figures = site_summary(db, site)
     figures["trend"] = trend(figures["satisfaction"], reference)
+    figures["channels"] = channel_counts(db, site)  # today's answers per channel (kiosk, web, phone...)
     # A wall is seen by the public: kiosks by their label, or by their place in the list ("borne 2"),
     # never by their raw id (a kiosk added without a name has its id as name).
     kiosks = [k for k in fleet(db, site.id, with_gaps=False) if not k["retired"]]
