@@ -3,7 +3,8 @@
     .venv/bin/python bench/survey_submit.py [--seconds 20] [--clients 16 32] [--links 40] [--kiosk-rate 200]
 
 One stack (bench/wall_common.py): a real Mosquitto, `ressenti collector ingest` and gunicorn
-(gthread, one worker, as the deploy role runs it) on one SQLite database. Each client thread
+(gthread, 2 workers x 32 threads: the deploy role's defaults, collector/web/gunicorn_conf.py)
+on one SQLite database. Each client thread
 answers like a phone: GET /s/<slug> (a fresh signed one-time form), then POST the rating, and
 counts a submission only on the 303 to the thank-you page, that is after the row committed.
 Each submission comes from its own loopback address (127.a.b.c), because one address is
@@ -171,11 +172,12 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=40)
     parser.add_argument("--sites", type=int, default=20)
     parser.add_argument("--kiosks", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers.")
     parser.add_argument("--kiosk-rate", type=float, default=200, help="Kiosk events/s published beside.")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ressenti-bench-survey-") as tmp:
-        stack = start_stack(Path(tmp), sites=args.sites, kiosks=args.kiosks)
+        stack = start_stack(Path(tmp), sites=args.sites, kiosks=args.kiosks, threads=32, workers=args.workers)
         db_path = Path(tmp) / "collector.db"
         try:
             db = connect(db_path)

@@ -72,7 +72,7 @@ class Stack:
         self.mosquitto.stop()
 
 
-def start_stack(directory: Path, *, sites: int, kiosks: int, threads: int = 128) -> Stack:
+def start_stack(directory: Path, *, sites: int, kiosks: int, threads: int = 128, workers: int = 1) -> Stack:
     directory.mkdir(parents=True, exist_ok=True)
     db_path = directory / "collector.db"
     db = connect(db_path)
@@ -89,7 +89,8 @@ def start_stack(directory: Path, *, sites: int, kiosks: int, threads: int = 128)
     ingest = subprocess.Popen([sys.executable, "-m", "cli", "collector", "ingest"], env=env,
                               stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     port = free_port()
-    web = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-k", "gthread", "--threads", str(threads), "-w", "1",
+    web = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-k", "gthread", "--threads", str(threads),
+                            "-w", str(workers),
                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "collector.web.wsgi:app"],
                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     deadline = time.monotonic() + 30
