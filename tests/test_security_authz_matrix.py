@@ -301,8 +301,8 @@ def world(tmp_path_factory):
                "revoked_token": revoked_secret}
     survey = create_link(db, "mairie", "web")
     yield {"app": app, "db": db, "bearers": bearers, "clients": {},
-           "links": {"survey": survey.slug, "survey_id": survey.id, "wall": wall_secret, "revoked_wall": revoked_wall_secret,
-                     "admin_secret": admin_secret, "alert": alert}}
+           "links": {"survey": survey.slug, "survey_id": survey.id, "wall": wall_secret,
+                     "revoked_wall": revoked_wall_secret, "admin_secret": admin_secret, "alert": alert}}
     db.close()
     app.extensions["ressenti_live"].stop()
 
