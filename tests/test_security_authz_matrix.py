@@ -168,15 +168,8 @@ CASES = [
          data={}),
     Case("/admin/sources/tokens/<int:token_id>/revoke", "POST", "/admin/sources/tokens/99999/revoke",
          session_rule("admin", 404), data={}),
-    # Survey links and their QR cards (issue 14).
-    Case("/admin/survey-links", "GET", "/admin/survey-links", ADMIN_PAGE),
-    Case("/admin/survey-links", "POST", "/admin/survey-links", ADMIN_POST_REFUSED, data={"site": ""}),
-    Case("/admin/survey-links/<int:link_id>/revoke", "POST", "/admin/survey-links/99999/revoke",
-         session_rule("admin", 404), data={}),
-    Case("/admin/survey-links/<int:link_id>/card.pdf", "GET", "/admin/survey-links/99999/card.pdf",
-         session_rule("admin", 404)),
-    Case("/admin/survey-links/<int:link_id>/qr.svg", "GET", "/admin/survey-links/99999/qr.svg",
-         session_rule("admin", 404)),
+    # The old survey links page (issue 14) is now /admin/survey: its address redirects, for bookmarks.
+    Case("/admin/survey-links", "GET", "/admin/survey-links", session_rule("manager", 301)),
     Case("/admin/walls", "GET", "/admin/walls", ADMIN_PAGE),
     Case("/admin/walls", "POST", "/admin/walls", ADMIN_POST, data={}),
     Case("/admin/walls/<int:token_id>/revoke", "POST", "/admin/walls/99999/revoke", session_rule("admin", 404),
@@ -265,6 +258,13 @@ CASES = [
          data={"site": "mairie", "channel": "web"}),
     Case("/admin/survey/links/<int:link_id>/revoke", "POST", "/admin/survey/links/99999/revoke",
          session_rule("manager", 404), data={}),
+    # A link's QR cards: a manager of another organisation's site is told the link does not exist.
+    Case("/admin/survey/links/<int:link_id>/card.pdf", "GET", "/admin/survey/links/{survey_id}/card.pdf?size=a6",
+         session_rule("manager", 200, scoped=True, outsider=404)),
+    Case("/admin/survey/links/<int:link_id>/card.pdf", "GET", "/admin/survey/links/99999/card.pdf",
+         session_rule("manager", 404)),
+    Case("/admin/survey/links/<int:link_id>/qr.svg", "GET", "/admin/survey/links/{survey_id}/qr.svg",
+         session_rule("manager", 200, scoped=True, outsider=404)),
     Case("/admin/survey/comments", "POST", "/admin/survey/comments",
          session_rule("manager", 302, scoped=True, outsider=404), data={"site": "mairie", "enabled": "0"}),
 ]
@@ -301,8 +301,8 @@ def world(tmp_path_factory):
                "revoked_token": revoked_secret}
     survey = create_link(db, "mairie", "web")
     yield {"app": app, "db": db, "bearers": bearers, "clients": {},
-           "links": {"survey": survey.slug, "wall": wall_secret, "revoked_wall": revoked_wall_secret,
-                     "admin_secret": admin_secret, "alert": alert}}
+           "links": {"survey": survey.slug, "survey_id": survey.id, "wall": wall_secret,
+                     "revoked_wall": revoked_wall_secret, "admin_secret": admin_secret, "alert": alert}}
     db.close()
     app.extensions["ressenti_live"].stop()
 

@@ -24,7 +24,7 @@ BAD_JSON = [None, "4", 10**30, -(10**30), -1, 0, 1.5, True, [], {}, "x" * 5000, 
 
 PAGES = ["/dashboard", "/fleet", "/admin/sites", "/admin/sites?edit=mairie-centre", "/admin/kiosks",
          "/admin/walls", "/admin/config", "/admin/users", "/admin/sources",
-         "/admin/survey-links"]
+         "/admin/survey"]
 QUERY_ARGS = ["scope", "from", "to", "period", "hours", "counts", "lang", "edit", "site", "table", "question"]
 
 

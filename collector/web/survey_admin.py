@@ -3,16 +3,21 @@
 The API takes an admin bearer token, or the session of a manager (or admin) who sees the
 site; with a session, a POST must carry a JSON body (no cross-site form can send one, and
 the session cookie is SameSite=Lax). The page lists, creates and revokes a site's links,
-shows each short link, turns the optional comment on or off and lists the comments.
+shows each short link with its printable QR cards (A5, A6, sticker PDF), the QR code as SVG and
+a button to paste on the town's website, turns the optional comment on or off and lists the
+comments. Every route about a link checks the link's site against the caller's scope: a manager
+of another site gets a 404, as if the link did not exist.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
 from collector.registry import get_site
+from collector.reports_pdf.render import RendererMissing
+from collector.survey.cards import CARD_SIZES, CardError, card_pdf, embed_snippet, link_url, qr_svg
 from collector.survey.comments import comments_for
 from collector.survey.form import comments_enabled, set_comments
 from collector.survey.links import Link, LinkError, create_link, get_link, list_links, revoke_link
@@ -119,8 +124,17 @@ def page():  # type: ignore[no-untyped-def]
     assert user is not None
     sites = visible_sites(get_db(), user)
     site = _site_or_404(request.args.get("site")) if request.args.get("site") else (sites[0] if sites else None)
-    links_ = list_links(get_db(), site.id) if site else []
-    return render_template("survey/admin.html", sites=sites, site=site, links=links_, short_url=short_url,
+    base = current_app.config.get("BASE_URL")
+    rows = []
+    for link in list_links(get_db(), site.id) if site else []:
+        try:
+            url = link_url(base, link)
+        except CardError:
+            url = None  # no public address set: the page says what to set instead of offering cards
+        rows.append({"link": link, "embed": embed_snippet(url) if url and link.active else None,
+                     "cards": bool(url) and link.active})
+    return render_template("survey/admin.html", sites=sites, site=site, rows=rows, short_url=short_url,
+                           sizes=list(CARD_SIZES), base_missing=not base,
                            comments=comments_for(get_db(), [site.id]) if site else [],
                            comments_on=comments_enabled(get_db(), site.id) if site else False)
 
@@ -137,12 +151,17 @@ def create_page():  # type: ignore[no-untyped-def]
     return redirect(url_for(".page", site=site.id))
 
 
-@bp.post("/links/<int:link_id>/revoke")
-def revoke_page(link_id: int):  # type: ignore[no-untyped-def]
+def _link_or_404(link_id: int) -> tuple[Link, Any]:
+    """The link and its site, or a 404 when it does not exist or its site is outside the caller's scope."""
     link = get_link(get_db(), link_id)
     if link is None:
         abort(404)
-    site = _site_or_404(link.site)
+    return link, _site_or_404(link.site)
+
+
+@bp.post("/links/<int:link_id>/revoke")
+def revoke_page(link_id: int):  # type: ignore[no-untyped-def]
+    _, site = _link_or_404(link_id)
     revoke_link(get_db(), link_id)
     return redirect(url_for(".page", site=site.id))
 
@@ -152,3 +171,32 @@ def comments_switch():  # type: ignore[no-untyped-def]
     site = _site_or_404(request.form.get("site"))
     set_comments(get_db(), site.id, request.form.get("enabled") == "1")
     return redirect(url_for(".page", site=site.id))
+
+
+def _refused(exc: Exception, status: int) -> Response:
+    return Response(str(exc), status=status, mimetype="text/plain")
+
+
+@bp.get("/links/<int:link_id>/card.pdf")
+def card(link_id: int):  # type: ignore[no-untyped-def]
+    link, site = _link_or_404(link_id)
+    size = request.args.get("size", "a5")
+    try:
+        data = card_pdf(link_url(current_app.config.get("BASE_URL"), link), site.name, link.desk, size)
+    except CardError as exc:
+        return _refused(exc, 400 if size not in CARD_SIZES else 503)
+    except RendererMissing as exc:
+        return _refused(exc, 503)
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="ressenti-carte-{link.slug}-{size}.pdf"'})
+
+
+@bp.get("/links/<int:link_id>/qr.svg")
+def qr(link_id: int):  # type: ignore[no-untyped-def]
+    link, _ = _link_or_404(link_id)
+    try:
+        data = qr_svg(link_url(current_app.config.get("BASE_URL"), link))
+    except (CardError, RendererMissing) as exc:
+        return _refused(exc, 503)
+    return Response(data, mimetype="image/svg+xml", headers={
+        "Content-Disposition": f'attachment; filename="ressenti-qr-{link.slug}.svg"'})
